@@ -1,0 +1,1 @@
+"""Outgoing messages: written to the outbox with the business change, delivered after commit."""

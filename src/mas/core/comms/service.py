@@ -1,0 +1,90 @@
+"""Deliver outbox messages through the configured transport."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from mas.core.comms.model import OutboxMessage, OutboxStatus
+from mas.core.ports.clock import Clock
+from mas.core.ports.mail import Envelope, MailTransport, TransportError
+from mas.core.ports.uow import UnitOfWorkFactory
+from mas.core.shared.paging import Page, PageRequest
+
+log = logging.getLogger("mas.comms")
+
+
+class DeliveryFailed(Exception):
+    """Raised to the job runner so the send is retried with backoff."""
+
+
+class MessageDelivery:
+    def __init__(
+        self, uow: UnitOfWorkFactory, transport: MailTransport, clock: Clock, sender: str
+    ) -> None:
+        self._uow = uow
+        self._transport = transport
+        self._clock = clock
+        self._sender = sender
+
+    async def deliver(self, message_id: uuid.UUID) -> OutboxStatus | None:
+        """Send one message at most once; returns its status, or None when it does not exist."""
+        async with self._uow() as uow:
+            message = await uow.outbox.get_message(message_id)
+            if message is None:
+                log.warning("outbox.message_missing", extra={"message_id": str(message_id)})
+                return None
+            if message.status in (OutboxStatus.SENT, OutboxStatus.DEAD):
+                return message.status
+            if not self._transport.configured:
+                message.mark_waiting_for_config(self._transport.name)
+                await uow.outbox.save_message(message)
+                await uow.commit()
+                return message.status
+            error: TransportError | None = None
+            try:
+                await self._transport.deliver(self._envelope(message))
+            except TransportError as exc:
+                error = exc
+            if error is None:
+                message.mark_sent(self._transport.name, self._clock.now())
+            else:
+                message.mark_failed(self._transport.name, str(error), permanent=error.permanent)
+            await uow.outbox.save_message(message)
+            await uow.commit()
+        if message.status is OutboxStatus.FAILED:
+            raise DeliveryFailed(message.last_error or "delivery failed")
+        return message.status
+
+    async def give_up(self, message_id: uuid.UUID) -> None:
+        """The job ran out of attempts: the message is dead and stays visible."""
+        async with self._uow() as uow:
+            message = await uow.outbox.get_message(message_id)
+            if message is not None and message.status is OutboxStatus.FAILED:
+                message.give_up()
+                await uow.outbox.save_message(message)
+                await uow.commit()
+
+    async def undelivered(self, limit: int = 500) -> list[uuid.UUID]:
+        """Messages the sweeper should hand to the send task again."""
+        statuses = [OutboxStatus.PENDING, OutboxStatus.FAILED]
+        if self._transport.configured:
+            statuses.append(OutboxStatus.PENDING_CONFIG)
+        async with self._uow() as uow:
+            return await uow.outbox.unsent_message_ids(statuses, limit)
+
+    async def mailbox(
+        self, status: OutboxStatus | None, recipient: str | None, req: PageRequest
+    ) -> Page[OutboxMessage]:
+        async with self._uow() as uow:
+            return await uow.outbox.messages(status, recipient, req)
+
+    def _envelope(self, message: OutboxMessage) -> Envelope:
+        return Envelope(
+            message_id=str(message.id),
+            sender=message.sender or self._sender,
+            recipient=message.recipient,
+            subject=message.subject,
+            body_text=message.body_text,
+            body_html=message.body_html,
+        )

@@ -1,0 +1,194 @@
+"""Use cases of the job ledger: enqueue, begin/finish a delivery, retry, release due runs."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from mas.core.jobs.model import TERMINAL, JobFilter, JobRun, JobStatus, RetryPolicy
+from mas.core.ports.clock import Clock
+from mas.core.ports.tasks import TaskQueue
+from mas.core.ports.uow import DuplicateKey, UnitOfWorkFactory
+from mas.core.shared.errors import Conflict, NotFound
+from mas.core.shared.ids import uuid7
+from mas.core.shared.paging import Page, PageRequest
+
+log = logging.getLogger("mas.jobs")
+
+
+class JobService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        queue: TaskQueue,
+        clock: Clock,
+        policies: dict[str, RetryPolicy],
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow = uow
+        self._queue = queue
+        self._clock = clock
+        self._policies = policies
+        self._rng = rng or random.Random()
+
+    def policy(self, task: str) -> RetryPolicy:
+        try:
+            return self._policies[task]
+        except KeyError:
+            raise NotFound(f"no task named '{task}' is registered", code="unknown_task") from None
+
+    async def enqueue(
+        self,
+        task: str,
+        args: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        delay: timedelta | None = None,
+    ) -> JobRun:
+        """Record a run and send it. A key already held by a run gives a ``skipped`` row."""
+        policy = self.policy(task)
+        now = self._clock.now()
+        run_id = uuid7()
+        run = JobRun(
+            id=run_id,
+            task=task,
+            idempotency_key=key or str(run_id),
+            status=JobStatus.QUEUED,
+            args=args or {},
+            attempts=0,
+            max_attempts=policy.max_attempts,
+            enqueued_at=now,
+        )
+        try:
+            async with self._uow() as uow:
+                await uow.jobs.add(run)
+                if delay is not None and delay > timedelta(0):
+                    await uow.jobs.schedule(run.id, task, now + delay)
+                await uow.commit()
+        except DuplicateKey:
+            return await self._record_duplicate(run)
+        if delay is None or delay <= timedelta(0):
+            await self._queue.send(task, run.id)
+        return run
+
+    async def _record_duplicate(self, run: JobRun) -> JobRun:
+        async with self._uow() as uow:
+            holder = await uow.jobs.find_active(run.task, run.idempotency_key)
+            run.status = JobStatus.SKIPPED
+            run.duplicate_of = holder.id if holder else None
+            run.finished_at = self._clock.now()
+            await uow.jobs.add(run)
+            await uow.commit()
+        log.info(
+            "job.skipped_duplicate",
+            extra={"task": run.task, "key": run.idempotency_key, "run_id": str(run.id)},
+        )
+        return run
+
+    async def begin(self, run_id: uuid.UUID) -> JobRun | None:
+        """Claim a delivery of ``run_id``; None means "do nothing" (finished, or running elsewhere)."""
+        async with self._uow() as uow:
+            run = await uow.jobs.get(run_id)
+            if run is None:
+                log.warning("job.unknown_run", extra={"run_id": str(run_id)})
+                return None
+            now = self._clock.now()
+            if run.status in TERMINAL or run.holds_lease(now):
+                log.info(
+                    "job.duplicate_delivery",
+                    extra={"run_id": str(run_id), "status": run.status.value},
+                )
+                return None
+            run.start(now, self.policy(run.task).timeout_s)
+            if not await uow.jobs.save(run):
+                return None  # another delivery claimed it between our read and write
+            await uow.commit()
+            return run
+
+    async def succeed(self, run_id: uuid.UUID) -> None:
+        async with self._uow() as uow:
+            run = await self._load(uow, run_id)
+            run.succeed(self._clock.now())
+            await self._save(uow, run)
+            await uow.commit()
+
+    async def fail(self, run_id: uuid.UUID, error: str, *, retryable: bool = True) -> JobRun:
+        """Record a failed attempt and schedule the next one with backoff, or mark it dead."""
+        async with self._uow() as uow:
+            run = await self._load(uow, run_id)
+            now = self._clock.now()
+            next_at = None
+            if retryable and run.attempts < run.max_attempts:
+                next_at = now + self.policy(run.task).delay_after(run.attempts, self._rng)
+            run.fail(now, error, next_at)
+            await self._save(uow, run)
+            if run.next_attempt_at is not None:
+                await uow.jobs.schedule(run.id, run.task, run.next_attempt_at)
+            await uow.commit()
+        log.warning(
+            "job.failed",
+            extra={
+                "task": run.task,
+                "run_id": str(run.id),
+                "attempt": run.attempts,
+                "status": run.status.value,
+                "error": error[:200],
+            },
+        )
+        return run
+
+    async def retry(self, run_id: uuid.UUID) -> JobRun:
+        """An operator's retry of a dead or waiting run: it runs again now."""
+        async with self._uow() as uow:
+            run = await self._load(uow, run_id)
+            if run.status not in (JobStatus.DEAD, JobStatus.FAILED):
+                raise Conflict(
+                    f"only dead or failed runs can be retried; this one is {run.status.value}",
+                    code="job_not_retryable",
+                )
+            run.requeue(self.policy(run.task).max_attempts)
+            await self._save(uow, run)
+            await uow.commit()
+        await self._queue.send(run.task, run.id)
+        return run
+
+    async def release_due(self, limit: int = 200) -> int:
+        """Send every "run at" row that is due; returns how many were sent."""
+        async with self._uow() as uow:
+            due = await uow.jobs.claim_due(self._clock.now(), limit)
+            # Sent before the claim commits: a crash here re-sends, and the ledger drops the copy.
+            for run_id, task in due:
+                await self._queue.send(task, run_id)
+            await uow.commit()
+        return len(due)
+
+    async def reap_stuck(self, limit: int = 200) -> int:
+        """Runs whose worker vanished (lease lapsed) count as a failed attempt."""
+        async with self._uow() as uow:
+            stale = await uow.jobs.stale_running(self._clock.now(), limit)
+        for run in stale:
+            await self.fail(run.id, "worker lost: the run outlived its lease")
+        return len(stale)
+
+    async def get(self, run_id: uuid.UUID) -> JobRun:
+        async with self._uow() as uow:
+            return await self._load(uow, run_id)
+
+    async def page(self, flt: JobFilter, req: PageRequest) -> Page[JobRun]:
+        async with self._uow() as uow:
+            return await uow.jobs.page(flt, req)
+
+    @staticmethod
+    async def _save(uow: Any, run: JobRun) -> None:
+        if not await uow.jobs.save(run):
+            raise Conflict(f"job run {run.id} was changed by another process", code="job_changed")
+
+    @staticmethod
+    async def _load(uow: Any, run_id: uuid.UUID) -> JobRun:
+        run: JobRun | None = await uow.jobs.get(run_id)
+        if run is None:
+            raise NotFound(f"job run {run_id} does not exist", code="job_not_found")
+        return run

@@ -1,0 +1,1 @@
+"""Ports: the Protocols core use cases depend on. Adapters implement them."""

@@ -1,0 +1,26 @@
+"""The task queue as core sees it: send a run to the workers, or enqueue a new run."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, Protocol
+
+
+class TaskQueue(Protocol):
+    async def send(self, task: str, run_id: uuid.UUID) -> None:
+        """Put one delivery of ``run_id`` on the queue for ``task``."""
+        ...
+
+
+class Enqueuer(Protocol):
+    async def enqueue(
+        self,
+        task: str,
+        args: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        delay: timedelta | None = None,
+    ) -> Any:
+        """Record a run in the job ledger and send it (idempotent on ``key``)."""
+        ...

@@ -1,0 +1,114 @@
+"""The unit of work: one transaction per use case; rolls back unless committed.
+
+Events and outgoing messages recorded during the unit are rows in the same transaction; the
+adapter hands their ids to the relay after a successful commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from mas.core.comms.model import OutboxMessage, OutboxStatus
+from mas.core.jobs.model import JobFilter, JobRun
+from mas.core.shared.events import DomainEvent
+from mas.core.shared.paging import Page, PageRequest
+
+
+class DuplicateKey(Exception):
+    """A unique constraint refused the write (raised by repositories, caught by services)."""
+
+
+class JobRunRepository(Protocol):
+    async def add(self, run: JobRun) -> None:
+        """Insert; raises ``DuplicateKey`` when an active run has the same (task, key)."""
+        ...
+
+    async def get(self, run_id: uuid.UUID) -> JobRun | None: ...
+
+    async def find_active(self, task: str, key: str) -> JobRun | None:
+        """The run (not a skipped duplicate) holding ``key`` for ``task``."""
+        ...
+
+    async def save(self, run: JobRun) -> bool:
+        """Write ``run`` if nobody changed it since it was read (its version); bump the version."""
+        ...
+
+    async def page(self, flt: JobFilter, req: PageRequest) -> Page[JobRun]: ...
+
+    async def schedule(self, run_id: uuid.UUID, task: str, run_at: datetime) -> None:
+        """Add a one-shot "run at" row for a run (a retry or delayed work)."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """Take due "run at" rows (SKIP LOCKED where the engine has it); removed on commit."""
+        ...
+
+    async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:
+        """Running runs whose lease has lapsed: their worker is gone."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add_message(self, message: OutboxMessage) -> None: ...
+
+    async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None: ...
+
+    async def save_message(self, message: OutboxMessage) -> None: ...
+
+    async def messages(
+        self, status: OutboxStatus | None, recipient: str | None, req: PageRequest
+    ) -> Page[OutboxMessage]: ...
+
+    async def unsent_message_ids(self, statuses: list[OutboxStatus], limit: int) -> list[uuid.UUID]:
+        ...
+
+    async def add_event(self, event_id: uuid.UUID, subject: str, payload: dict[str, Any]) -> None:
+        ...
+
+    async def claim_unpublished_events(
+        self, limit: int, ids: list[uuid.UUID] | None = None
+    ) -> list[tuple[uuid.UUID, str, dict[str, Any]]]: ...
+
+    async def mark_published(self, event_ids: list[uuid.UUID], now: datetime) -> None: ...
+
+
+class LeaseRepository(Protocol):
+    async def acquire(self, name: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder``; False when someone else holds it."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    jobs: JobRunRepository
+    outbox: OutboxRepository
+    leases: LeaseRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    def record(self, event: DomainEvent) -> None:
+        """Write ``event`` to the outbox in this transaction; it is published after commit."""
+        ...
+
+    async def send(self, message: OutboxMessage) -> None:
+        """Write ``message`` to the outbox in this transaction; it is delivered after commit."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

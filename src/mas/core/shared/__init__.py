@@ -1,0 +1,1 @@
+"""Plumbing every domain shares: ids, time, errors, paging, events, normalisers."""

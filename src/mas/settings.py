@@ -1,0 +1,183 @@
+"""Settings: ``config/default.toml``, then the file named by ``MAS_CONFIG``, then ``MAS_*`` env.
+
+Flat keys: the environment variable of ``database_url`` is ``MAS_DATABASE_URL``. Lists and
+tables may be given in the environment as JSON; a list of strings also as ``a,b,c``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "config" / "default.toml"
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0000"
+
+
+class SettingsError(Exception):
+    """The settings cannot be used; the message says which key and why."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    env: Literal["dev", "test", "prod"] = "dev"
+    timezone: str = "Asia/Kolkata"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    http_workers: int = 1
+    cors_origins: list[str] = []
+    default_platform: str = "my-analytics-school"
+
+    database_url: str = "sqlite+aiosqlite:///./var/mas.db"
+    db_pool_min: int = 5
+    db_pool_max: int = 20
+    db_echo: bool = False
+
+    broker: Literal["memory", "nats"] = "memory"
+    cache: Literal["memory", "nats"] = "memory"
+    event_bus: Literal["memory", "nats"] = "memory"
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_creds: str = ""
+    nats_user: str = ""
+    nats_password: str = ""
+    nats_token: str = ""
+    nats_tls: bool = False
+    nats_stream: str = "MAS_TASKS"
+    nats_subject: str = "mas.tasks"
+    nats_kv_prefix: str = "mas_cache"
+
+    worker_concurrency: int = 50
+    scheduler_lease_s: float = 15.0
+    release_interval_s: float = 1.0
+    cron_overrides: dict[str, str] = {}
+    run_scheduler_in_server: bool = False
+
+    jwt_secret: str = ""
+    access_ttl_s: int = 900
+    refresh_ttl_s: int = 604800
+    encryption_key: str = ""
+
+    storage: Literal["local"] = "local"
+    storage_dir: str = "./var/storage"
+
+    mail_transport: Literal["local", "smtp"] = "local"
+    mail_from: str = "MAS <no-reply@myanalyticsschool.com>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_pass: str = ""
+    smtp_starttls: bool = True
+    smtp_implicit_tls: bool = False
+    smtp_timeout_ms: int = 8000
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_jwt_secret(self) -> str:
+        return self.jwt_secret or DEV_JWT_SECRET
+
+    @property
+    def nats_has_credentials(self) -> bool:
+        return bool(self.nats_creds or (self.nats_user and self.nats_password) or self.nats_token)
+
+    def problems(self) -> list[str]:
+        """What makes these settings unsafe for ``MAS_ENV=prod`` (empty when they are fine)."""
+        if self.env != "prod":
+            return []
+        found = []
+        if len(self.jwt_secret.encode()) < 32 or self.jwt_secret == DEV_JWT_SECRET:
+            found.append("MAS_JWT_SECRET must be set to a random value of at least 32 bytes")
+        uses_nats = "nats" in (self.broker, self.cache, self.event_bus)
+        if uses_nats and not self.nats_has_credentials:
+            found.append(
+                "NATS is used without credentials: set MAS_NATS_CREDS, "
+                "MAS_NATS_USER/MAS_NATS_PASSWORD or MAS_NATS_TOKEN"
+            )
+        if self.is_sqlite:
+            found.append("MAS_DATABASE_URL points at SQLite; production runs on PostgreSQL")
+        if not self.encryption_key:
+            found.append("MAS_ENCRYPTION_KEY must be set (it encrypts stored credentials)")
+        return found
+
+    def public_view(self) -> dict[str, Any]:
+        """Every setting with secrets replaced by whether they are set."""
+        secret = {"jwt_secret", "encryption_key", "nats_password", "nats_token", "smtp_pass"}
+        view: dict[str, Any] = msgspec.to_builtins(self)
+        for name in secret:
+            view[name] = "(set)" if view[name] else "(not set)"
+        view["database_url"] = _hide_password(self.database_url)
+        return view
+
+
+def _hide_password(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    fields = {f.name: f.type for f in msgspec.structs.fields(Settings)}
+    values: dict[str, Any] = {}
+    for name, kind in fields.items():
+        raw = environ.get(f"MAS_{name.upper()}")
+        if raw is None:
+            continue
+        origin = getattr(kind, "__origin__", kind)
+        if origin in (list, dict):
+            try:
+                values[name] = json.loads(raw)
+            except json.JSONDecodeError:
+                if origin is dict:
+                    raise SettingsError(f"MAS_{name.upper()} must be a JSON object") from None
+                values[name] = [part.strip() for part in raw.split(",") if part.strip()]
+        else:
+            values[name] = raw
+    return values
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    if DEFAULT_FILE.exists():
+        merged.update(_read_toml(DEFAULT_FILE))
+    extra = env.get("MAS_CONFIG")
+    if extra:
+        merged.update(_read_toml(Path(extra)))
+    merged.update(_env_values(env))
+    merged.update(overrides or {})
+    try:
+        return msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from None
+
+
+def check_startup(settings: Settings) -> None:
+    """Refuse to start production on insecure defaults."""
+    problems = settings.problems()
+    if problems:
+        lines = "\n  - ".join(problems)
+        raise SettingsError(f"refusing to start with MAS_ENV=prod:\n  - {lines}")
