@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nats_stream: str = "MAS_TASKS"
     nats_subject: str = "mas.tasks"
     nats_kv_prefix: str = "mas_cache"
+    nats_ack_wait_s: float = 30.0
 
     worker_concurrency: int = 50
     scheduler_lease_s: float = 15.0

@@ -65,13 +65,22 @@ class MessageDelivery:
                 await uow.outbox.save_message(message)
                 await uow.commit()
 
-    async def undelivered(self, limit: int = 500) -> list[uuid.UUID]:
-        """Messages the sweeper should hand to the send task again."""
-        statuses = [OutboxStatus.PENDING, OutboxStatus.FAILED]
+    async def undelivered(self, limit: int = 500) -> list[tuple[uuid.UUID, str]]:
+        """(message id, idempotency key) of messages the sweeper should hand to the send task.
+
+        A pending message whose send run was lost keeps the key of its first run, so a run that
+        does exist turns the sweep into a skip. Messages parked for want of a transport get a
+        fresh key once one is configured. Failed ones are the job ledger's to retry.
+        """
+        statuses = [OutboxStatus.PENDING]
         if self._transport.configured:
             statuses.append(OutboxStatus.PENDING_CONFIG)
         async with self._uow() as uow:
-            return await uow.outbox.unsent_message_ids(statuses, limit)
+            found = await uow.outbox.unsent_messages(statuses, limit)
+        return [
+            (mid, str(mid) if status is OutboxStatus.PENDING else f"{mid}:configured")
+            for mid, status in found
+        ]
 
     async def mailbox(
         self, status: OutboxStatus | None, recipient: str | None, req: PageRequest

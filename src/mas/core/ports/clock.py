@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -8,3 +8,8 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current aware UTC time."""
         ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -32,6 +32,13 @@ class DomainError(Exception):
         self.retry_after = retry_after
 
 
+class BadRequest(DomainError):
+    """The request itself is malformed (bad header, unparseable body)."""
+
+    code = "bad_request"
+    title = "Bad request"
+
+
 class NotFound(DomainError):
     code = "not_found"
     title = "Not found"

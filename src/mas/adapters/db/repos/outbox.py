@@ -79,14 +79,16 @@ class SqlOutboxRepository:
             page_size=req.page_size,
         )
 
-    async def unsent_message_ids(self, statuses: list[OutboxStatus], limit: int) -> list[uuid.UUID]:
+    async def unsent_messages(
+        self, statuses: list[OutboxStatus], limit: int
+    ) -> list[tuple[uuid.UUID, OutboxStatus]]:
         stmt = (
-            select(OutboxMessageRow.id)
+            select(OutboxMessageRow.id, OutboxMessageRow.status)
             .where(OutboxMessageRow.status.in_([s.value for s in statuses]))
             .order_by(OutboxMessageRow.created_at)
             .limit(limit)
         )
-        return list((await self._session.execute(stmt)).scalars())
+        return [(r.id, OutboxStatus(r.status)) for r in await self._session.execute(stmt)]
 
     async def add_event(self, event_id: uuid.UUID, subject: str, payload: dict[str, Any]) -> None:
         await self._session.execute(

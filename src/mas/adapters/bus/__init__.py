@@ -1,0 +1,1 @@
+"""Implementations of the ``EventBus`` port: in-process and NATS core subjects."""

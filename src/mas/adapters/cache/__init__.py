@@ -1,0 +1,1 @@
+"""Implementations of the ``Cache`` port: in-process memory and NATS JetStream KV."""

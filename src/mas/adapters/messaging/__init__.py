@@ -1,0 +1,1 @@
+"""Mail transports for the outbox: the local mailbox and SMTP."""

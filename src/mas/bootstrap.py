@@ -1,0 +1,179 @@
+"""The composition root: from ``Settings`` build every adapter and service, once.
+
+HTTP, CLI and jobs all call ``build_container``; nothing else constructs an adapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker
+
+from mas.adapters.bus.memory import InProcessBus
+from mas.adapters.bus.taskiq import TaskiqQueue, make_broker
+from mas.adapters.cache.memory import MemoryCache
+from mas.adapters.db.session import make_engine, make_sessionmaker
+from mas.adapters.db.uow import SqlUnitOfWork
+from mas.adapters.messaging.local import LocalMailbox
+from mas.adapters.messaging.smtp import SmtpTransport
+from mas.adapters.storage.local import LocalStorage
+from mas.core.comms.service import MessageDelivery
+from mas.core.jobs.service import JobService
+from mas.core.outbox import OutboxRelay
+from mas.core.ports.cache import Cache
+from mas.core.ports.clock import Clock, SystemClock
+from mas.core.ports.events import EventBus
+from mas.core.ports.mail import MailTransport
+from mas.core.ports.storage import Storage
+from mas.core.shared.ratelimit import RateLimiter
+from mas.jobs import registry
+from mas.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    bus: EventBus
+    cache: Cache
+    storage: Storage
+    mail: MailTransport
+    broker: AsyncBroker
+    jobs: JobService
+    delivery: MessageDelivery
+    relay: OutboxRelay
+    rate_limiter: RateLimiter
+    _closers: list[Any] = field(default_factory=list)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, after_commit=self.relay.after_commit)
+
+    def adapters(self) -> dict[str, str]:
+        """Which implementation backs each port (for ``mas config check``; never a secret)."""
+        return {
+            "database": self.engine.dialect.name,
+            "broker": type(self.broker).__name__,
+            "event_bus": type(self.bus).__name__,
+            "cache": type(self.cache).__name__,
+            "storage": type(self.storage).__name__,
+            "mail": f"{self.mail.name} ({'configured' if self.mail.configured else 'not configured'})",
+        }
+
+    async def start_broker(self) -> None:
+        await self.broker.startup()
+        self._closers.append(self.broker.shutdown)
+
+    async def close(self) -> None:
+        for closer in reversed(self._closers):
+            await closer()
+        self._closers.clear()
+        await self.engine.dispose()
+
+
+def _mail_transport(settings: Settings) -> MailTransport:
+    if settings.mail_transport == "smtp":
+        return SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            user=settings.smtp_user,
+            password=settings.smtp_pass,
+            sender=settings.mail_from,
+            starttls=settings.smtp_starttls,
+            implicit_tls=settings.smtp_implicit_tls,
+            timeout_s=settings.smtp_timeout_ms / 1000,
+        )
+    return LocalMailbox()
+
+
+def nats_connect_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"connect_timeout": 5, "max_reconnect_attempts": -1}
+    if settings.nats_creds:
+        options["user_credentials"] = settings.nats_creds
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+        options["password"] = settings.nats_password
+    if settings.nats_token:
+        options["token"] = settings.nats_token
+    if settings.nats_tls:
+        import ssl
+
+        options["tls"] = ssl.create_default_context()
+    return options
+
+
+async def build_container(
+    settings: Settings, *, clock: Clock | None = None, inline_tasks: bool = False
+) -> Container:
+    """Build everything. ``inline_tasks``: with the in-memory broker, a send runs the task and
+    waits for it (a CLI command must not exit with its task half done)."""
+    registry.load_task_modules()
+    engine = make_engine(
+        settings.database_url,
+        pool_min=settings.db_pool_min,
+        pool_max=settings.db_pool_max,
+        echo=settings.db_echo,
+    )
+    sessions = make_sessionmaker(engine)
+    clock = clock or SystemClock()
+    closers: list[Any] = []
+
+    nc = None
+    if "nats" in (settings.cache, settings.event_bus):
+        from mas.adapters.nats_conn import connect
+
+        nc = await connect(settings)
+        closers.append(nc.close)
+
+    bus: EventBus
+    if settings.event_bus == "nats":
+        from mas.adapters.bus.nats import NatsEventBus
+
+        bus = NatsEventBus(nc)
+    else:
+        bus = InProcessBus()
+
+    cache: Cache
+    if settings.cache == "nats":
+        from mas.adapters.cache.nats_kv import NatsKvCache
+
+        cache = NatsKvCache(nc, prefix=settings.nats_kv_prefix)
+    else:
+        cache = MemoryCache()
+
+    broker = make_broker(
+        kind=settings.broker,
+        inline=inline_tasks,
+        nats_url=settings.nats_url,
+        stream=settings.nats_stream,
+        subject=settings.nats_subject,
+        ack_wait_s=settings.nats_ack_wait_s,
+        max_ack_pending=max(settings.worker_concurrency * 4, 100),
+        timeout_for=registry.timeout_for,
+        connect_options=nats_connect_options(settings),
+    )
+    jobs = JobService(
+        uow=lambda: container.uow(), queue=TaskiqQueue(broker), clock=clock, policies=registry.POLICIES
+    )
+    mail = _mail_transport(settings)
+    relay = OutboxRelay(lambda: container.uow(), bus, jobs, clock)
+    container = Container(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        bus=bus,
+        cache=cache,
+        storage=LocalStorage(settings.storage_dir),
+        mail=mail,
+        broker=broker,
+        jobs=jobs,
+        delivery=MessageDelivery(lambda: container.uow(), mail, clock, settings.mail_from),
+        relay=relay,
+        rate_limiter=RateLimiter(cache),
+        _closers=closers,
+    )
+    return container

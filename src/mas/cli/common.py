@@ -1,0 +1,81 @@
+"""Shared CLI plumbing: settings, the container, async entry, output as tables or JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mas.core.shared.errors import DomainError
+from mas.settings import Settings, SettingsError, load_settings
+
+console = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def run(fn: Callable[P, Awaitable[R]]) -> Callable[P, R]:
+    """Run an async command; a domain error prints its message and exits 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
+        except DomainError as exc:
+            err.print(f"[red]error:[/] {exc.detail} ({exc.code})")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@asynccontextmanager
+async def container(inline_tasks: bool = True) -> AsyncIterator[Any]:
+    """A container for one command. With the in-memory broker, tasks it sends run inline."""
+    from mas.bootstrap import build_container
+    from mas.jobs import registry, runtime
+
+    settings = settings_or_exit()
+    c = await build_container(settings, inline_tasks=inline_tasks)
+    runtime.install(c)
+    registry.register_all(c.broker)
+    await c.start_broker()
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+def to_builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value, enc_hook=str)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(to_builtins(value), indent=2, default=str) + "\n")
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if cell is None else str(cell) for cell in row])
+    console.print(table)

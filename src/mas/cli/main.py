@@ -1,0 +1,152 @@
+"""The ``mas`` command line. Exit codes: 0 ok, 1 domain failure, 2 usage or configuration error."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import typer
+
+from mas import __version__
+from mas.cli import db, jobs, outbox, system
+from mas.cli.common import err, settings_or_exit
+from mas.settings import SettingsError, check_startup
+
+app = typer.Typer(
+    name="mas",
+    help="mas: the backend of the MAS edtech and recruitment suite.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(outbox.app, name="outbox")
+app.add_typer(system.config_app, name="config")
+
+
+def _ready_to_serve() -> None:
+    from mas.adapters.db.migrate import SchemaBehind, ensure_at_head
+
+    settings = settings_or_exit()
+    try:
+        check_startup(settings)
+    except SettingsError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        asyncio.run(ensure_at_head(settings.database_url))
+    except SchemaBehind as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot reach the database: {exc}")
+        raise typer.Exit(1) from None
+
+
+def _serve(host: str | None, port: int | None, workers: int | None) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    if host:
+        os.environ["MAS_HTTP_HOST"] = host
+    if port:
+        os.environ["MAS_HTTP_PORT"] = str(port)
+    _ready_to_serve()
+    settings = settings_or_exit()
+    Granian(
+        target="mas.http.app:asgi",
+        factory=True,
+        address=settings.http_host,
+        port=settings.http_port,
+        interface=Interfaces.ASGI,
+        workers=workers or settings.http_workers,
+        log_access=False,
+    ).serve()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Bind address (MAS_HTTP_HOST, default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (MAS_HTTP_PORT, default 8000)."),
+    workers: int = typer.Option(None, help="HTTP worker processes (MAS_HTTP_WORKERS)."),
+) -> None:
+    """Serve the HTTP API (refuses to start on a database behind the latest migration)."""
+    _serve(host, port, workers)
+
+
+@app.command()
+def dev(
+    host: str = typer.Option(None, help="Bind address."),
+    port: int = typer.Option(None, help="Port."),
+) -> None:
+    """Serve, run tasks and fire crons in one process: for local use on the embedded default."""
+    os.environ["MAS_RUN_SCHEDULER_IN_SERVER"] = "true"
+    settings = settings_or_exit()
+    if settings.broker != "memory":
+        err.print("[yellow]note:[/] with MAS_BROKER=nats, start `mas worker` too")
+    _serve(host, port, 1)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(None, help="Tasks run at once (MAS_WORKER_CONCURRENCY)."),
+    import_: list[str] = typer.Option(
+        [], "--import", help="Extra module declaring tasks (repeatable)."
+    ),
+) -> None:
+    """Consume tasks from NATS JetStream (needs MAS_BROKER=nats)."""
+    from mas.jobs.worker import run_worker
+
+    settings = settings_or_exit()
+    if settings.broker == "memory":
+        err.print(
+            "[red]error:[/] MAS_BROKER=memory runs tasks inside the server process; "
+            "use `mas dev`, or set MAS_BROKER=nats for separate workers"
+        )
+        raise typer.Exit(2)
+    _check_prod(settings)
+    asyncio.run(run_worker(settings, import_, concurrency or settings.worker_concurrency))
+
+
+@app.command()
+def scheduler(
+    import_: list[str] = typer.Option(
+        [], "--import", help="Extra module declaring tasks (repeatable)."
+    ),
+) -> None:
+    """Fire cron tasks. Several may run: only the lease holder fires, once per tick."""
+    from mas.jobs.worker import run_scheduler
+
+    settings = settings_or_exit()
+    _check_prod(settings)
+    asyncio.run(run_scheduler(settings, import_))
+
+
+@app.command()
+def seed() -> None:
+    """Load demo data (safe to run twice)."""
+    from mas.cli.seed import run_seed
+
+    run_seed()
+
+
+@app.command()
+def version() -> None:
+    """Print the mas version."""
+    typer.echo(__version__)
+
+
+def _check_prod(settings: object) -> None:
+    try:
+        check_startup(settings)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

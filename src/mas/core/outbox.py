@@ -1,0 +1,48 @@
+"""The outbox relay: publishes recorded events and hands messages to the send task after commit.
+
+Rows are written in the business transaction (see ``UnitOfWork.record`` / ``send``); this relay
+runs after the commit, and a sweeper catches whatever a crash left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from mas.core.ports.clock import Clock
+from mas.core.ports.events import EventBus
+from mas.core.ports.tasks import Enqueuer
+from mas.core.ports.uow import UnitOfWorkFactory
+
+log = logging.getLogger("mas.outbox")
+
+SEND_EMAIL = "comms.send_email"
+
+
+class OutboxRelay:
+    def __init__(
+        self, uow: UnitOfWorkFactory, bus: EventBus, jobs: Enqueuer, clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._bus = bus
+        self._jobs = jobs
+        self._clock = clock
+
+    async def after_commit(self, event_ids: list[uuid.UUID], message_ids: list[uuid.UUID]) -> None:
+        if event_ids:
+            await self.publish_events(ids=event_ids)
+        for message_id in message_ids:
+            await self._jobs.enqueue(SEND_EMAIL, {"message_id": str(message_id)}, key=str(message_id))
+
+    async def publish_events(self, ids: list[uuid.UUID] | None = None, limit: int = 500) -> int:
+        """Publish unpublished events (these ``ids`` only, or the oldest ``limit``)."""
+        async with self._uow() as uow:
+            rows = await uow.outbox.claim_unpublished_events(limit, ids)
+            published = []
+            for event_id, subject, payload in rows:
+                # At-least-once: a crash after publish and before commit publishes again.
+                await self._bus.publish(subject, {**payload, "event_id": str(event_id)})
+                published.append(event_id)
+            await uow.outbox.mark_published(published, self._clock.now())
+            await uow.commit()
+        return len(published)

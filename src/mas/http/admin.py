@@ -1,0 +1,129 @@
+"""Admin views of the platform: the job ledger and the outbox mailbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from mas.bootstrap import Container
+from mas.core.comms.model import OutboxMessage, OutboxStatus
+from mas.core.jobs.model import JobFilter, JobRun, JobStatus
+from mas.core.shared.errors import FieldError, ValidationFailed
+from mas.core.shared.paging import Page, PageRequest
+from mas.jobs import registry
+
+PageNo = Annotated[int, Parameter(ge=1, description="page number, from 1")]
+PageSize = Annotated[int, Parameter(ge=1, le=100, description="items per page (max 100)")]
+
+
+class TaskInfo(msgspec.Struct):
+    task: str
+    attempts: int
+    backoff_s: float
+    timeout_s: float
+    summary: str
+
+
+class EnqueueJob(msgspec.Struct, forbid_unknown_fields=True):
+    task: Annotated[str, msgspec.Meta(min_length=3, max_length=120)]
+    args: dict[str, str | int | float | bool | None] = {}
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    delay_s: Annotated[float, msgspec.Meta(ge=0, le=30 * 86400)] = 0
+
+
+class TestEmail(msgspec.Struct, forbid_unknown_fields=True):
+    to: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+
+
+class JobsController(Controller):
+    path = "/api/admin"
+    tags = ["admin: jobs"]
+    opt = {"policy": "admin"}
+
+    @get("/jobs", operation_id="listJobRuns", summary="List job runs, newest first")
+    async def list_runs(
+        self,
+        container: Container,
+        status: JobStatus | None = None,
+        task: str | None = None,
+        page: PageNo = 1,
+        page_size: PageSize = 20,
+    ) -> Page[JobRun]:
+        return await container.jobs.page(
+            JobFilter(status=status, task=task), PageRequest(page, page_size)
+        )
+
+    @post(
+        "/jobs",
+        operation_id="enqueueJob",
+        summary="Run a registered task now or after a delay (idempotent on the key)",
+        status_code=202,
+    )
+    async def enqueue(self, container: Container, data: EnqueueJob) -> JobRun:
+        if data.task not in registry.TASKS:
+            raise ValidationFailed(
+                f"no task named '{data.task}'",
+                errors=[FieldError("task", "not a registered task; see GET /api/admin/tasks")],
+            )
+        delay = timedelta(seconds=data.delay_s) if data.delay_s else None
+        return await container.jobs.enqueue(
+            data.task, dict(data.args), key=data.idempotency_key, delay=delay
+        )
+
+    @get("/jobs/{run_id:uuid}", operation_id="getJobRun", summary="One job run")
+    async def show_run(self, container: Container, run_id: uuid.UUID) -> JobRun:
+        return await container.jobs.get(run_id)
+
+    @post(
+        "/jobs/{run_id:uuid}/retry",
+        operation_id="retryJobRun",
+        summary="Run a dead or failed job again",
+        status_code=202,
+    )
+    async def retry_run(self, container: Container, run_id: uuid.UUID) -> JobRun:
+        return await container.jobs.retry(run_id)
+
+    @get("/tasks", operation_id="listTasks", summary="Every registered task and its retry policy")
+    async def tasks(self) -> list[TaskInfo]:
+        return [msgspec.convert(item, TaskInfo) for item in registry.describe()]
+
+
+class OutboxController(Controller):
+    path = "/api/admin/outbox"
+    tags = ["admin: outbox"]
+    opt = {"policy": "admin"}
+
+    @get("/", operation_id="listOutbox", summary="Outgoing messages, newest first (the mailbox)")
+    async def list_messages(
+        self,
+        container: Container,
+        status: OutboxStatus | None = None,
+        recipient: str | None = None,
+        page: PageNo = 1,
+        page_size: PageSize = 20,
+    ) -> Page[OutboxMessage]:
+        return await container.delivery.mailbox(status, recipient, PageRequest(page, page_size))
+
+    @post(
+        "/test",
+        operation_id="sendTestEmail",
+        summary="Send a test email through the configured transport",
+        status_code=202,
+    )
+    async def send_test(self, container: Container, data: TestEmail) -> OutboxMessage:
+        message = OutboxMessage.email(
+            to=data.to,
+            subject="mas test message",
+            body_text="This is a test message from mas. If you can read it, mail delivery works.",
+            now=container.clock.now(),
+            template="admin.test",
+        )
+        async with container.uow() as uow:
+            await uow.send(message)
+            await uow.commit()
+        return message

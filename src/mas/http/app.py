@@ -1,0 +1,119 @@
+"""The Litestar application factory: routes, errors, OpenAPI, CORS, lifespan.
+
+This module is the one place that registers controllers, dependencies and exception handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from mas import __version__
+from mas.bootstrap import Container, build_container
+from mas.core.identity.policy import Caller, Platform
+from mas.http.admin import JobsController, OutboxController
+from mas.http.auth import Authenticator, policy_guard, provide_caller
+from mas.http.errors import EXCEPTION_HANDLERS
+from mas.http.health import HealthController
+from mas.http.middleware import platform_middleware, request_context
+from mas.jobs import registry, runtime
+from mas.jobs.scheduler import Scheduler, release_due_loop
+from mas.jobs.schedules import effective
+from mas.observability import configure_logging
+from mas.settings import Settings, load_settings
+
+log = logging.getLogger("mas.http")
+
+CONTROLLERS = [HealthController, JobsController, OutboxController]
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+    """Build the app. A given ``container`` is used as is and left open (tests own it)."""
+    settings = settings or (container.settings if container else load_settings())
+    if container is None:
+        configure_logging(settings.log_level, settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = container is None
+        c = container or await build_container(settings)
+        app.state.container = c
+        runtime.install(c)
+        registry.register_all(c.broker)
+        if owned:
+            await c.start_broker()
+        stop = asyncio.Event()
+        loops = []
+        if settings.broker == "memory":
+            # The embedded default: this process is also the worker, so it releases due runs.
+            loops.append(asyncio.create_task(release_due_loop(c, stop)))
+        if settings.run_scheduler_in_server:
+            loops.append(asyncio.create_task(Scheduler(c, effective(settings.cron_overrides)).run(stop)))
+        log.info("http.started", extra={"adapters": c.adapters()})
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*loops, return_exceptions=True)
+            if owned:
+                await c.close()
+
+    async def provide_container() -> Container:
+        return app.state.container  # type: ignore[no-any-return]
+
+    cors = CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None
+    app = Litestar(
+        route_handlers=CONTROLLERS,
+        lifespan=[lifespan],
+        guards=[policy_guard],
+        dependencies={
+            "container": Provide(provide_container),
+            "caller": Provide(provide_caller),
+        },
+        signature_namespace={"Container": Container, "Caller": Caller},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[platform_middleware(Platform(settings.default_platform))],
+        cors_config=cors,
+        openapi_config=OpenAPIConfig(
+            title="mas API",
+            version=__version__,
+            description="Backend of the MAS edtech and recruitment suite.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        state=_initial_state(settings),
+        debug=False,
+        logging_config=None,  # mas.observability owns logging
+    )
+    _open_schema_routes(app)
+    app.asgi_handler = request_context(app.asgi_handler)
+    return app
+
+
+def _open_schema_routes(app: Litestar) -> None:
+    """The OpenAPI document and its viewers are public; every other route names a policy."""
+    schema_path = app.openapi_config.path if app.openapi_config else "/schema"
+    for route in app.routes:
+        if route.path == schema_path or route.path.startswith(schema_path + "/"):
+            for handler in route.route_handlers:
+                handler.opt["public"] = True
+
+
+def _initial_state(settings: Settings) -> Any:
+    from litestar.datastructures import State
+
+    return State({"authenticator": Authenticator(settings.effective_jwt_secret)})
+
+
+def asgi() -> Litestar:
+    """Entry point for granian (``--factory``): settings from the environment."""
+    return create_app()

@@ -1,0 +1,94 @@
+"""Request context: request id, access log, and the ``X-Platform`` rule.
+
+``request_context`` wraps Litestar's whole ASGI handler (not a route middleware), so unknown
+routes and crashes get a request id too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from mas.core.identity.policy import Platform
+from mas.core.shared.errors import BadRequest
+from mas.core.shared.ids import uuid7
+from mas.observability import request_id
+
+log = logging.getLogger("mas.http.access")
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def request_context(app: ASGIApp) -> ASGIApp:
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming if incoming and _SAFE_ID.match(incoming) else uuid7().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}  # type: ignore[misc]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "http.request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id.reset(token)
+
+    return handle
+
+
+def platform_of(scope: Scope, default: Platform) -> Platform:
+    raw = _header(scope, b"x-platform")
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return Platform(raw.strip().lower())
+    except ValueError:
+        known = ", ".join(p.value for p in Platform)
+        raise BadRequest(
+            f"unknown X-Platform '{raw[:60]}'; use one of: {known}", code="unknown_platform"
+        ) from None
+
+
+def platform_middleware(default: Platform) -> Any:
+    """Route middleware: parse ``X-Platform`` into request state (400 on an unknown value)."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] in ("http", "websocket"):
+                scope.setdefault("state", {})["platform"] = platform_of(scope, default)
+            await app(scope, receive, send)
+
+        return handle
+
+    return factory

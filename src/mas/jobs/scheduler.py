@@ -1,0 +1,108 @@
+"""Cron firing with a leader lease, and the loop that releases due "run at" work.
+
+Only the process holding the ``scheduler`` lease (a database row, so every process that shares
+the database agrees) fires crons. Each firing is enqueued with the key ``cron:<task>:<tick>``,
+so even two leaders around a lease hand-over give one run per tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+if TYPE_CHECKING:
+    from mas.bootstrap import Container
+
+log = logging.getLogger("mas.scheduler")
+
+LEASE = "scheduler"
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def due_ticks(expr: str, after: datetime, until: datetime, zone: str) -> list[datetime]:
+    """Cron ticks in (after, until], computed in ``zone`` and returned as aware times."""
+    tz = ZoneInfo(zone)
+    itr = croniter(expr, after.astimezone(tz))
+    ticks = []
+    while True:
+        tick = itr.get_next(datetime)
+        if tick > until.astimezone(tz):
+            return ticks
+        ticks.append(tick)
+
+
+class Scheduler:
+    def __init__(self, c: Container, crons: dict[str, str]) -> None:
+        self._c = c
+        self._crons = crons
+        self.holder = holder_name()
+        self.is_leader = False
+        self._last = c.clock.now()
+
+    async def _hold_lease(self) -> bool:
+        async with self._c.uow() as uow:
+            held = await uow.leases.acquire(
+                LEASE, self.holder, self._c.clock.now(), self._c.settings.scheduler_lease_s
+            )
+            await uow.commit()
+        if held != self.is_leader:
+            log.info("scheduler.leadership", extra={"holder": self.holder, "leader": held})
+        self.is_leader = held
+        return held
+
+    async def tick(self) -> int:
+        """Fire every cron tick since the last call (when leader); returns how many fired."""
+        now = self._c.clock.now()
+        if not await self._hold_lease():
+            self._last = now
+            return 0
+        fired = 0
+        for task, expr in self._crons.items():
+            for tick in due_ticks(expr, self._last, now, self._c.settings.timezone):
+                key = f"cron:{task}:{tick.isoformat()}"
+                await self._c.jobs.enqueue(task, {}, key=key)
+                fired += 1
+        self._last = now
+        return fired
+
+    async def run(self, stop: asyncio.Event, interval_s: float = 0.5) -> None:
+        log.info("scheduler.started", extra={"holder": self.holder, "crons": self._crons})
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:  # noqa: BLE001 - a database blip must not end the scheduler
+                    log.exception("scheduler.tick_failed")
+                await _sleep_or_stop(stop, interval_s)
+        finally:
+            async with self._c.uow() as uow:
+                await uow.leases.release(LEASE, self.holder)
+                await uow.commit()
+
+
+async def release_due_loop(c: Container, stop: asyncio.Event) -> None:
+    """Send retries and delayed runs when their time comes (every worker runs this)."""
+    while not stop.is_set():
+        try:
+            await c.jobs.release_due()
+        except Exception:  # noqa: BLE001 - keep releasing after a transient failure
+            log.exception("jobs.release_failed")
+        await _sleep_or_stop(stop, c.settings.release_interval_s)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return

@@ -1,0 +1,65 @@
+"""``mas worker``: consume tasks from NATS JetStream and release due "run at" work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from taskiq.api import run_receiver_task
+
+from mas.bootstrap import build_container
+from mas.jobs import registry, runtime
+from mas.jobs.scheduler import Scheduler, release_due_loop
+from mas.jobs.schedules import effective
+from mas.settings import Settings
+
+log = logging.getLogger("mas.worker")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(settings: Settings, modules: list[str], concurrency: int) -> None:
+    registry.load_task_modules(modules)
+    c = await build_container(settings)
+    runtime.install(c)
+    registry.register_all(c.broker)
+    c.broker.is_worker_process = True
+    await c.start_broker()
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    receiver = asyncio.create_task(
+        run_receiver_task(
+            c.broker,
+            max_async_tasks=concurrency,
+            max_prefetch=concurrency,
+            run_startup=False,
+        )
+    )
+    release = asyncio.create_task(release_due_loop(c, stop))
+    log.info("worker.started", extra={"concurrency": concurrency, "tasks": sorted(registry.TASKS)})
+    try:
+        await stop.wait()
+    finally:
+        # Unfinished deliveries are not acknowledged: JetStream hands them to another worker.
+        receiver.cancel()
+        await asyncio.gather(receiver, release, return_exceptions=True)
+        await c.close()
+        log.info("worker.stopped")
+
+
+async def run_scheduler(settings: Settings, modules: list[str]) -> None:
+    registry.load_task_modules(modules)
+    c = await build_container(settings)
+    runtime.install(c)
+    await c.start_broker()
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        await Scheduler(c, effective(settings.cron_overrides)).run(stop)
+    finally:
+        await c.close()

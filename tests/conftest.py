@@ -1,0 +1,207 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), the container, the HTTP client.
+
+PostgreSQL comes from ``MAS_TEST_PG_URL`` (an admin URL; ``make test`` sets it): each run creates
+its own database and drops it at the end. Without it the PostgreSQL half is skipped, unless
+``CI=true``, where a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from mas.adapters.db import migrate
+from mas.settings import Settings, load_settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("MAS_TEST_PG_URL", "")
+NATS_URL = os.environ.get("MAS_TEST_NATS_URL", "")
+TABLES = ["job_runs", "job_run_at", "outbox_messages", "outbox_events", "leases"]
+
+os.environ.setdefault("MAS_LOG_JSON", "false")
+
+
+def missing_service(what: str) -> None:
+    """Fail under CI, skip elsewhere: a missing service must never pass silently in CI."""
+    message = f"{what} is not available (set it up with `make test`)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+# --- no real network --------------------------------------------------------------------------
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver", ""}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # a unix socket path
+        return True
+    host = str(address[0]) if isinstance(address, tuple) and address else ""
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+class OutboundNetworkBlocked(RuntimeError):
+    pass
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _is_local(address):
+        raise OutboundNetworkBlocked(f"tests may not connect to {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if not _is_local(address):
+        raise OutboundNetworkBlocked(f"tests may not connect to {address!r}")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    if not _is_local((name,)):
+        raise OutboundNetworkBlocked(f"tests may not resolve {name!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_outbound_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection beyond loopback fails loudly (real HTTP calls included)."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per run; each test gets a copy."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    """A database of this run's own on the test PostgreSQL, migrated; dropped at the end."""
+    if not PG_ADMIN_URL:
+        yield None
+        return
+    name = f"mas_test_{uuid.uuid4().hex[:12]}"
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:
+        if IN_CI:
+            raise
+        print(f"PostgreSQL at {PG_ADMIN_URL} unreachable: {exc}")
+        yield None
+        return
+    url = f"{base}/{name}"
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def truncate_pg(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_url(
+    request: pytest.FixtureRequest, sqlite_template: Path, pg_url: str | None, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        copy = tmp_path / "mas.db"
+        shutil.copyfile(sqlite_template, copy)
+        yield f"sqlite+aiosqlite:///{copy}"
+        return
+    if pg_url is None:
+        missing_service("PostgreSQL (MAS_TEST_PG_URL)")
+    assert pg_url is not None
+    await truncate_pg(pg_url)
+    yield pg_url
+    await truncate_pg(pg_url)
+
+
+@pytest.fixture
+async def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    copy = tmp_path / "mas.db"
+    shutil.copyfile(sqlite_template, copy)
+    return f"sqlite+aiosqlite:///{copy}"
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "storage_dir": str(tmp_path / "storage"),
+        "log_json": False,
+        "release_interval_s": 0.05,
+    }
+    values.update(overrides)
+    return load_settings(environ={}, overrides=values)
+
+
+
+
+async def open_container(settings: Settings, inline_tasks: bool = True) -> Any:
+    from mas.bootstrap import build_container
+    from mas.jobs import registry, runtime
+
+    c = await build_container(settings, inline_tasks=inline_tasks)
+    runtime.install(c)
+    registry.register_all(c.broker)
+    await c.start_broker()
+    return c
+
+
+@pytest.fixture
+async def container(db_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    """The container on each database, in-memory broker, tasks run inline in this process."""
+    from mas.jobs import runtime
+
+    c = await open_container(make_settings(db_url, tmp_path))
+    yield c
+    await c.close()
+    runtime.install(None)
+
+
+@pytest.fixture
+async def sqlite_container(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    from mas.jobs import runtime
+
+    c = await open_container(make_settings(sqlite_url, tmp_path))
+    yield c
+    await c.close()
+    runtime.install(None)
