@@ -21,7 +21,8 @@ VENV := $(UV_PROJECT_ENVIRONMENT)
 # Build the project venv with the interpreter checked below, not whatever uv would pick.
 export UV_PYTHON ?= $(PYTHON)
 
-LINT_PATHS := src tests benchmarks
+# wildcard: git does not keep an empty folder, and ruff fails on a path that does not exist.
+LINT_PATHS := $(wildcard src tests benchmarks)
 PYTEST_ARGS ?=
 
 .PHONY: help install install-dev run test checks lint fmt bench clean
@@ -36,7 +37,7 @@ help: ## list the targets
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
 		echo "error: mas needs Python >= 3.11, but '$(PYTHON)' is" \
-			"$$($(PYTHON) --version 2>&1 || echo 'not found')." \
+			"$$($(PYTHON) --version 2>/dev/null || echo 'not found')." \
 			"Install python3.11 and run e.g. 'make PYTHON=python3.11 ...'." >&2; \
 		exit 1; }
 	@$(PYTHON) -m venv $(TOOLS) || { \
@@ -97,4 +98,4 @@ bench: install-dev ## run every benchmarks/*.py (each prints JSON figures)
 clean: ## remove the SQLite files and tool caches (keeps .venv and .tools)
 	rm -f var/*.db var/*.db-journal var/*.db-wal var/*.db-shm
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
-	find src tests benchmarks -name __pycache__ -type d -prune -exec rm -rf {} +
+	find $(LINT_PATHS) scripts -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -64,6 +64,7 @@ free_port() {
 
 # The first line a NATS server sends on connect (`INFO {...}`), or nothing.
 nats_info() {
+    # shellcheck disable=SC2016 # $1 and $line belong to the inner shell
     timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r -t 2 line <&3 && printf "%s\n" "$line"' _ "$1" 2>/dev/null || true
 }
 
@@ -82,7 +83,7 @@ pg_bindir() {
     fi
     # Debian/Ubuntu keep the server binaries out of PATH, one directory per major version.
     local newest
-    newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    newest=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     if [[ -n $newest && -x $newest/initdb ]]; then
         echo "$newest"
         return 0

@@ -173,8 +173,6 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
     return load_settings(environ={}, overrides=values)
 
 
-
-
 async def open_container(settings: Settings, inline_tasks: bool = True) -> Any:
     from mas.bootstrap import build_container
     from mas.jobs import registry, runtime

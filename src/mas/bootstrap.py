@@ -19,7 +19,7 @@ from mas.adapters.db.uow import SqlUnitOfWork
 from mas.adapters.messaging.local import LocalMailbox
 from mas.adapters.messaging.smtp import SmtpTransport
 from mas.adapters.storage.local import LocalStorage
-from mas.core.comms.service import MessageDelivery
+from mas.core.comms.service import MessageDelivery, Messenger
 from mas.core.jobs.service import JobService
 from mas.core.outbox import OutboxRelay
 from mas.core.ports.cache import Cache
@@ -46,6 +46,7 @@ class Container:
     jobs: JobService
     delivery: MessageDelivery
     relay: OutboxRelay
+    messenger: Messenger
     rate_limiter: RateLimiter
     _closers: list[Any] = field(default_factory=list)
 
@@ -60,7 +61,7 @@ class Container:
             "event_bus": type(self.bus).__name__,
             "cache": type(self.cache).__name__,
             "storage": type(self.storage).__name__,
-            "mail": f"{self.mail.name} ({'configured' if self.mail.configured else 'not configured'})",
+            "mail": f"{self.mail.name} ({'' if self.mail.configured else 'not '}configured)",
         }
 
     async def start_broker(self) -> None:
@@ -156,7 +157,10 @@ async def build_container(
         connect_options=nats_connect_options(settings),
     )
     jobs = JobService(
-        uow=lambda: container.uow(), queue=TaskiqQueue(broker), clock=clock, policies=registry.POLICIES
+        uow=lambda: container.uow(),
+        queue=TaskiqQueue(broker),
+        clock=clock,
+        policies=registry.POLICIES,
     )
     mail = _mail_transport(settings)
     relay = OutboxRelay(lambda: container.uow(), bus, jobs, clock)
@@ -173,6 +177,7 @@ async def build_container(
         jobs=jobs,
         delivery=MessageDelivery(lambda: container.uow(), mail, clock, settings.mail_from),
         relay=relay,
+        messenger=Messenger(lambda: container.uow(), clock),
         rate_limiter=RateLimiter(cache),
         _closers=closers,
     )

@@ -19,7 +19,7 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(1_700_000_040.0)  # 40 s into a 60 s window
+    return FakeClock(1_700_000_020.0)  # 40 s into a 60 s window
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ async def test_allows_up_to_the_limit_then_refuses(limiter: RateLimiter) -> None
 async def test_retry_after_rounds_up_and_is_never_zero(
     limiter: RateLimiter, clock: FakeClock
 ) -> None:
-    clock.now = 1_700_000_099.6  # 0.4 s before the window ends
+    clock.now = 1_700_000_039.6  # 0.4 s before the window ends
     await limiter.hit("k", limit=1, window_s=60)
     refused = await limiter.hit("k", limit=1, window_s=60)
     assert refused.allowed is False
@@ -65,9 +65,7 @@ async def test_keys_and_window_sizes_are_counted_apart(limiter: RateLimiter) -> 
     assert not (await limiter.hit("a", limit=1, window_s=60)).allowed
 
 
-async def test_limiters_sharing_a_cache_share_counts(
-    cache: MemoryCache, clock: FakeClock
-) -> None:
+async def test_limiters_sharing_a_cache_share_counts(cache: MemoryCache, clock: FakeClock) -> None:
     first, second = RateLimiter(cache, now=clock), RateLimiter(cache, now=clock)
     assert (await first.hit("ip:1.2.3.4", limit=2, window_s=60)).allowed
     assert (await second.hit("ip:1.2.3.4", limit=2, window_s=60)).allowed
@@ -80,7 +78,6 @@ async def test_counters_expire_with_their_window(
     await limiter.hit("k", limit=5, window_s=60)
     assert len(cache._entries) == 1
     clock.now += 60
-    await cache.set("other", b"x", ttl_s=60)
     assert await cache.get("ratelimit:k:60:28333333") is None
 
 
@@ -96,13 +93,10 @@ async def test_check_raises_rate_limited_with_retry_after(limiter: RateLimiter) 
     assert caught.value.retry_after == 20
     assert caught.value.code == "rate_limited"
     assert caught.value.detail == "Too many OTPs; try again in 20 s"
-    assert "+9198" not in str(await _default_detail(limiter))
-
-
-async def _default_detail(limiter: RateLimiter) -> str:
     with pytest.raises(RateLimited) as caught:
         await limiter.check("otp:+919800000000", limit=1, window_s=60)
-    return caught.value.detail
+    # The default message does not echo the key (it may hold a phone number or an IP).
+    assert caught.value.detail == "Too many attempts; try again in 20 s"
 
 
 @pytest.mark.parametrize(("limit", "window_s"), [(-1, 60), (5, 0)])

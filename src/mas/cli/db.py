@@ -23,7 +23,9 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument("-1", help="Target revision ('base' empties).")) -> None:
+def downgrade(
+    revision: str = typer.Argument("-1", help="Target revision ('base' empties)."),
+) -> None:
     """Undo migrations down to REVISION (default: one step)."""
     from mas.adapters.db import migrate
 

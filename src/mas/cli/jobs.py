@@ -34,7 +34,9 @@ async def list_(
 ) -> None:
     """List job runs, newest first."""
     async with container() as c:
-        result = await c.jobs.page(JobFilter(status=status, task=task), PageRequest(page, page_size))
+        result = await c.jobs.page(
+            JobFilter(status=status, task=task), PageRequest(page, page_size)
+        )
     if json:
         print_json(result)
         return
@@ -42,8 +44,14 @@ async def list_(
         f"job runs ({result.total} in all)",
         ["id", "task", "status", "attempts", "enqueued", "last error"],
         [
-            (r.id, r.task, r.status.value, f"{r.attempts}/{r.max_attempts}",
-             r.enqueued_at.isoformat(timespec="seconds"), (r.last_error or "")[:60])
+            (
+                r.id,
+                r.task,
+                r.status.value,
+                f"{r.attempts}/{r.max_attempts}",
+                r.enqueued_at.isoformat(timespec="seconds"),
+                (r.last_error or "")[:60],
+            )
             for r in result.items
         ],
     )
@@ -79,18 +87,18 @@ async def retry(run_id: str) -> None:
 
 @app.command()
 @run
-async def ping(timeout: float = typer.Option(10.0, help="Seconds to wait.")) -> None:
+async def ping(wait: float = typer.Option(10.0, help="Seconds to wait.")) -> None:
     """Send a no-op task and wait for a worker to run it."""
     async with container() as c:
         sent = await c.jobs.enqueue("platform.noop")
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait
         while True:
             found = await c.jobs.get(sent.id)
             if found.status is JobStatus.SUCCEEDED:
                 console.print(f"a worker ran {found.id}")
                 return
             if asyncio.get_running_loop().time() > deadline:
-                err.print(f"[red]error:[/] no worker ran the task within {timeout:g} s")
+                err.print(f"[red]error:[/] no worker ran the task within {wait:g} s")
                 raise typer.Exit(1)
             await asyncio.sleep(0.1)
 
@@ -108,5 +116,8 @@ def tasks(json: bool = typer.Option(False, "--json")) -> None:
     print_table(
         "tasks",
         ["task", "attempts", "backoff s", "timeout s", "summary"],
-        [(d["task"], d["attempts"], d["backoff_s"], d["timeout_s"], d["summary"]) for d in described],
+        [
+            (d["task"], d["attempts"], d["backoff_s"], d["timeout_s"], d["summary"])
+            for d in described
+        ],
     )

@@ -1,4 +1,4 @@
-"""``mas outbox``: the messages mas sent or will send (the local mailbox on the embedded default)."""
+"""``mas outbox``: messages mas sent or will send (the local mailbox on the embedded default)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,13 @@ async def list_(
         f"outbox ({result.total} in all)",
         ["created", "to", "subject", "status", "body"],
         [
-            (m.created_at.isoformat(timespec="seconds"), m.recipient, m.subject, m.status.value,
-             m.body_text[:80].replace("\n", " "))
+            (
+                m.created_at.isoformat(timespec="seconds"),
+                m.recipient,
+                m.subject,
+                m.status.value,
+                m.body_text[:80].replace("\n", " "),
+            )
             for m in result.items
         ],
     )

@@ -20,9 +20,7 @@ SEND_EMAIL = "comms.send_email"
 
 
 class OutboxRelay:
-    def __init__(
-        self, uow: UnitOfWorkFactory, bus: EventBus, jobs: Enqueuer, clock: Clock
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, bus: EventBus, jobs: Enqueuer, clock: Clock) -> None:
         self._uow = uow
         self._bus = bus
         self._jobs = jobs
@@ -32,7 +30,9 @@ class OutboxRelay:
         if event_ids:
             await self.publish_events(ids=event_ids)
         for message_id in message_ids:
-            await self._jobs.enqueue(SEND_EMAIL, {"message_id": str(message_id)}, key=str(message_id))
+            await self._jobs.enqueue(
+                SEND_EMAIL, {"message_id": str(message_id)}, key=str(message_id)
+            )
 
     async def publish_events(self, ids: list[uuid.UUID] | None = None, limit: int = 500) -> int:
         """Publish unpublished events (these ``ids`` only, or the oldest ``limit``)."""

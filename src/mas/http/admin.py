@@ -8,7 +8,8 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mas.bootstrap import Container
 from mas.core.comms.model import OutboxMessage, OutboxStatus
@@ -17,8 +18,8 @@ from mas.core.shared.errors import FieldError, ValidationFailed
 from mas.core.shared.paging import Page, PageRequest
 from mas.jobs import registry
 
-PageNo = Annotated[int, Parameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, Parameter(ge=1, le=100, description="items per page (max 100)")]
+PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
+PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 
 
 class TaskInfo(msgspec.Struct):
@@ -48,9 +49,9 @@ class JobsController(Controller):
     @get("/jobs", operation_id="listJobRuns", summary="List job runs, newest first")
     async def list_runs(
         self,
-        container: Container,
-        status: JobStatus | None = None,
-        task: str | None = None,
+        container: NamedDependency[Container],
+        status: FromQuery[JobStatus | None] = None,
+        task: FromQuery[str | None] = None,
         page: PageNo = 1,
         page_size: PageSize = 20,
     ) -> Page[JobRun]:
@@ -64,7 +65,9 @@ class JobsController(Controller):
         summary="Run a registered task now or after a delay (idempotent on the key)",
         status_code=202,
     )
-    async def enqueue(self, container: Container, data: EnqueueJob) -> JobRun:
+    async def enqueue(
+        self, container: NamedDependency[Container], data: JSONBody[EnqueueJob]
+    ) -> JobRun:
         if data.task not in registry.TASKS:
             raise ValidationFailed(
                 f"no task named '{data.task}'",
@@ -76,7 +79,9 @@ class JobsController(Controller):
         )
 
     @get("/jobs/{run_id:uuid}", operation_id="getJobRun", summary="One job run")
-    async def show_run(self, container: Container, run_id: uuid.UUID) -> JobRun:
+    async def show_run(
+        self, container: NamedDependency[Container], run_id: FromPath[uuid.UUID]
+    ) -> JobRun:
         return await container.jobs.get(run_id)
 
     @post(
@@ -85,7 +90,9 @@ class JobsController(Controller):
         summary="Run a dead or failed job again",
         status_code=202,
     )
-    async def retry_run(self, container: Container, run_id: uuid.UUID) -> JobRun:
+    async def retry_run(
+        self, container: NamedDependency[Container], run_id: FromPath[uuid.UUID]
+    ) -> JobRun:
         return await container.jobs.retry(run_id)
 
     @get("/tasks", operation_id="listTasks", summary="Every registered task and its retry policy")
@@ -101,9 +108,9 @@ class OutboxController(Controller):
     @get("/", operation_id="listOutbox", summary="Outgoing messages, newest first (the mailbox)")
     async def list_messages(
         self,
-        container: Container,
-        status: OutboxStatus | None = None,
-        recipient: str | None = None,
+        container: NamedDependency[Container],
+        status: FromQuery[OutboxStatus | None] = None,
+        recipient: FromQuery[str | None] = None,
         page: PageNo = 1,
         page_size: PageSize = 20,
     ) -> Page[OutboxMessage]:
@@ -115,15 +122,12 @@ class OutboxController(Controller):
         summary="Send a test email through the configured transport",
         status_code=202,
     )
-    async def send_test(self, container: Container, data: TestEmail) -> OutboxMessage:
-        message = OutboxMessage.email(
-            to=data.to,
-            subject="mas test message",
-            body_text="This is a test message from mas. If you can read it, mail delivery works.",
-            now=container.clock.now(),
+    async def send_test(
+        self, container: NamedDependency[Container], data: JSONBody[TestEmail]
+    ) -> OutboxMessage:
+        return await container.messenger.send_email(
+            data.to,
+            "mas test message",
+            "This is a test message from mas. If you can read it, mail delivery works.",
             template="admin.test",
         )
-        async with container.uow() as uow:
-            await uow.send(message)
-            await uow.commit()
-        return message

@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             # The embedded default: this process is also the worker, so it releases due runs.
             loops.append(asyncio.create_task(release_due_loop(c, stop)))
         if settings.run_scheduler_in_server:
-            loops.append(asyncio.create_task(Scheduler(c, effective(settings.cron_overrides)).run(stop)))
+            loops.append(
+                asyncio.create_task(Scheduler(c, effective(settings.cron_overrides)).run(stop))
+            )
         log.info("http.started", extra={"adapters": c.adapters()})
         try:
             yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -103,12 +104,20 @@ def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respo
     return problem(_status_of(exc), exc.code, exc.title, exc.detail, fields, headers)
 
 
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
+
+
 def _field_errors(extra: Any) -> list[FieldProblem]:
     found = []
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
+            message = str(item.get("message", "invalid value"))
             field = str(item.get("key") or item.get("source") or "body")
-            found.append(FieldProblem(field, str(item.get("message", "invalid value"))))
+            named = _NAMED_FIELD.search(message)
+            if field == "data" and named:
+                # msgspec names a missing or unknown member only in its message.
+                field = named.group(1)
+            found.append(FieldProblem(field, message))
     return found
 
 
@@ -117,7 +126,9 @@ def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respon
     detail = str(exc.detail)
     # Litestar reports an unparseable body as a validation failure; it is a malformed request.
     if "malformed" in detail.lower() or any("malformed" in f.message.lower() for f in fields):
-        return problem(400, "malformed_body", "Malformed request body", "the body is not valid JSON")
+        return problem(
+            400, "malformed_body", "Malformed request body", "the body is not valid JSON"
+        )
     if not fields:
         fields = [FieldProblem("body", detail)]
     names = ", ".join(f.field for f in fields)
@@ -131,11 +142,17 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     code = _CODE_BY_STATUS.get(status, "http_error")
     detail = str(exc.detail)
     if isinstance(exc, NotFoundException):
-        detail = f"no route matches {request.method} {request.url.path}" if detail == "Not Found" else detail
+        detail = (
+            f"no route matches {request.method} {request.url.path}"
+            if detail == "Not Found"
+            else detail
+        )
     elif isinstance(exc, MethodNotAllowedException):
         detail = f"{request.method} is not allowed on {request.url.path}"
-    elif isinstance(exc, SerializationException):
-        return problem(400, "malformed_body", "Malformed request body", detail)
+    elif status == 400 and _caused_by_decoding(exc):
+        return problem(
+            400, "malformed_body", "Malformed request body", f"the body is not valid JSON: {detail}"
+        )
     elif isinstance(exc, NotAuthorizedException):
         code = "unauthorized"
     elif isinstance(exc, PermissionDeniedException):
@@ -144,6 +161,17 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         code = "rate_limited"
     headers = {k: v for k, v in (exc.headers or {}).items()}
     return problem(status, code, _title(status), detail, headers=headers or None)
+
+
+def _caused_by_decoding(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, (msgspec.DecodeError, SerializationException)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

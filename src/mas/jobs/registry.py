@@ -20,7 +20,7 @@ from mas.core.jobs.model import JobStatus, RetryPolicy
 from mas.jobs import runtime
 
 if TYPE_CHECKING:
-    from mas.bootstrap import Container
+    pass
 
 log = logging.getLogger("mas.jobs")
 
@@ -53,7 +53,7 @@ def task(
     timeout_s: float = 300.0,
     on_dead: TaskBody | None = None,
 ) -> Callable[[TaskBody], TaskBody]:
-    """Declare ``name`` (``<domain>.<action>``); the body is ``async def f(c: Container, **args)``."""
+    """Declare task ``name`` (``<domain>.<action>``); body: ``async def f(c, **args)``."""
 
     def register(body: TaskBody) -> TaskBody:
         if name in TASKS and TASKS[name].body is not body:

@@ -11,10 +11,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.types import TypeDecorator
 
 from mas.adapters.db.models import Base
+from mas.adapters.db.session import ensure_sqlite_folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,6 +37,7 @@ def head_revision() -> str | None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -9,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 
-def make_engine(url: str, *, pool_min: int = 5, pool_max: int = 20, echo: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_min: int = 5, pool_max: int = 20, echo: bool = False
+) -> AsyncEngine:
     if url.startswith("sqlite"):
-        _ensure_sqlite_folder(url)
+        ensure_sqlite_folder(url)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -38,9 +41,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _ensure_sqlite_folder(url: str) -> None:
-    from pathlib import Path
-
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file (``./var`` on a fresh clone)."""
+    if not url.startswith("sqlite"):
+        return
     path = url.split("///", 1)[-1] if "///" in url else ""
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,26 @@ class MessageDelivery:
             body_text=message.body_text,
             body_html=message.body_html,
         )
+
+
+class Messenger:
+    """Queue an email: an outbox row now, delivery by ``comms.send_email`` after commit.
+
+    Inside another use case, write ``uow.send(OutboxMessage.email(...))`` in that use case's
+    unit of work instead, so the message commits (or not) with the business change.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def send_email(
+        self, to: str, subject: str, body_text: str, *, template: str | None = None
+    ) -> OutboxMessage:
+        message = OutboxMessage.email(
+            to=to, subject=subject, body_text=body_text, now=self._clock.now(), template=template
+        )
+        async with self._uow() as uow:
+            await uow.send(message)
+            await uow.commit()
+        return message

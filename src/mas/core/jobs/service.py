@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from mas.core.jobs.model import TERMINAL, JobFilter, JobRun, JobStatus, RetryPolicy
@@ -89,7 +89,7 @@ class JobService:
         return run
 
     async def begin(self, run_id: uuid.UUID) -> JobRun | None:
-        """Claim a delivery of ``run_id``; None means "do nothing" (finished, or running elsewhere)."""
+        """Claim a delivery of ``run_id``; None means "do nothing" (done, or running elsewhere)."""
         async with self._uow() as uow:
             run = await uow.jobs.get(run_id)
             if run is None:

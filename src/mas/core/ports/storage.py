@@ -6,8 +6,9 @@ from typing import Protocol
 
 
 class Storage(Protocol):
-    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        ...
+    async def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None: ...
 
     async def get(self, key: str) -> bytes:
         """The stored bytes; raises ``NotFound`` when absent."""

@@ -67,8 +67,9 @@ class OutboxRepository(Protocol):
         self, statuses: list[OutboxStatus], limit: int
     ) -> list[tuple[uuid.UUID, OutboxStatus]]: ...
 
-    async def add_event(self, event_id: uuid.UUID, subject: str, payload: dict[str, Any]) -> None:
-        ...
+    async def add_event(
+        self, event_id: uuid.UUID, subject: str, payload: dict[str, Any]
+    ) -> None: ...
 
     async def claim_unpublished_events(
         self, limit: int, ids: list[uuid.UUID] | None = None

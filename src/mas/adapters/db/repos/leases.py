@@ -32,7 +32,9 @@ class SqlLeaseRepository:
         try:
             async with self._session.begin_nested():
                 await self._session.execute(
-                    insert(LeaseRow).values(id=uuid7(), name=name, holder=holder, expires_at=expires)
+                    insert(LeaseRow).values(
+                        id=uuid7(), name=name, holder=holder, expires_at=expires
+                    )
                 )
         except IntegrityError:
             return False  # held by someone else and not expired

@@ -7,9 +7,9 @@ Create Date: 2026-11-25 12:18:32.124765
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
-import advanced_alchemy.types
 
 revision: str = "0001_platform"
 down_revision: str | None = None
