@@ -156,12 +156,21 @@ class JobService:
         return run
 
     async def release_due(self, limit: int = 200) -> int:
-        """Send every "run at" row that is due; returns how many were sent."""
+        """Send every "run at" row that is due; returns how many were sent.
+
+        Claim and commit first, send, then delete: no transaction stays open while a task runs
+        (the in-memory broker runs it inline), and a crash between the steps re-sends after the
+        claim lapses, which the ledger turns into a no-op.
+        """
         async with self._uow() as uow:
             due = await uow.jobs.claim_due(self._clock.now(), limit)
-            # Sent before the claim commits: a crash here re-sends, and the ledger drops the copy.
-            for run_id, task in due:
-                await self._queue.send(task, run_id)
+            await uow.commit()
+        if not due:
+            return 0
+        for _claim_id, run_id, task in due:
+            await self._queue.send(task, run_id)
+        async with self._uow() as uow:
+            await uow.jobs.release_claimed([claim_id for claim_id, _run, _task in due])
             await uow.commit()
         return len(due)
 

@@ -43,8 +43,18 @@ class JobRunRepository(Protocol):
         """Add a one-shot "run at" row for a run (a retry or delayed work)."""
         ...
 
-    async def claim_due(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
-        """Take due "run at" rows (SKIP LOCKED where the engine has it); removed on commit."""
+    async def claim_due(
+        self, now: datetime, limit: int, hold_s: float = 60.0
+    ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """Claim due "run at" rows for ``hold_s`` (SKIP LOCKED where the engine has it).
+
+        Returns (claim id, run id, task). Rows claimed by a releaser that died become due again
+        when the hold lapses.
+        """
+        ...
+
+    async def release_claimed(self, claim_ids: list[uuid.UUID]) -> None:
+        """Delete claimed rows once their runs were sent."""
         ...
 
     async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:

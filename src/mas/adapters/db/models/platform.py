@@ -55,6 +55,8 @@ class JobRunAtRow(Base):
     run_id: Mapped[uuid.UUID] = mapped_column()
     task: Mapped[str] = mapped_column(String(120))
     run_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # Set while a releaser sends the run; a releaser that dies leaves it to lapse.
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
 
 class OutboxMessageRow(Base):

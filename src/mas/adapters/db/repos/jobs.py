@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,22 +99,33 @@ class SqlJobRunRepository:
             insert(JobRunAtRow).values(id=uuid7(), run_id=run_id, task=task, run_at=run_at)
         )
 
-    async def claim_due(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+    async def claim_due(
+        self, now: datetime, limit: int, hold_s: float = 60.0
+    ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
         due = (
             select(JobRunAtRow.id)
-            .where(JobRunAtRow.run_at <= now)
+            .where(
+                JobRunAtRow.run_at <= now,
+                or_(JobRunAtRow.claimed_until.is_(None), JobRunAtRow.claimed_until < now),
+            )
             .order_by(JobRunAtRow.run_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
         stmt = (
-            delete(JobRunAtRow)
+            update(JobRunAtRow)
             .where(JobRunAtRow.id.in_(due))
-            .returning(JobRunAtRow.run_id, JobRunAtRow.task)
+            .values(claimed_until=now + timedelta(seconds=hold_s))
+            .returning(JobRunAtRow.id, JobRunAtRow.run_id, JobRunAtRow.task)
+            .execution_options(synchronize_session=False)
         )
         result = await self._session.execute(stmt)
-        return [(row.run_id, row.task) for row in result]
+        return [(row.id, row.run_id, row.task) for row in result]
+
+    async def release_claimed(self, claim_ids: list[uuid.UUID]) -> None:
+        if claim_ids:
+            await self._session.execute(delete(JobRunAtRow).where(JobRunAtRow.id.in_(claim_ids)))
 
     async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:
         stmt = (

@@ -27,6 +27,11 @@ def upgrade() -> None:
         sa.Column(
             "run_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False
         ),
+        sa.Column(
+            "claimed_until",
+            advanced_alchemy.types.datetime.DateTimeUTC(timezone=True),
+            nullable=True,
+        ),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column(
             "created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False

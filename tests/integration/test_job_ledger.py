@@ -1,0 +1,140 @@
+"""The job ledger on SQLite and PostgreSQL, with tasks run inline by the in-memory broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from mas.core.jobs.model import JobFilter, JobStatus
+from mas.core.shared.paging import PageRequest
+from mas.jobs.registry import task
+
+CALLS: dict[str, list[str]] = {}
+
+
+@task("test.record", attempts=2, backoff_s=0.01, timeout_s=5)
+async def record(c: Any, tag: str) -> None:
+    """Append the tag to CALLS (the side effect we count)."""
+    CALLS.setdefault(tag, []).append("ran")
+
+
+@task("test.always_fails", attempts=3, backoff_s=0.05, max_backoff_s=10, timeout_s=5)
+async def always_fails(c: Any, tag: str) -> None:
+    """Fails every time."""
+    CALLS.setdefault(tag, []).append("attempt")
+    raise RuntimeError(f"boom {tag}")
+
+
+@task("test.slow", attempts=1, timeout_s=0.2)
+async def slow(c: Any) -> None:
+    """Outlives its timeout."""
+    await asyncio.sleep(5)
+
+
+async def test_a_task_runs_and_succeeds(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    run = await container.jobs.enqueue("test.record", {"tag": tag})
+    done = await container.jobs.get(run.id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.attempts == 1
+    assert CALLS[tag] == ["ran"]
+
+
+async def test_the_same_key_twice_runs_once(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    first = await container.jobs.enqueue("test.record", {"tag": tag}, key=f"k-{tag}")
+    second = await container.jobs.enqueue("test.record", {"tag": tag}, key=f"k-{tag}")
+    assert CALLS[tag] == ["ran"]
+    assert second.status is JobStatus.SKIPPED
+    assert second.duplicate_of == first.id
+    page = await container.jobs.page(JobFilter(task="test.record"), PageRequest(1, 10))
+    statuses = sorted(r.status.value for r in page.items if r.args.get("tag") == tag)
+    assert statuses == ["skipped", "succeeded"]
+
+
+async def test_failing_task_backs_off_then_dies_and_can_be_retried(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    run = await container.jobs.enqueue("test.always_fails", {"tag": tag})
+    delays = []
+    for _ in range(40):
+        current = await container.jobs.get(run.id)
+        if current.status is JobStatus.DEAD:
+            break
+        if current.status is JobStatus.FAILED and current.next_attempt_at:
+            gap = (current.next_attempt_at - current.finished_at).total_seconds()
+            if not delays or gap != delays[-1]:
+                delays.append(gap)
+        await asyncio.sleep(0.05)
+        await container.jobs.release_due()
+    dead = await container.jobs.get(run.id)
+    assert dead.status is JobStatus.DEAD
+    assert dead.attempts == 3
+    assert CALLS[tag] == ["attempt"] * 3
+    assert "boom" in (dead.last_error or "")
+    assert len(delays) == 2 and delays[1] > delays[0], delays
+
+    again = await container.jobs.retry(run.id)
+    assert again.status is JobStatus.QUEUED
+    await asyncio.sleep(0)
+    assert len(CALLS[tag]) == 4
+
+
+async def test_a_timeout_counts_as_a_failed_attempt(container: Any) -> None:
+    run = await container.jobs.enqueue("test.slow")
+    done = await container.jobs.get(run.id)
+    assert done.status is JobStatus.DEAD
+    assert "timed out" in (done.last_error or "")
+
+
+async def test_delayed_work_waits_for_its_time(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    run = await container.jobs.enqueue("test.record", {"tag": tag}, delay=timedelta(seconds=0.3))
+    assert await container.jobs.release_due() == 0
+    assert (await container.jobs.get(run.id)).status is JobStatus.QUEUED
+    await asyncio.sleep(0.35)
+    assert await container.jobs.release_due() == 1
+    assert (await container.jobs.get(run.id)).status is JobStatus.SUCCEEDED
+    assert await container.jobs.release_due() == 0
+
+
+async def test_due_rows_are_claimed_once_by_concurrent_releasers(container: Any) -> None:
+    now = container.clock.now()
+    async with container.uow() as uow:
+        for _ in range(30):
+            await uow.jobs.schedule(uuid.uuid4(), "test.record", now - timedelta(seconds=1))
+        await uow.commit()
+
+    async def claim() -> list[Any]:
+        async with container.uow() as uow:
+            rows = await uow.jobs.claim_due(container.clock.now(), 20)
+            await asyncio.sleep(0.05)  # hold the transaction while the other one claims
+            await uow.commit()
+            return rows
+
+    first, second = await asyncio.gather(claim(), claim())
+    ids = [r[1] for r in first + second]
+    assert len(ids) == 30
+    assert len(set(ids)) == 30
+    async with container.uow() as uow:
+        assert await uow.jobs.claim_due(container.clock.now(), 50) == [], "claims are held"
+    later = container.clock.now() + timedelta(seconds=61)
+    async with container.uow() as uow:
+        reclaimed = await uow.jobs.claim_due(later, 50)
+        await uow.commit()
+    assert len(reclaimed) == 30, "a releaser that died leaves its claims to lapse"
+
+
+async def test_a_lease_has_one_holder_until_it_lapses(container: Any) -> None:
+    now = container.clock.now()
+    async with container.uow() as uow:
+        assert await uow.leases.acquire("scheduler", "a", now, 10)
+        assert not await uow.leases.acquire("scheduler", "b", now, 10)
+        assert await uow.leases.acquire("scheduler", "a", now, 10), "the holder renews"
+        await uow.commit()
+    later = now + timedelta(seconds=11)
+    async with container.uow() as uow:
+        assert await uow.leases.acquire("scheduler", "b", later, 10)
+        assert not await uow.leases.acquire("scheduler", "a", later, 10)
+        await uow.commit()
