@@ -145,7 +145,20 @@ def _check_prod(settings: object) -> None:
         raise typer.Exit(2) from None
 
 
+def _configure_logging() -> None:
+    from mas.observability import configure_logging
+    from mas.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        configure_logging()  # the command itself reports the bad setting
+        return
+    configure_logging(settings.log_level, settings.log_json)
+
+
 def main() -> None:
+    _configure_logging()
     try:
         app()
     except KeyboardInterrupt:

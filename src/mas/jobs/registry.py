@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from taskiq import AsyncBroker
 
-from mas.core.jobs.model import JobStatus, RetryPolicy
+from mas.core.jobs.model import JobRun, JobStatus, RetryPolicy
 from mas.jobs import runtime
 
 if TYPE_CHECKING:
-    pass
+    from mas.bootstrap import Container
 
 log = logging.getLogger("mas.jobs")
 
@@ -80,7 +80,7 @@ def timeout_for(name: str) -> float:
 async def execute(spec: TaskSpec, run_id: str) -> None:
     """Run one delivery of ``run_id`` through the ledger."""
     container = runtime.current()
-    run = await container.jobs.begin(uuid.UUID(run_id))
+    run = await _claim(container, uuid.UUID(run_id), spec.policy.timeout_s)
     if run is None:
         return
     context = {"task": spec.name, "run_id": run_id, "attempt": run.attempts}
@@ -104,6 +104,20 @@ async def execute(spec: TaskSpec, run_id: str) -> None:
     failed = await container.jobs.fail(run.id, error, retryable=retryable)
     if failed.status is JobStatus.DEAD and spec.on_dead is not None:
         await spec.on_dead(container, **run.args)
+
+
+async def _claim(container: Container, run_id: uuid.UUID, timeout_s: float) -> JobRun | None:
+    """Claim the run, waiting while another delivery holds its lease (at most its timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s + 5
+    while True:
+        claim = await container.jobs.begin(run_id)
+        if claim.busy_until is None:
+            return claim.run
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("job.lease_wait_gave_up", extra={"run_id": str(run_id)})
+            return None
+        wait = (claim.busy_until - container.clock.now()).total_seconds()
+        await asyncio.sleep(min(max(wait, 0.05), 5.0))
 
 
 def register_all(broker: AsyncBroker) -> None:

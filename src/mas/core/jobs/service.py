@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from mas.core.jobs.model import TERMINAL, JobFilter, JobRun, JobStatus, RetryPolicy
@@ -17,6 +18,12 @@ from mas.core.shared.ids import uuid7
 from mas.core.shared.paging import Page, PageRequest
 
 log = logging.getLogger("mas.jobs")
+
+
+@dataclass(frozen=True)
+class Claim:
+    run: JobRun | None
+    busy_until: datetime | None = None
 
 
 class JobService:
@@ -88,25 +95,34 @@ class JobService:
         )
         return run
 
-    async def begin(self, run_id: uuid.UUID) -> JobRun | None:
-        """Claim a delivery of ``run_id``; None means "do nothing" (done, or running elsewhere)."""
+    async def begin(self, run_id: uuid.UUID) -> Claim:
+        """Claim a delivery of ``run_id``.
+
+        ``Claim.run`` is the run to execute, or None when there is nothing to do (it finished,
+        or it does not exist). ``Claim.busy_until`` is set when another delivery holds a live
+        lease: the caller waits until then and asks again, so a run whose worker died is taken
+        over once the lease lapses, and a live one is never run twice at once.
+        """
         async with self._uow() as uow:
             run = await uow.jobs.get(run_id)
             if run is None:
                 log.warning("job.unknown_run", extra={"run_id": str(run_id)})
-                return None
+                return Claim(None)
             now = self._clock.now()
-            if run.status in TERMINAL or run.holds_lease(now):
+            if run.status in TERMINAL:
                 log.info(
                     "job.duplicate_delivery",
                     extra={"run_id": str(run_id), "status": run.status.value},
                 )
-                return None
+                return Claim(None)
+            if run.holds_lease(now):
+                return Claim(None, busy_until=run.lease_until)
             run.start(now, self.policy(run.task).timeout_s)
             if not await uow.jobs.save(run):
-                return None  # another delivery claimed it between our read and write
+                # Another delivery claimed it between our read and write: ask again.
+                return Claim(None, busy_until=now)
             await uow.commit()
-            return run
+            return Claim(run)
 
     async def succeed(self, run_id: uuid.UUID) -> None:
         async with self._uow() as uow:
@@ -149,7 +165,10 @@ class JobService:
                     f"only dead or failed runs can be retried; this one is {run.status.value}",
                     code="job_not_retryable",
                 )
-            run.requeue(self.policy(run.task).max_attempts)
+            # The sending process may not declare the task (a CLI retry of a plugin task): the
+            # run then gets as many tries again as it had in all.
+            policy = self._policies.get(run.task)
+            run.requeue(policy.max_attempts if policy else run.max_attempts)
             await self._save(uow, run)
             await uow.commit()
         await self._queue.send(run.task, run.id)
