@@ -34,7 +34,7 @@ class Inbox:
         await self.queue.put((subject, payload))
 
     async def next(self) -> tuple[str, dict[str, Any]]:
-        return await asyncio.wait_for(self.queue.get(), timeout=2)
+        return await asyncio.wait_for(self.queue.get(), timeout=5)
 
 
 @pytest.fixture
