@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from mas.adapters.db.models import Base
-from mas.adapters.db.session import ensure_sqlite_folder
+from mas.adapters.db.session import ensure_sqlite_folder, sqlite_file_missing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,6 +50,8 @@ def revision(url: str, message: str, autogenerate: bool = True) -> None:
 
 
 async def current_revision(url: str) -> str | None:
+    if sqlite_file_missing(url):
+        return None  # an unborn SQLite file is at no revision; do not create it by looking
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:

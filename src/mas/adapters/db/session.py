@@ -48,3 +48,15 @@ def ensure_sqlite_folder(url: str) -> None:
     path = url.split("///", 1)[-1] if "///" in url else ""
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def sqlite_file_missing(url: str) -> bool:
+    if not url.startswith("sqlite") or "///" not in url:
+        return False
+    path = url.split("///", 1)[1]
+    return (
+        bool(path)
+        and path != ":memory:"
+        and not path.startswith("file:")
+        and not Path(path).exists()
+    )
