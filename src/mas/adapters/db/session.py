@@ -23,7 +23,9 @@ def make_engine(
         echo=echo,
         pool_size=pool_min,
         max_overflow=max(pool_max - pool_min, 0),
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout; a dropped connection is discarded
+        # by the pool when it fails, and recycling keeps idle ones from going stale.
+        pool_recycle=1800,
     )
 
 

@@ -26,6 +26,8 @@ class JobRunRow(Base):
             postgresql_where=text("status != 'skipped'"),
         ),
         Index("ix_job_runs_status_enqueued", "status", "enqueued_at"),
+        Index("ix_job_runs_enqueued", "enqueued_at", "id"),
+        Index("ix_job_runs_task_enqueued", "task", "enqueued_at"),
     )
 
     task: Mapped[str] = mapped_column(String(120))

@@ -20,8 +20,14 @@ from mas.core.shared.paging import Page, PageRequest
 _FIELDS = [f.name for f in msgspec.structs.fields(JobRun)]
 
 
-def _to_run(row: JobRunRow) -> JobRun:
-    return msgspec.convert(row, JobRun, from_attributes=True)
+_COLUMNS = [getattr(JobRunRow, name) for name in _FIELDS]
+
+
+def _to_run(row: Any) -> JobRun:
+    """From an ORM object or a Core row of ``_COLUMNS`` (lists read Core rows: no identity map)."""
+    if isinstance(row, JobRunRow):
+        return msgspec.convert(row, JobRun, from_attributes=True)
+    return msgspec.convert(row._mapping, JobRun, strict=False)
 
 
 def _values(run: JobRun) -> dict[str, Any]:
@@ -81,15 +87,13 @@ class SqlJobRunRepository:
         total = (
             await self._session.execute(select(func.count()).select_from(JobRunRow).where(where))
         ).scalar_one()
-        rows = (
-            await self._session.execute(
-                select(JobRunRow)
-                .where(where)
-                .order_by(JobRunRow.enqueued_at.desc(), JobRunRow.id.desc())
-                .offset(req.offset)
-                .limit(req.page_size)
-            )
-        ).scalars()
+        rows = await self._session.execute(
+            select(*_COLUMNS)
+            .where(where)
+            .order_by(JobRunRow.enqueued_at.desc(), JobRunRow.id.desc())
+            .offset(req.offset)
+            .limit(req.page_size)
+        )
         return Page(
             items=[_to_run(r) for r in rows], total=total, page=req.page, page_size=req.page_size
         )

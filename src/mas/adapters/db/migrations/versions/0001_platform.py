@@ -88,6 +88,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_job_runs_status_enqueued", ["status", "enqueued_at"], unique=False
         )
+        batch_op.create_index("ix_job_runs_enqueued", ["enqueued_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_job_runs_task_enqueued", ["task", "enqueued_at"], unique=False
+        )
         batch_op.create_index(
             "uq_job_runs_task_key",
             ["task", "idempotency_key"],
@@ -187,6 +191,8 @@ def downgrade() -> None:
             sqlite_where=sa.text("status != 'skipped'"),
             postgresql_where=sa.text("status != 'skipped'"),
         )
+        batch_op.drop_index("ix_job_runs_task_enqueued")
+        batch_op.drop_index("ix_job_runs_enqueued")
         batch_op.drop_index("ix_job_runs_status_enqueued")
 
     op.drop_table("job_runs")
