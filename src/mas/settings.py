@@ -88,7 +88,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     @property
     def nats_has_credentials(self) -> bool:
-        return bool(self.nats_creds or (self.nats_user and self.nats_password) or self.nats_token)
+        in_url = "@" in self.nats_url.split("://", 1)[-1]
+        return bool(
+            self.nats_creds or (self.nats_user and self.nats_password) or self.nats_token or in_url
+        )
 
     def problems(self) -> list[str]:
         """What makes these settings unsafe for ``MAS_ENV=prod`` (empty when they are fine)."""
@@ -116,6 +119,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         for name in secret:
             view[name] = "(set)" if view[name] else "(not set)"
         view["database_url"] = _hide_password(self.database_url)
+        view["nats_url"] = _hide_password(self.nats_url)
         return view
 
 
@@ -123,9 +127,14 @@ def _hide_password(url: str) -> str:
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    creds, host = authority.rsplit("@", 1)
+    user, has_password, _ = creds.partition(":")
+    # user:password keeps the user; a bare token (nats://TOKEN@host) is hidden whole.
+    shown = f"{user}:***" if has_password else "***"
+    return f"{scheme}://{shown}@{host}{slash}{path}"
 
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:

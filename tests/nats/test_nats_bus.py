@@ -98,7 +98,14 @@ async def test_a_message_that_is_not_json_is_logged_and_dropped(
     with caplog.at_level(logging.ERROR, logger="mas.events"):
         await publisher._nc.publish(f"{root}.raw", b"not json")
         await publisher.publish(f"{root}.ok", {"fine": True})
-        assert await inbox.next() == (f"{root}.ok", {"fine": True})
+        try:
+            got = await inbox.next()
+        except TimeoutError:
+            import sys
+            print("DEBUG pub", publisher._nc.stats, publisher._nc.is_connected, "sub", subscriber._nc.stats, subscriber._nc.is_connected, [ (s.subject, s.pending_msgs) for s in subscriber._subscriptions], file=sys.stderr)
+            print("DEBUG tasks", [t for t in asyncio.all_tasks() if "wait_for_msgs" in repr(t) or "flusher" in repr(t)], file=sys.stderr)
+            raise
+        assert got == (f"{root}.ok", {"fine": True})
     assert any(r.getMessage() == "events.bad_payload" for r in caplog.records)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -102,6 +104,23 @@ def test_the_system_clock_is_aware_utc() -> None:
     assert abs(now - datetime.now(UTC)) < timedelta(seconds=5)
 
 
+@pytest.fixture
+def machine_in_india() -> Iterator[None]:
+    """A local zone that is not UTC, so "naive means UTC" differs from "naive means local"."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.mark.usefixtures("machine_in_india")
 def test_as_utc_treats_a_naive_value_as_utc() -> None:
     naive = datetime(2025, 1, 1, 12, 0)
     assert as_utc(naive) == datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -135,6 +154,7 @@ def test_local_today_in_india_across_utc_midnight(moment: datetime, midnight: da
     assert today.tzinfo is UTC
 
 
+@pytest.mark.usefixtures("machine_in_india")
 def test_local_today_accepts_a_naive_utc_value() -> None:
     naive = datetime(2024, 3, 1, 19, 0)  # 00:30 IST on the 2nd
     assert local_today(naive, "Asia/Kolkata") == datetime(2024, 3, 1, 18, 30, tzinfo=UTC)

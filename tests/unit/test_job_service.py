@@ -501,6 +501,24 @@ async def test_retry_of_a_dead_run_queues_and_sends_it_again(ledger: Ledger) -> 
     assert claim.run.attempts == 2
 
 
+async def test_retry_from_a_process_that_does_not_declare_the_task(ledger: Ledger) -> None:
+    run = await ledger.service.enqueue(TASK)
+    await ledger.service.begin(run.id)
+    await ledger.service.fail(run.id, "bad", retryable=False)
+    ledger.store.runs[run.id].max_attempts = 5  # set by the worker's policy
+    cli = JobService(
+        lambda: FakeUnitOfWork(ledger.store),  # type: ignore[arg-type, return-value]
+        ledger.queue,
+        ledger.clock,
+        {},
+    )
+    ledger.queue.sent.clear()
+    retried = await cli.retry(run.id)
+    assert retried.status is JobStatus.QUEUED
+    assert ledger.stored(run.id).max_attempts == 1 + 5  # as many tries again as it had
+    assert ledger.queue.sent == [(TASK, run.id)]
+
+
 async def test_retry_of_a_waiting_run_runs_it_now(ledger: Ledger) -> None:
     run = await ledger.service.enqueue(TASK)
     await ledger.run_once(run.id)

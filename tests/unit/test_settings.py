@@ -307,12 +307,6 @@ def test_public_view_hides_a_db_password_containing_an_at_sign() -> None:
     assert view["database_url"] == "postgresql://mas:***@db.internal/mas"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="public_view() redacts database_url only: a password or token in nats_url "
-    "(nats://user:pass@host, nats://token@host) is shown as is; mas.adapters.nats_conn.redact "
-    "already knows how to hide it",
-)
 @pytest.mark.parametrize(
     "url", ["nats://mas:nats-Url-Pass-48@nats.internal:4222", "nats://nats-Url-Pass-48@nats:4222"]
 )
