@@ -26,7 +26,20 @@ from mas.settings import Settings, load_settings
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("MAS_TEST_PG_URL", "")
 NATS_URL = os.environ.get("MAS_TEST_NATS_URL", "")
-TABLES = ["job_runs", "job_run_at", "outbox_messages", "outbox_events", "leases"]
+TABLES = [
+    "job_runs",
+    "job_run_at",
+    "outbox_messages",
+    "outbox_events",
+    "leases",
+    "audit_events",
+    "sales_head_permissions",
+    "vendor_api_keys",
+    "refresh_tokens",
+    "otp_codes",
+    "master_login_state",
+    "users",
+]
 
 os.environ.setdefault("MAS_LOG_JSON", "false")
 

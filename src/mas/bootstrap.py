@@ -14,12 +14,23 @@ from taskiq import AsyncBroker
 from mas.adapters.bus.memory import InProcessBus
 from mas.adapters.bus.taskiq import TaskiqQueue, make_broker
 from mas.adapters.cache.memory import MemoryCache
+from mas.adapters.db.ledger_batcher import BatchedJobRunClaims
 from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.adapters.db.uow import SqlUnitOfWork
+from mas.adapters.identity.google import GoogleIdentityProvider
+from mas.adapters.identity.passwords import Argon2Hasher
+from mas.adapters.identity.tokens import JwtCodec
+from mas.adapters.identity.totp import PyOtpVerifier
 from mas.adapters.messaging.local import LocalMailbox
 from mas.adapters.messaging.smtp import SmtpTransport
 from mas.adapters.storage.local import LocalStorage
 from mas.core.comms.service import MessageDelivery, Messenger
+from mas.core.identity.access import AccessGuard
+from mas.core.identity.admin import AccountAdmin, AdminDeps
+from mas.core.identity.auth import AuthDeps, AuthService
+from mas.core.identity.secrets import StdSecrets
+from mas.core.identity.tokens import TokenIssuer
+from mas.core.identity.vendor import VendorKeys
 from mas.core.jobs.service import JobService
 from mas.core.outbox import OutboxRelay
 from mas.core.ports.cache import Cache
@@ -47,6 +58,11 @@ class Container:
     delivery: MessageDelivery
     relay: OutboxRelay
     messenger: Messenger
+    access: AccessGuard
+    issuer: TokenIssuer
+    auth: AuthService
+    accounts: AccountAdmin
+    vendor_keys: VendorKeys
     rate_limiter: RateLimiter
     _closers: list[Any] = field(default_factory=list)
 
@@ -62,6 +78,8 @@ class Container:
             "cache": type(self.cache).__name__,
             "storage": type(self.storage).__name__,
             "mail": f"{self.mail.name} ({'' if self.mail.configured else 'not '}configured)",
+            "google_sign_in": "configured" if self.settings.google_client_id else "not configured",
+            "master_login": "enabled" if self.accounts.master_enabled else "off",
         }
 
     async def start_broker(self) -> None:
@@ -156,14 +174,56 @@ async def build_container(
         timeout_for=registry.timeout_for,
         connect_options=nats_connect_options(settings),
     )
+    claims = BatchedJobRunClaims(engine, clock)
+    closers.append(claims.close)
     jobs = JobService(
         uow=lambda: container.uow(),
         queue=TaskiqQueue(broker),
         clock=clock,
         policies=registry.POLICIES,
+        claims=claims,
     )
     mail = _mail_transport(settings)
     relay = OutboxRelay(lambda: container.uow(), bus, jobs, clock)
+
+    def uow() -> SqlUnitOfWork:
+        return container.uow()
+
+    secrets = StdSecrets(settings.encryption_key or settings.effective_jwt_secret)
+    codec = JwtCodec(settings.effective_jwt_secret)
+    hasher = Argon2Hasher()
+    issuer = TokenIssuer(codec, secrets, clock, settings.access_ttl_s, settings.refresh_ttl_s)
+    rate_limiter = RateLimiter(cache)
+    access = AccessGuard(codec, cache, uow, settings.access_ttl_s)
+    google = GoogleIdentityProvider(settings.google_client_id)
+    auth = AuthService(
+        AuthDeps(
+            uow=uow,
+            issuer=issuer,
+            hasher=hasher,
+            secrets=secrets,
+            clock=clock,
+            guard=access,
+            limiter=rate_limiter,
+            google=google,
+            mail_configured=lambda: mail.configured,
+        )
+    )
+    accounts = AccountAdmin(
+        AdminDeps(
+            uow=uow,
+            issuer=issuer,
+            hasher=hasher,
+            secrets=secrets,
+            clock=clock,
+            guard=access,
+            limiter=rate_limiter,
+            totp=PyOtpVerifier(settings.master_totp_secret)
+            if settings.master_totp_secret
+            else None,
+            master_password_hash=settings.master_password_hash or None,
+        )
+    )
     container = Container(
         settings=settings,
         engine=engine,
@@ -178,7 +238,12 @@ async def build_container(
         delivery=MessageDelivery(lambda: container.uow(), mail, clock, settings.mail_from),
         relay=relay,
         messenger=Messenger(lambda: container.uow(), clock),
-        rate_limiter=RateLimiter(cache),
+        rate_limiter=rate_limiter,
+        access=access,
+        issuer=issuer,
+        auth=auth,
+        accounts=accounts,
+        vendor_keys=VendorKeys(uow, secrets, clock),
         _closers=closers,
     )
     return container

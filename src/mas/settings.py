@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     access_ttl_s: int = 900
     refresh_ttl_s: int = 604800
     encryption_key: str = ""
+    google_client_id: str = ""
+    master_password_hash: str = ""
+    master_totp_secret: str = ""
 
     storage: Literal["local"] = "local"
     storage_dir: str = "./var/storage"
@@ -114,7 +117,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     def public_view(self) -> dict[str, Any]:
         """Every setting with secrets replaced by whether they are set."""
-        secret = {"jwt_secret", "encryption_key", "nats_password", "nats_token", "smtp_pass"}
+        secret = {
+            "jwt_secret",
+            "encryption_key",
+            "nats_password",
+            "nats_token",
+            "smtp_pass",
+            "master_password_hash",
+            "master_totp_secret",
+        }
         view: dict[str, Any] = msgspec.to_builtins(self)
         for name in secret:
             view[name] = "(set)" if view[name] else "(not set)"

@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mas.core.identity.policy import Role
-from tests.http.conftest import auth
+from tests.http.conftest import Auth
 
 PROBLEM = "application/problem+json"
 
@@ -33,7 +33,7 @@ async def test_wrong_method_is_405(client: AsyncTestClient[Any]) -> None:
     assert_problem(await client.delete("/health"), 405, "method_not_allowed")
 
 
-async def test_malformed_json_is_400(client: AsyncTestClient[Any]) -> None:
+async def test_malformed_json_is_400(auth: Auth, client: AsyncTestClient[Any]) -> None:
     response = await client.post(
         "/api/admin/jobs",
         content=b'{"task": "platform.noop",',
@@ -42,7 +42,9 @@ async def test_malformed_json_is_400(client: AsyncTestClient[Any]) -> None:
     assert_problem(response, 400, "malformed_body")
 
 
-async def test_invalid_field_is_422_naming_the_field(client: AsyncTestClient[Any]) -> None:
+async def test_invalid_field_is_422_naming_the_field(
+    auth: Auth, client: AsyncTestClient[Any]
+) -> None:
     response = await client.post(
         "/api/admin/jobs", json={"task": "platform.noop", "delay_s": -5}, headers=auth(Role.ADMIN)
     )
@@ -50,19 +52,21 @@ async def test_invalid_field_is_422_naming_the_field(client: AsyncTestClient[Any
     assert any("delay_s" in error["field"] for error in body["errors"]), body
 
 
-async def test_missing_field_is_422_naming_the_field(client: AsyncTestClient[Any]) -> None:
+async def test_missing_field_is_422_naming_the_field(
+    auth: Auth, client: AsyncTestClient[Any]
+) -> None:
     response = await client.post("/api/admin/jobs", json={}, headers=auth(Role.ADMIN))
     body = assert_problem(response, 422, "validation_failed")
     assert any("task" in error["field"] for error in body["errors"]), body
 
 
-async def test_bad_query_parameter_is_422(client: AsyncTestClient[Any]) -> None:
+async def test_bad_query_parameter_is_422(auth: Auth, client: AsyncTestClient[Any]) -> None:
     response = await client.get("/api/admin/jobs?page_size=1000", headers=auth(Role.ADMIN))
     body = assert_problem(response, 422, "validation_failed")
     assert any("page_size" in error["field"] for error in body["errors"]), body
 
 
-async def test_domain_validation_names_the_field(client: AsyncTestClient[Any]) -> None:
+async def test_domain_validation_names_the_field(auth: Auth, client: AsyncTestClient[Any]) -> None:
     response = await client.post(
         "/api/admin/jobs", json={"task": "no.such_task"}, headers=auth(Role.ADMIN)
     )
@@ -71,7 +75,7 @@ async def test_domain_validation_names_the_field(client: AsyncTestClient[Any]) -
 
 
 async def test_crash_is_500_without_stack_trace(
-    client: AsyncTestClient[Any], sqlite_container: Any
+    auth: Auth, client: AsyncTestClient[Any], sqlite_container: Any
 ) -> None:
     async def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("secret internal detail /srv/mas/db.py line 12")

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -20,10 +19,13 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from mas import __version__
 from mas.bootstrap import Container, build_container
 from mas.core.identity.policy import Caller, Platform
+from mas.core.identity.tokens import RequestInfo
 from mas.http.admin import JobsController, OutboxController
-from mas.http.auth import Authenticator, policy_guard, provide_caller
+from mas.http.admin_users import AdminUsersController, VendorController
+from mas.http.auth import policy_guard, provide_caller, provide_request_info, vendor_guard
 from mas.http.errors import EXCEPTION_HANDLERS
 from mas.http.health import HealthController
+from mas.http.identity import AuthController, UserController
 from mas.http.middleware import platform_middleware, request_context
 from mas.jobs import registry, runtime
 from mas.jobs.scheduler import Scheduler, release_due_loop
@@ -33,7 +35,15 @@ from mas.settings import Settings, load_settings
 
 log = logging.getLogger("mas.http")
 
-CONTROLLERS = [HealthController, JobsController, OutboxController]
+CONTROLLERS = [
+    HealthController,
+    JobsController,
+    OutboxController,
+    AuthController,
+    UserController,
+    AdminUsersController,
+    VendorController,
+]
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -76,12 +86,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Litestar(
         route_handlers=CONTROLLERS,
         lifespan=[lifespan],
-        guards=[policy_guard],
+        guards=[policy_guard, vendor_guard],
         dependencies={
             "container": Provide(provide_container),
             "caller": Provide(provide_caller),
+            "info": Provide(provide_request_info),
         },
-        signature_namespace={"Container": Container, "Caller": Caller},
+        signature_namespace={"Container": Container, "Caller": Caller, "RequestInfo": RequestInfo},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[platform_middleware(Platform(settings.default_platform))],
         cors_config=cors,
@@ -92,7 +103,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        state=_initial_state(settings),
         debug=False,
         logging_config=None,  # mas.observability owns logging
     )
@@ -108,12 +118,6 @@ def _open_schema_routes(app: Litestar) -> None:
         if route.path == schema_path or route.path.startswith(schema_path + "/"):
             for handler in route.route_handlers:
                 handler.opt["public"] = True
-
-
-def _initial_state(settings: Settings) -> Any:
-    from litestar.datastructures import State
-
-    return State({"authenticator": Authenticator(settings.effective_jwt_secret)})
 
 
 def asgi() -> Litestar:

@@ -1,74 +1,75 @@
-"""Authentication and guards.
+"""Guards. ``policy_guard`` is the one role guard; ``vendor_guard`` admits vendor API keys.
 
-``Authenticator`` turns a bearer token into a ``Caller``; the identity issue extends it with the
-user snapshot (token version, blocked). Guards name an entry of the policy table
-(``mas.core.identity.policy.POLICY``) in the handler's ``opt["policy"]``; public routes say
-``opt["public"] = True``. The route-grid tests read these.
+A handler names a policy of ``mas.core.identity.policy.POLICY`` in ``opt["policy"]`` (and a
+SALES_HEAD page in ``opt["page"]``), or says ``opt["public"] = True``; a vendor route says
+``opt["vendor_scope"]``. The route-grid tests read these. Tokens come from
+``Authorization: Bearer``, then the ``token`` or ``authToken`` cookie.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import jwt
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from mas.core.identity.policy import Caller, Platform, Role, allows, platform_allows
+from mas.core.identity.policy import Caller, Platform, allows, platform_allows
+from mas.core.identity.tokens import RequestInfo
+from mas.core.identity.vendor import VendorCaller
 from mas.core.shared.errors import Forbidden, Unauthorized
 
-REQUIRED_CLAIMS = ["sub", "role", "plt", "tv", "jti", "exp", "iat"]
+Connection = ASGIConnection[Any, Any, Any, Any]
 
 
-class Authenticator:
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-
-    async def authenticate(self, token: str) -> Caller:
-        try:
-            claims = jwt.decode(
-                token, self._secret, algorithms=["HS256"], options={"require": REQUIRED_CLAIMS}
-            )
-            return Caller(
-                user_id=uuid.UUID(claims["sub"]),
-                role=Role(claims["role"]),
-                platform=Platform(claims["plt"]),
-                session_id=uuid.UUID(claims["sid"]) if claims.get("sid") else None,
-                token_version=int(claims["tv"]),
-            )
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("the access token has expired", code="token_expired") from None
-        except (jwt.PyJWTError, ValueError, KeyError):
-            raise Unauthorized("the access token is not valid", code="invalid_token") from None
+def bearer_token(connection: Connection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return connection.cookies.get("token") or connection.cookies.get("authToken")
 
 
-async def resolve_caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+def platform_of(connection: Connection) -> Platform:
+    platform: Platform = connection.scope.get("state", {}).get(
+        "platform", Platform.MY_ANALYTICS_SCHOOL
+    )
+    return platform
+
+
+def request_info(connection: Connection) -> RequestInfo:
+    client = connection.scope.get("client")
+    return RequestInfo(
+        platform=platform_of(connection),
+        ip=client[0] if client else None,
+        user_agent=connection.headers.get("user-agent"),
+    )
+
+
+async def resolve_caller(connection: Connection) -> Caller:
     """The caller of this request (cached on the connection); 401 when not authenticated."""
     state = connection.scope.setdefault("state", {})
     cached = state.get("caller")
     if isinstance(cached, Caller):
         return cached
-    header = connection.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(connection)
+    if not token:
         raise Unauthorized("send 'Authorization: Bearer <access token>'", code="not_authenticated")
-    authenticator: Authenticator = connection.app.state.authenticator
-    caller = await authenticator.authenticate(token.strip())
-    platform: Platform = state.get("platform", Platform.MY_ANALYTICS_SCHOOL)
+    caller = await connection.app.state.container.access.authenticate(token)
+    platform = platform_of(connection)
     if platform is Platform.MR_HIRE and caller.platform is not Platform.MR_HIRE:
-        raise Forbidden("this token was not issued for mr-hire", code="wrong_platform")
+        raise Forbidden("this token was not issued for mr-hire", code="platform_forbidden")
     if not platform_allows(platform, caller.role):
-        raise Forbidden(f"{caller.role.value} may not use {platform.value}", code="platform_denied")
+        raise Forbidden(
+            f"{caller.role.value} may not use {platform.value}", code="platform_forbidden"
+        )
     state["caller"] = caller
     return caller
 
 
-async def policy_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """The one guard: checks the caller against ``opt["policy"]`` of the handler."""
-    if handler.opt.get("public"):
+async def policy_guard(connection: Connection, handler: BaseRouteHandler) -> None:
+    """Checks the caller against ``opt["policy"]`` (and ``opt["page"]``) of the handler."""
+    if handler.opt.get("public") or handler.opt.get("vendor_scope"):
         return
     policy = handler.opt.get("policy")
     if policy is None:
@@ -80,7 +81,26 @@ async def policy_guard(
             f"role {caller.role.value} may not use this route (needs '{policy}')",
             code="role_forbidden",
         )
+    page = handler.opt.get("page")
+    if page and not caller.has_page(page):
+        raise Forbidden(f"this page needs the '{page}' permission", code="page_forbidden")
 
 
-async def provide_caller(request: Any) -> Caller:
+async def vendor_guard(connection: Connection, handler: BaseRouteHandler) -> None:
+    """Vendor routes take an API key only; an admin's JWT does not pass."""
+    scope = handler.opt.get("vendor_scope")
+    if not scope:
+        return
+    raw = connection.headers.get("x-api-key") or connection.headers.get("authorization", "")
+    if not raw.strip():
+        raise Unauthorized("send 'X-API-Key: vk_live_…'", code="not_authenticated")
+    vendor: VendorCaller = await connection.app.state.container.vendor_keys.authenticate(raw, scope)
+    connection.scope.setdefault("state", {})["vendor"] = vendor
+
+
+async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return await resolve_caller(request)
+
+
+async def provide_request_info(request: Request[Any, Any, Any]) -> RequestInfo:
+    return request_info(request)

@@ -31,6 +31,7 @@ STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
     (domain.BadRequest, 400),
     (domain.Unauthorized, 401),
     (domain.Forbidden, 403),
+    (domain.Gone, 410),
     (domain.NotFound, 404),
     (domain.Conflict, 409),  # InvalidState too
     (domain.ValidationFailed, 422),
@@ -45,6 +46,7 @@ _CODE_BY_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",

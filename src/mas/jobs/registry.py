@@ -80,7 +80,7 @@ def timeout_for(name: str) -> float:
 async def execute(spec: TaskSpec, run_id: str) -> None:
     """Run one delivery of ``run_id`` through the ledger."""
     container = runtime.current()
-    run = await _claim(container, uuid.UUID(run_id), spec.policy.timeout_s)
+    run = await _claim(container, uuid.UUID(run_id), spec)
     if run is None:
         return
     context = {"task": spec.name, "run_id": run_id, "attempt": run.attempts}
@@ -106,11 +106,11 @@ async def execute(spec: TaskSpec, run_id: str) -> None:
         await spec.on_dead(container, **run.args)
 
 
-async def _claim(container: Container, run_id: uuid.UUID, timeout_s: float) -> JobRun | None:
+async def _claim(container: Container, run_id: uuid.UUID, spec: TaskSpec) -> JobRun | None:
     """Claim the run, waiting while another delivery holds its lease (at most its timeout)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s + 5
+    deadline = asyncio.get_running_loop().time() + spec.policy.timeout_s + 5
     while True:
-        claim = await container.jobs.begin(run_id)
+        claim = await container.jobs.begin(run_id, spec.name)
         if claim.busy_until is None:
             return claim.run
         if asyncio.get_running_loop().time() > deadline:

@@ -56,9 +56,14 @@ class NatsEventBus:
                 )
 
         self._subscriptions.append(await self._nc.subscribe(pattern, cb=on_message))
+        # Once subscribe() returns, an event published by anyone must reach this handler.
+        await self.flush()
 
     async def flush(self, timeout_s: float = 5.0) -> None:
-        """Wait until the server has everything published so far (tests, shutdown)."""
+        """Wait until the server has processed everything this connection sent so far."""
+        # nats-py writes its PING ahead of commands still in its buffer, so the first PONG can
+        # come back before a buffered SUB/PUB is read; the second PING follows them on the wire.
+        await self._nc.flush(timeout=timeout_s)
         await self._nc.flush(timeout=timeout_s)
 
     async def close(self) -> None:

@@ -9,6 +9,13 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mas.adapters.db.repos.identity import (
+    SqlAuditLog,
+    SqlOtpRepository,
+    SqlSessionRepository,
+    SqlUserRepository,
+    SqlVendorKeyRepository,
+)
 from mas.adapters.db.repos.jobs import SqlJobRunRepository
 from mas.adapters.db.repos.leases import SqlLeaseRepository
 from mas.adapters.db.repos.outbox import SqlOutboxRepository
@@ -40,6 +47,11 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRunRepository(self._session)
         self.outbox = SqlOutboxRepository(self._session)
         self.leases = SqlLeaseRepository(self._session)
+        self.users = SqlUserRepository(self._session)
+        self.sessions = SqlSessionRepository(self._session)
+        self.otps = SqlOtpRepository(self._session)
+        self.vendor_keys = SqlVendorKeyRepository(self._session)
+        self.audit = SqlAuditLog(self._session)
         return self
 
     async def __aexit__(

@@ -41,6 +41,14 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     token_version: int = 0
     is_super_mentor: bool = False
     page_permissions: frozenset[str] = frozenset()
+    auth_method: str = "pwd"
+    impersonated_by: uuid.UUID | None = None
+
+    def has_page(self, key: str) -> bool:
+        """SALES_HEAD page permission; ADMIN and SUPERADMIN have every page."""
+        if self.role in (Role.ADMIN, Role.SUPERADMIN):
+            return True
+        return self.role is Role.SALES_HEAD and key in self.page_permissions
 
 
 class Guard(msgspec.Struct, frozen=True):

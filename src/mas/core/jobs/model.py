@@ -41,6 +41,22 @@ def check_transition(current: JobStatus, target: JobStatus) -> None:
         raise InvalidState("job run", current.value, target.value)
 
 
+def _sources(target: JobStatus) -> frozenset[JobStatus]:
+    return frozenset(src for src, targets in TRANSITIONS.items() if target in targets)
+
+
+# The rules the ledger's set-based statements execute (derived from the table, so they agree):
+# a delivery claims a run in one of CLAIMABLE at once, and a running one only once its lease
+# lapsed (``JobRun.holds_lease`` is false); only a run in SUCCEEDS_FROM can succeed.
+CLAIMABLE = _sources(JobStatus.RUNNING) - {JobStatus.RUNNING}
+SUCCEEDS_FROM = _sources(JobStatus.SUCCEEDED)
+
+
+def lease_expiry(now: datetime, timeout_s: float) -> datetime:
+    """A claim made at ``now`` holds the run for the task's timeout."""
+    return now + timedelta(seconds=timeout_s)
+
+
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """``max_attempts`` counts the first run; delays grow as base * 2**(n-1), capped, jittered."""
 
@@ -83,7 +99,7 @@ class JobRun(msgspec.Struct, kw_only=True):
         self.finished_at = None
         self.next_attempt_at = None
         # A worker that dies mid-run leaves the lease to lapse; the next delivery takes over.
-        self.lease_until = now + timedelta(seconds=timeout_s)
+        self.lease_until = lease_expiry(now, timeout_s)
 
     def succeed(self, now: datetime) -> None:
         check_transition(self.status, JobStatus.SUCCEEDED)

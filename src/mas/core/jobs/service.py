@@ -12,7 +12,7 @@ from typing import Any
 from mas.core.jobs.model import TERMINAL, JobFilter, JobRun, JobStatus, RetryPolicy
 from mas.core.ports.clock import Clock
 from mas.core.ports.tasks import TaskQueue
-from mas.core.ports.uow import DuplicateKey, UnitOfWorkFactory
+from mas.core.ports.uow import DuplicateKey, JobRunClaims, UnitOfWorkFactory
 from mas.core.shared.errors import Conflict, NotFound
 from mas.core.shared.ids import uuid7
 from mas.core.shared.paging import Page, PageRequest
@@ -27,6 +27,9 @@ class Claim:
 
 
 class JobService:
+    """``claims``: the ledger's hot path (one statement per claim or success, shared among
+    concurrent deliveries). Whatever it does not settle goes the per-run way through ``uow``."""
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -34,12 +37,14 @@ class JobService:
         clock: Clock,
         policies: dict[str, RetryPolicy],
         rng: random.Random | None = None,
+        claims: JobRunClaims | None = None,
     ) -> None:
         self._uow = uow
         self._queue = queue
         self._clock = clock
         self._policies = policies
         self._rng = rng or random.Random()
+        self._claims = claims
 
     def policy(self, task: str) -> RetryPolicy:
         try:
@@ -95,14 +100,21 @@ class JobService:
         )
         return run
 
-    async def begin(self, run_id: uuid.UUID) -> Claim:
-        """Claim a delivery of ``run_id``.
+    async def begin(self, run_id: uuid.UUID, task: str | None = None) -> Claim:
+        """Claim a delivery of ``run_id``; the claim is committed before this returns.
 
         ``Claim.run`` is the run to execute, or None when there is nothing to do (it finished,
         or it does not exist). ``Claim.busy_until`` is set when another delivery holds a live
         lease: the caller waits until then and asks again, so a run whose worker died is taken
         over once the lease lapses, and a live one is never run twice at once.
+
+        ``task`` (the task the delivery names) decides the lease up front, so the common case is
+        one conditional write on the hot path; anything else is read first and explained.
         """
+        if task is not None and self._claims is not None:
+            claimed = await self._claims.claim(run_id, self.policy(task).timeout_s)
+            if claimed is not None:
+                return Claim(claimed)
         async with self._uow() as uow:
             run = await uow.jobs.get(run_id)
             if run is None:
@@ -125,6 +137,10 @@ class JobService:
             return Claim(run)
 
     async def succeed(self, run_id: uuid.UUID) -> None:
+        """Record the success of a running run, committed before this returns."""
+        if self._claims is not None and await self._claims.succeed(run_id):
+            return
+        # Not running (or no hot path): the per-run path raises the error that says why.
         async with self._uow() as uow:
             run = await self._load(uow, run_id)
             run.succeed(self._clock.now())

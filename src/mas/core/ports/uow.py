@@ -14,6 +14,13 @@ from typing import Any, Protocol, Self
 
 from mas.core.comms.model import OutboxMessage, OutboxStatus
 from mas.core.jobs.model import JobFilter, JobRun
+from mas.core.ports.identity import (
+    AuditLog,
+    OtpRepository,
+    SessionRepository,
+    UserRepository,
+    VendorKeyRepository,
+)
 from mas.core.shared.events import DomainEvent
 from mas.core.shared.paging import Page, PageRequest
 
@@ -62,6 +69,27 @@ class JobRunRepository(Protocol):
         ...
 
 
+class JobRunClaims(Protocol):
+    """The ledger's hot path: claim a delivery, record its success; each committed on return.
+
+    An adapter may share one statement and one commit among concurrent callers. The time of a
+    claim or a success is the adapter's clock. Either call answers "not done" when the run is not
+    in a state it applies to; the service then takes the per-run path, which tells why.
+    """
+
+    async def claim(self, run_id: uuid.UUID, timeout_s: float) -> JobRun | None:
+        """Claim the run if a delivery may (``CLAIMABLE``, or running with a lapsed lease).
+
+        The claim is ``JobRun.start`` with the lease ``lease_expiry(now, timeout_s)``; returns
+        the claimed run, or None when it was not claimable (or is missing).
+        """
+        ...
+
+    async def succeed(self, run_id: uuid.UUID) -> bool:
+        """Mark the run succeeded if it is in ``SUCCEEDS_FROM``; False when it is not."""
+        ...
+
+
 class OutboxRepository(Protocol):
     async def add_message(self, message: OutboxMessage) -> None: ...
 
@@ -100,6 +128,11 @@ class UnitOfWork(Protocol):
     jobs: JobRunRepository
     outbox: OutboxRepository
     leases: LeaseRepository
+    users: UserRepository
+    sessions: SessionRepository
+    otps: OtpRepository
+    vendor_keys: VendorKeyRepository
+    audit: AuditLog
 
     async def __aenter__(self) -> Self: ...
 

@@ -61,6 +61,13 @@ class InvalidState(Conflict):
         self.target = target
 
 
+class Gone(DomainError):
+    """The thing existed but can no longer be used (an expired or locked code)."""
+
+    code = "gone"
+    title = "No longer valid"
+
+
 class Forbidden(DomainError):
     code = "forbidden"
     title = "Forbidden"

@@ -49,6 +49,17 @@ class RateLimiter:
         retry_after = max(1, math.ceil(window_end - moment))
         return RateDecision(allowed=False, remaining=0, retry_after_s=retry_after)
 
+    async def peek(self, key: str, limit: int, window_s: int) -> RateDecision:
+        """Whether one more attempt would be allowed, without counting one."""
+        moment = self._now()
+        window = math.floor(moment / window_s)
+        raw = await self._cache.get(f"{self._namespace}:{key}:{window_s}:{window}")
+        count = int(raw) if raw else 0
+        if count < limit:
+            return RateDecision(allowed=True, remaining=limit - count, retry_after_s=0)
+        retry_after = max(1, math.ceil((window + 1) * window_s - moment))
+        return RateDecision(allowed=False, remaining=0, retry_after_s=retry_after)
+
     async def check(
         self, key: str, limit: int, window_s: int, *, detail: str | None = None
     ) -> RateDecision:

@@ -1,4 +1,9 @@
-"""The job ledger and its "run at" queue on SQLAlchemy."""
+"""The job ledger and its "run at" queue on SQLAlchemy.
+
+``claim_runs`` / ``succeed_runs`` are the ledger's hot path as set-based Core statements on a
+connection (see ``ledger_batcher``): the rules of ``mas.core.jobs.model`` (``CLAIMABLE``, the
+lease, ``SUCCEEDS_FROM``) as one conditional ``UPDATE … RETURNING`` each.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mas.adapters.db.models import JobRunAtRow, JobRunRow
-from mas.core.jobs.model import JobFilter, JobRun, JobStatus
+from mas.core.jobs.model import CLAIMABLE, SUCCEEDS_FROM, JobFilter, JobRun, JobStatus
 from mas.core.ports.uow import DuplicateKey
 from mas.core.shared.ids import uuid7
 from mas.core.shared.paging import Page, PageRequest
@@ -32,6 +37,89 @@ def _to_run(row: Any) -> JobRun:
 
 def _values(run: JobRun) -> dict[str, Any]:
     return {name: getattr(run, name) for name in _FIELDS}
+
+
+_RUNS: Table = JobRunRow.__table__  # type: ignore[assignment]
+_AT = _RUNS.c.lease_until.type
+
+# ``JobRun.start`` for every listed run a delivery may claim: queued or failed, or running with
+# a lapsed lease. PostgreSQL re-checks the condition on a row another transaction changed
+# meanwhile, so of two concurrent claims exactly one matches.
+_CLAIM = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id.in_(bindparam("ids", expanding=True)),
+        or_(
+            _RUNS.c.status.in_(sorted(status.value for status in CLAIMABLE)),
+            and_(
+                _RUNS.c.status == JobStatus.RUNNING.value,
+                or_(
+                    _RUNS.c.lease_until.is_(None),
+                    _RUNS.c.lease_until <= bindparam("claim_now", type_=_AT),
+                ),
+            ),
+        ),
+    )
+    .values(
+        status=JobStatus.RUNNING.value,
+        attempts=_RUNS.c.attempts + 1,
+        started_at=bindparam("claim_now", type_=_AT),
+        finished_at=None,
+        next_attempt_at=None,
+        lease_until=bindparam("claim_lease", type_=_AT),
+        version=_RUNS.c.version + 1,
+    )
+    .returning(*(_RUNS.c[name] for name in _FIELDS))
+)
+
+# ``JobRun.succeed`` for every listed run that is running.
+_SUCCEED = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id.in_(bindparam("ids", expanding=True)),
+        _RUNS.c.status.in_(sorted(status.value for status in SUCCEEDS_FROM)),
+    )
+    .values(
+        status=JobStatus.SUCCEEDED.value,
+        finished_at=bindparam("done_at", type_=_AT),
+        lease_until=None,
+        last_error=None,
+        version=_RUNS.c.version + 1,
+    )
+    .returning(_RUNS.c.id)
+)
+
+
+def _padded(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Sorted (one lock order for every batch), padded to a power of two with a repeat.
+
+    An ``IN`` list of n values is its own SQL text: padding keeps the texts (and the server's
+    prepared statements) to a handful.
+    """
+    ordered = sorted(set(ids))
+    size = 1 << (len(ordered) - 1).bit_length()
+    return ordered + [ordered[-1]] * (size - len(ordered))
+
+
+async def claim_runs(
+    conn: AsyncConnection, run_ids: list[uuid.UUID], now: datetime, lease_until: datetime
+) -> dict[uuid.UUID, JobRun]:
+    """Claim whichever of ``run_ids`` a delivery may claim at ``now``; uncommitted."""
+    if not run_ids:
+        return {}
+    params = {"ids": _padded(run_ids), "claim_now": now, "claim_lease": lease_until}
+    rows = await conn.execute(_CLAIM, params)
+    return {row.id: _to_run(row) for row in rows}
+
+
+async def succeed_runs(
+    conn: AsyncConnection, run_ids: list[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    """Mark whichever of ``run_ids`` is running succeeded; uncommitted. Returns those ids."""
+    if not run_ids:
+        return set()
+    result = await conn.execute(_SUCCEED, {"ids": _padded(run_ids), "done_at": now})
+    return set(result.scalars())
 
 
 class SqlJobRunRepository:

@@ -89,9 +89,7 @@ def upgrade() -> None:
             "ix_job_runs_status_enqueued", ["status", "enqueued_at"], unique=False
         )
         batch_op.create_index("ix_job_runs_enqueued", ["enqueued_at", "id"], unique=False)
-        batch_op.create_index(
-            "ix_job_runs_task_enqueued", ["task", "enqueued_at"], unique=False
-        )
+        batch_op.create_index("ix_job_runs_task_enqueued", ["task", "enqueued_at"], unique=False)
         batch_op.create_index(
             "uq_job_runs_task_key",
             ["task", "idempotency_key"],

@@ -1,0 +1,1 @@
+"""In-memory stand-ins for outside systems, used by tests and local development."""

@@ -1,0 +1,1 @@
+"""Identity adapters: password hashing, access-token codec, TOTP and Google sign-in."""
