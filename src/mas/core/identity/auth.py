@@ -96,12 +96,12 @@ class AuthService:
     ) -> SignupResult:
         email = check_email(email)
         check_password(password, email)
-        await self._limit_sends(email, OtpPurpose.SIGNUP)
         now = self.d.clock.now()
         async with self.d.uow() as uow:
             user = await uow.users.by_email(email)
             if user is not None and (user.is_verified or user.is_deleted):
                 raise Conflict("an account with this email already exists", code="email_taken")
+            await self._limit_sends(email, OtpPurpose.SIGNUP, uow)
             if user is None:
                 user = User(
                     id=uuid7(),
@@ -457,7 +457,7 @@ class AuthService:
         self, uow: UnitOfWork, email: str, purpose: OtpPurpose, code: str
     ) -> None:
         now = self.d.clock.now()
-        otp = await uow.otps.live(email, purpose)
+        otp = await uow.otps.newest(email, purpose)
         if otp is None:
             raise NotFound(
                 "no code is waiting for this email; ask for a new one", code="otp_not_found"
