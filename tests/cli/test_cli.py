@@ -110,9 +110,12 @@ def test_seed_twice_and_read_the_mailbox(env: dict[str, str]) -> None:
     code, out = invoke(env, "outbox", "list", "--json")
     assert code == 0
     page = json.loads(out)
-    assert page["total"] == 1
-    assert page["items"][0]["subject"] == "Welcome to mas"
-    assert page["items"][0]["status"] == "sent"
+    subjects = [m["subject"] for m in page["items"]]
+    assert subjects.count("Welcome to mas") == 1
+    assert page["total"] == 8, "the welcome note and one credentials mail per demo account"
+    assert {m["status"] for m in page["items"]} == {"sent"}
+    code, out = invoke(env, "users", "list", "--json")
+    assert json.loads(out)["total"] == 7
 
 
 def test_jobs_list_show_retry(env: dict[str, str]) -> None:
@@ -121,7 +124,7 @@ def test_jobs_list_show_retry(env: dict[str, str]) -> None:
     code, out = invoke(env, "jobs", "list", "--json")
     assert code == 0
     runs = json.loads(out)["items"]
-    assert [r["task"] for r in runs] == ["comms.send_email"]
+    assert {r["task"] for r in runs} == {"comms.send_email"}
     run_id = runs[0]["id"]
     code, out = invoke(env, "jobs", "show", run_id, "--json")
     assert code == 0 and json.loads(out)["status"] == "succeeded"
@@ -139,3 +142,62 @@ def test_jobs_ping_runs_inline_on_the_embedded_default(env: dict[str, str]) -> N
     assert code == 0 and "ran" in out
     code, out = invoke(env, "jobs", "tasks", "--json")
     assert {"comms.send_email", "platform.noop"} <= {t["task"] for t in json.loads(out)}
+
+
+def test_users_create_list_block(env: dict[str, str]) -> None:
+    invoke(env, "db", "upgrade")
+    code, out = invoke(
+        env,
+        "users",
+        "create",
+        "--email",
+        "Ops@Example.com",
+        "--role",
+        "ADMIN",
+        "--password",
+        "a long enough password",
+        "--json",
+    )
+    assert code == 0, out
+    created = json.loads(out)
+    assert created["email"] == "ops@example.com" and created["role"] == "ADMIN"
+    assert "password_hash" not in created
+    code, out = invoke(
+        env,
+        "users",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--role",
+        "USER",
+        "--password",
+        "another long password",
+    )
+    assert code == 1 and "email_taken" in out
+    code, out = invoke(
+        env,
+        "users",
+        "create",
+        "--email",
+        "x@example.com",
+        "--role",
+        "WIZARD",
+        "--password",
+        "another long password",
+    )
+    assert code == 1 and "unknown role" in out
+    code, out = invoke(env, "users", "list", "--role", "ADMIN", "--json")
+    assert [u["email"] for u in json.loads(out)["items"]] == ["ops@example.com"]
+    code, out = invoke(env, "users", "block", "ops@example.com")
+    assert code == 0 and "blocked" in out
+    code, out = invoke(env, "users", "list", "--json")
+    assert json.loads(out)["items"][0]["is_blocked"] is True
+    code, out = invoke(env, "users", "block", "nobody@example.com")
+    assert code == 1
+
+
+def test_users_create_prompts_for_what_is_missing(env: dict[str, str]) -> None:
+    invoke(env, "db", "upgrade")
+    result = runner.invoke(app, ["users", "create"], env=env, input="asked@example.com\nEXPERT\n\n")
+    assert result.exit_code == 0, result.output
+    assert "created EXPERT asked@example.com" in result.output

@@ -17,8 +17,8 @@ from mas.core.identity.admin import UserChanges
 from mas.core.identity.model import parse_role
 from mas.core.identity.policy import Caller, Role
 from mas.core.identity.tokens import RequestInfo, TokenPair
+from mas.core.identity.views import UserView, view
 from mas.core.shared.paging import Page, PageRequest
-from mas.http.identity import UserView, view
 
 Deps = NamedDependency[Container]
 CallerDep = NamedDependency[Caller]

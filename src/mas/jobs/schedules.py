@@ -10,6 +10,7 @@ CRONS: dict[str, str] = {
     "comms.dispatch_outbox": "* * * * *",
     "events.relay_outbox": "* * * * *",
     "jobs.reap_stuck": "*/5 * * * *",
+    "auth.purge_expired": "0 3 * * *",
 }
 
 

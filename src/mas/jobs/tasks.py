@@ -47,3 +47,9 @@ async def reap_stuck(c: Container) -> None:
 @task("platform.noop", attempts=1, timeout_s=30)
 async def noop(c: Container) -> None:
     """Does nothing: proves a worker is consuming (``mas jobs ping``) and feeds the benchmark."""
+
+
+@task("auth.purge_expired", attempts=1, timeout_s=300)
+async def purge_expired(c: Container) -> None:
+    """Delete one-time codes older than a day and refresh tokens expired for 30 days."""
+    await c.auth.purge_expired()

@@ -424,6 +424,15 @@ class AuthService:
         await uow.users.save(user)
         return await uow.sessions.revoke_user(user.id, RevokeReason.PASSWORD_CHANGED, now)
 
+    async def purge_expired(self) -> tuple[int, int]:
+        """Delete codes older than a day and refresh rows expired for 30 days (safe to rerun)."""
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            codes = await uow.otps.purge(now - timedelta(days=1))
+            sessions = await uow.sessions.purge(now - timedelta(days=30))
+            await uow.commit()
+        return codes, sessions
+
     # --- helpers ------------------------------------------------------------------------------
 
     async def _open_session(
