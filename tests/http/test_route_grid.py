@@ -7,6 +7,7 @@ role the policy refuses → 403, every role it admits gets past the guard.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -36,6 +37,37 @@ def guarded_routes() -> list[tuple[str, str, str]]:
     return found
 
 
+@pytest.fixture(scope="module")
+async def grid(
+    sqlite_template: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[AsyncTestClient[Any], Any]]:
+    """One app and one account per role for the whole grid."""
+    import shutil
+
+    from mas.core.identity.model import AuthMethod
+    from tests.conftest import make_settings, open_container
+    from tests.http.conftest import add_user
+
+    folder = tmp_path_factory.mktemp("grid")
+    shutil.copyfile(sqlite_template, folder / "mas.db")
+    c = await open_container(make_settings(f"sqlite+aiosqlite:///{folder / 'mas.db'}", folder))
+    users = {role: await add_user(c, role) for role in Role}
+
+    async def headers(
+        role: Role = Role.ADMIN, platform: Platform = Platform.MY_ANALYTICS_SCHOOL
+    ) -> dict[str, str]:
+        # Re-read the account: a grid request such as logout-all bumps its token version.
+        current = await c.accounts.get(users[role].id)
+        token = c.issuer.access_token(current, platform, AuthMethod.PASSWORD, None)
+        return {"Authorization": f"Bearer {token}", "X-Platform": platform.value}
+
+    async with AsyncTestClient(
+        app=create_app(container=c), raise_server_exceptions=False
+    ) as client:
+        yield client, headers
+    await c.close()
+
+
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}:]+:uuid\}", "0190f000-0000-7000-8000-000000000001", path)
 
@@ -48,20 +80,18 @@ def test_every_route_is_classified() -> None:
 
 
 @pytest.mark.parametrize(("method", "path", "policy"), ROUTES)
-async def test_anonymous_is_401(
-    client: AsyncTestClient[Any], method: str, path: str, policy: str
-) -> None:
+async def test_anonymous_is_401(grid: Any, method: str, path: str, policy: str) -> None:
+    client, _ = grid
     response = await client.request(method, concrete(path), json={})
     assert response.status_code == 401, response.text
 
 
 @pytest.mark.parametrize(("method", "path", "policy"), ROUTES)
-async def test_roles_follow_the_policy(
-    client: AsyncTestClient[Any], auth: Auth, method: str, path: str, policy: str
-) -> None:
+async def test_roles_follow_the_policy(grid: Any, method: str, path: str, policy: str) -> None:
+    client, auth = grid
     admitted = roles_passing(policy)
     for role in Role:
-        response = await client.request(method, concrete(path), json={}, headers=auth(role))
+        response = await client.request(method, concrete(path), json={}, headers=await auth(role))
         if role in admitted:
             assert response.status_code not in GUARD_CODES, (role, response.text)
         else:

@@ -274,7 +274,11 @@ class UserController(Controller):
 
     @get("/profile", operation_id="profile", summary="The signed-in user's profile")
     async def profile(self, container: Deps, caller: CallerDep) -> UserView:
-        return view(await container.accounts.get(caller.user_id))
+        # The guard has just loaded this account into the cache: no database read here.
+        user = await container.access.user(caller.user_id)
+        if user is None:
+            return view(await container.accounts.get(caller.user_id))
+        return view(user)
 
 
 __all__ = ["AuthController", "Response", "UserController", "UserView", "view"]

@@ -1,6 +1,6 @@
 """Turning an access token into a ``Caller`` without a database read per request.
 
-The user's snapshot (role, token version, blocked, deleted, page keys) is cached for 30 s and
+The user (role, token version, blocked, deleted, page keys, profile) is cached for 30 s and
 dropped whenever one of them changes, so a block or a password change is refused at once on
 this node (and everywhere within 30 s when the cache is per node). A logged-out session is
 marked in the cache for the lifetime of an access token.
@@ -12,7 +12,7 @@ import uuid
 
 import msgspec
 
-from mas.core.identity.model import UserSnapshot, snapshot_of
+from mas.core.identity.model import User, UserSnapshot, snapshot_of
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.ports.cache import Cache
 from mas.core.ports.identity import TokenCodec
@@ -20,6 +20,7 @@ from mas.core.ports.uow import UnitOfWorkFactory
 from mas.core.shared.errors import Unauthorized
 
 SNAPSHOT_TTL_S = 30
+REDACTED = "*"
 
 
 def snapshot_key(user_id: uuid.UUID) -> str:
@@ -70,16 +71,22 @@ class AccessGuard:
         )
 
     async def snapshot(self, user_id: uuid.UUID) -> UserSnapshot | None:
+        user = await self.user(user_id)
+        return snapshot_of(user) if user is not None else None
+
+    async def user(self, user_id: uuid.UUID) -> User | None:
+        """The account as of at most 30 s ago (without its password hash), cached."""
         cached = await self._cache.get(snapshot_key(user_id))
         if cached is not None:
-            return msgspec.json.decode(cached, type=UserSnapshot)
+            return msgspec.json.decode(cached, type=User)
         async with self._uow() as uow:
             user = await uow.users.get(user_id)
         if user is None:
             return None
-        snapshot = snapshot_of(user)
-        await self._cache.set(snapshot_key(user_id), msgspec.json.encode(snapshot), SNAPSHOT_TTL_S)
-        return snapshot
+        if user.password_hash is not None:
+            user.password_hash = REDACTED  # the hash never enters the cache; only that one exists
+        await self._cache.set(snapshot_key(user_id), msgspec.json.encode(user), SNAPSHOT_TTL_S)
+        return user
 
     async def forget(self, user_id: uuid.UUID) -> None:
         """Drop the cached snapshot after a change to the user."""

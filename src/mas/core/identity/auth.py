@@ -177,6 +177,7 @@ class AuthService:
             user.domain = domain
             await uow.users.save(user)
             await uow.commit()
+        await self.d.guard.forget(user.id)
         return user
 
     # --- logins -------------------------------------------------------------------------------
