@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("MAS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "MAS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 NATS_URL = os.environ.get("MAS_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
@@ -81,7 +83,9 @@ def wait_http(port: int, path: str = "/health", timeout: float = 60) -> float:
     while time.perf_counter() - started < timeout:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                sock.sendall(
+                    f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+                )
                 if sock.recv(64).startswith(b"HTTP/1.1 200"):
                     return time.perf_counter() - started
         except OSError:
@@ -136,12 +140,16 @@ def _load_in_child(port: int, request: bytes, total: int, connections: int, out:
     out.put(asyncio.run(_load(port, request, total, connections)))
 
 
-def load(port: int, path: str, headers: dict[str, str], total: int, connections: int) -> dict[str, Any]:
+def load(
+    port: int, path: str, headers: dict[str, str], total: int, connections: int
+) -> dict[str, Any]:
     """Run ``total`` GETs over ``connections`` keep-alive connections from a separate process."""
     lines = [f"GET {path} HTTP/1.1", "Host: bench"] + [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     queue: Any = multiprocessing.Queue()
-    child = multiprocessing.Process(target=_load_in_child, args=(port, request, total, connections, queue))
+    child = multiprocessing.Process(
+        target=_load_in_child, args=(port, request, total, connections, queue)
+    )
     child.start()
     result = queue.get()
     child.join()

@@ -1,4 +1,5 @@
-"""Requests/s and p99 of GET /health and of a database-backed read, on PostgreSQL; startup time.
+"""Requests/s and p99 of GET /health, of an authenticated GET /api/user/profile and of a
+database-backed read (a page of the job ledger), on PostgreSQL; and the startup time.
 
 One `mas serve` process (granian, 1 worker) on loopback; the load comes from a separate process
 (20,000 requests over 64 keep-alive connections by default). Prints one JSON object.
@@ -22,16 +23,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._support import free_port, load, scratch_database, start_mas, stop, wait_http  # noqa: E402
 
 
-def token(secret: str) -> str:
-    import jwt
+async def admin_token(env: dict[str, str]) -> str:
+    """A real ADMIN account in the database and an access token for it (valid 1 hour)."""
+    from mas.bootstrap import build_container
+    from mas.cli.users import CONSOLE
+    from mas.core.identity.model import AuthMethod
+    from mas.core.identity.policy import Platform, Role
+    from mas.settings import load_settings
 
-    now = int(time.time())
-    return jwt.encode(
-        {"sub": str(uuid.uuid4()), "role": "ADMIN", "plt": "my-analytics-school", "tv": 0,
-         "sid": str(uuid.uuid4()), "jti": uuid.uuid4().hex, "iat": now, "exp": now + 3600},
-        secret,
-        algorithm="HS256",
-    )
+    c = await build_container(load_settings(environ={**env, "MAS_ACCESS_TTL_S": "3600"}))
+    try:
+        created = await c.accounts.create(
+            CONSOLE,
+            f"bench-{uuid.uuid4().hex[:6]}@example.com",
+            Role.ADMIN,
+            "Bench",
+            "bench password 123",
+        )
+        return c.issuer.access_token(
+            created.user, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None
+        )
+    finally:
+        await c.close()
 
 
 async def seed_runs(url: str, count: int) -> None:
@@ -47,9 +60,17 @@ async def seed_runs(url: str, count: int) -> None:
     engine = create_async_engine(url)
     now = datetime.now(UTC)
     rows = [
-        {"id": uuid7(), "task": "platform.noop", "idempotency_key": f"seed-{i}", "status": "succeeded",
-         "args": {}, "attempts": 1, "max_attempts": 1, "version": 2,
-         "enqueued_at": now - timedelta(seconds=i)}
+        {
+            "id": uuid7(),
+            "task": "platform.noop",
+            "idempotency_key": f"seed-{i}",
+            "status": "succeeded",
+            "args": {},
+            "attempts": 1,
+            "max_attempts": 1,
+            "version": 2,
+            "enqueued_at": now - timedelta(seconds=i),
+        }
         for i in range(count)
     ]
     async with engine.begin() as conn:
@@ -66,26 +87,45 @@ def main() -> None:
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
         asyncio.run(seed_runs(url, 10_000))
         port = free_port()
-        env = {"MAS_DATABASE_URL": url, "MAS_HTTP_PORT": str(port), "MAS_JWT_SECRET": secret,
-               "MAS_STORAGE_DIR": tmp, "MAS_DB_POOL_MIN": "10", "MAS_DB_POOL_MAX": "20"}
+        env = {
+            "MAS_DATABASE_URL": url,
+            "MAS_HTTP_PORT": str(port),
+            "MAS_JWT_SECRET": secret,
+            "MAS_STORAGE_DIR": tmp,
+            "MAS_DB_POOL_MIN": "10",
+            "MAS_DB_POOL_MAX": "20",
+        }
         started = time.perf_counter()
         server = start_mas(["serve"], env, Path(tmp) / "serve.log")
         try:
-            startup_s = wait_http(port) + 0  # from process start to the first 200
-            startup_s = time.perf_counter() - started
+            wait_http(port)
+            startup_s = time.perf_counter() - started  # from process start to the first 200
             load(port, "/health", {}, 2_000, args.connections)  # warm up
             health = load(port, "/health", {}, args.requests, args.connections)
-            auth = {"Authorization": f"Bearer {token(secret)}"}
+            auth = {"Authorization": f"Bearer {asyncio.run(admin_token(env))}"}
+            load(port, "/api/user/profile", auth, 2_000, args.connections)
+            profile = load(port, "/api/user/profile", auth, args.requests, args.connections)
             load(port, "/api/admin/jobs?page_size=20", auth, 2_000, args.connections)
-            db_read = load(port, "/api/admin/jobs?page_size=20", auth, args.requests, args.connections)
+            db_read = load(
+                port, "/api/admin/jobs?page_size=20", auth, args.requests, args.connections
+            )
         finally:
             stop(server)
-    print(json.dumps({
-        "server": "mas serve (granian, 1 worker process), PostgreSQL",
-        "startup_to_health_200_s": round(startup_s, 3),
-        "health": health,
-        "db_read_admin_jobs_page_20_of_10000": db_read,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "server": "mas serve (granian, 1 worker process), PostgreSQL",
+                "startup_to_health_200_s": round(startup_s, 3),
+                "health": health,
+                "authenticated_user_profile": profile,
+                "profile_to_health_ratio": round(
+                    profile["requests_per_s"] / health["requests_per_s"], 2
+                ),
+                "db_read_admin_jobs_page_20_of_10000": db_read,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._support import NATS_URL, scratch_database, start_mas, stop  # noqa: E402
 
 
-async def send_and_measure(env: dict[str, str], count: int, tmp: Path, concurrency: int) -> dict[str, object]:
+async def send_and_measure(
+    env: dict[str, str], count: int, tmp: Path, concurrency: int
+) -> dict[str, object]:
     from sqlalchemy import func, select
 
     from mas.adapters.db.models import JobRunRow
@@ -37,7 +39,9 @@ async def send_and_measure(env: dict[str, str], count: int, tmp: Path, concurren
     await c.start_broker()
     sent_started = time.perf_counter()
     for start in range(0, count, 200):
-        await asyncio.gather(*(c.jobs.enqueue("platform.noop") for _ in range(start, min(start + 200, count))))
+        await asyncio.gather(
+            *(c.jobs.enqueue("platform.noop") for _ in range(start, min(start + 200, count)))
+        )
     send_s = time.perf_counter() - sent_started
 
     worker = start_mas(["worker", "--concurrency", str(concurrency)], env, tmp / "worker.log")
@@ -45,16 +49,20 @@ async def send_and_measure(env: dict[str, str], count: int, tmp: Path, concurren
         deadline = time.perf_counter() + 600
         while time.perf_counter() < deadline:
             async with c.sessions() as session:
-                done = (await session.execute(
-                    select(func.count()).where(JobRunRow.status == "succeeded")
-                )).scalar_one()
+                done = (
+                    await session.execute(
+                        select(func.count()).where(JobRunRow.status == "succeeded")
+                    )
+                ).scalar_one()
             if done >= count:
                 break
             await asyncio.sleep(0.5)
         async with c.sessions() as session:
-            first, last = (await session.execute(
-                select(func.min(JobRunRow.started_at), func.max(JobRunRow.finished_at))
-            )).one()
+            first, last = (
+                await session.execute(
+                    select(func.min(JobRunRow.started_at), func.max(JobRunRow.finished_at))
+                )
+            ).one()
     finally:
         stop(worker)
         await c.close()
@@ -87,8 +95,17 @@ def main() -> None:
         }
         result = asyncio.run(send_and_measure(env, args.tasks, Path(tmp), args.concurrency))
         asyncio.run(_drop_stream(env["MAS_NATS_STREAM"]))
-    print(json.dumps({"broker": "NATS JetStream (work queue, pull consumer)", "database": "PostgreSQL",
-                      "ledger": "job_runs row per task", **result}, indent=2))
+    print(
+        json.dumps(
+            {
+                "broker": "NATS JetStream (work queue, pull consumer)",
+                "database": "PostgreSQL",
+                "ledger": "job_runs row per task",
+                **result,
+            },
+            indent=2,
+        )
+    )
 
 
 async def _drop_stream(name: str) -> None:
