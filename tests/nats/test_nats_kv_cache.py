@@ -90,6 +90,15 @@ async def test_add_if_absent_succeeds_once_across_processes(
     assert await second.add_if_absent("lock:sync:graphy", b"again", 30) is True
 
 
+async def test_processes_creating_one_bucket_at_once_all_succeed(
+    connections: tuple[Client, Client], caches: tuple[NatsKvCache, NatsKvCache]
+) -> None:
+    prefix = caches[0]._prefix
+    many = [NatsKvCache(connections[n % 2], prefix) for n in range(8)]
+    await asyncio.gather(*(cache.set(f"k{n}", b"v", ttl_s=77) for n, cache in enumerate(many)))
+    assert [await caches[1].get(f"k{n}") for n in range(8)] == [b"v"] * 8
+
+
 async def test_entries_expire_with_their_bucket_ttl(
     caches: tuple[NatsKvCache, NatsKvCache],
 ) -> None:

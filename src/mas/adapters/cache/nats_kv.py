@@ -29,6 +29,7 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import (
+    BadRequestError,
     BucketNotFoundError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
@@ -145,12 +146,21 @@ class NatsKvCache:
 
     async def _open(self, ttl_s: int) -> KeyValue:
         bucket = self.bucket_name(ttl_s)
-        try:
-            return await self._js.key_value(bucket)
-        except BucketNotFoundError:
+        for attempt in range(3):
+            try:
+                return await self._js.key_value(bucket)
+            except BucketNotFoundError:
+                pass
+            try:
+                kv = await self._js.create_key_value(bucket=bucket, ttl=ttl_s, history=1)
+            except BadRequestError:
+                # Another process is creating it this very moment (NATS answers "subjects
+                # overlap with an existing stream"): bind to theirs once it is there.
+                await asyncio.sleep(0.05 * (attempt + 1))
+                continue
             log.info("cache.bucket_created", extra={"bucket": bucket, "ttl_s": ttl_s})
-            # Creating an existing bucket with the same config succeeds: racing processes agree.
-            return await self._js.create_key_value(bucket=bucket, ttl=ttl_s, history=1)
+            return kv
+        return await self._js.key_value(bucket)
 
     async def _write(self, ttl_s: int, op: Callable[[KeyValue], Awaitable[T]]) -> T:
         kv = await self._bucket(ttl_s)

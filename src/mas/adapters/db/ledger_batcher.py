@@ -131,9 +131,10 @@ class BatchedJobRunClaims:
         clock: Clock,
         *,
         max_batch: int = 128,
-        max_inflight: int = 2,
+        max_inflight: int = 1,
     ) -> None:
-        self._engine = engine
+        # Each statement is its own transaction: it returns once committed, in one round trip.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
         self._claims: _Batches[tuple[uuid.UUID, float], JobRun | None] = _Batches(
             "claim", self._claim_batch, max_batch, max_inflight
@@ -161,7 +162,6 @@ class BatchedJobRunClaims:
         async with self._engine.connect() as conn:
             for timeout_s, run_ids in by_timeout.items():
                 claimed.update(await claim_runs(conn, run_ids, now, lease_expiry(now, timeout_s)))
-            await conn.commit()
         # A run asked for twice in one batch was claimed once: the later request is told no
         # (and finds the lease held when it asks why).
         return [claimed.pop(run_id, None) for run_id, _ in requests]
@@ -170,7 +170,6 @@ class BatchedJobRunClaims:
         now = self._clock.now()
         async with self._engine.connect() as conn:
             done = await succeed_runs(conn, run_ids, now)
-            await conn.commit()
         answers = []
         for run_id in run_ids:
             answers.append(run_id in done)

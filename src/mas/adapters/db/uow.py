@@ -9,6 +9,9 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mas.adapters.db.repos.crm_assignment import SqlAssignmentRepository
+from mas.adapters.db.repos.crm_imports import SqlImportRepository
+from mas.adapters.db.repos.crm_leads import SqlLeadRepository
 from mas.adapters.db.repos.identity import (
     SqlAuditLog,
     SqlOtpRepository,
@@ -52,6 +55,9 @@ class SqlUnitOfWork:
         self.otps = SqlOtpRepository(self._session)
         self.vendor_keys = SqlVendorKeyRepository(self._session)
         self.audit = SqlAuditLog(self._session)
+        self.leads = SqlLeadRepository(self._session)
+        self.imports = SqlImportRepository(self._session)
+        self.assignments = SqlAssignmentRepository(self._session)
         return self
 
     async def __aexit__(

@@ -14,6 +14,9 @@ from typing import Any, Protocol, Self
 
 from mas.core.comms.model import OutboxMessage, OutboxStatus
 from mas.core.jobs.model import JobFilter, JobRun
+from mas.core.ports.crm_assignment import AssignmentRepository
+from mas.core.ports.crm_imports import ImportRepository
+from mas.core.ports.crm_leads import LeadRepository
 from mas.core.ports.identity import (
     AuditLog,
     OtpRepository,
@@ -133,6 +136,9 @@ class UnitOfWork(Protocol):
     otps: OtpRepository
     vendor_keys: VendorKeyRepository
     audit: AuditLog
+    leads: LeadRepository
+    imports: ImportRepository
+    assignments: AssignmentRepository
 
     async def __aenter__(self) -> Self: ...
 

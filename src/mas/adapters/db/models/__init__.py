@@ -1,6 +1,28 @@
 """ORM models. Import every module here so Alembic sees the whole metadata."""
 
 from mas.adapters.db.models.base import Base
+from mas.adapters.db.models.crm import (
+    BulkAssignmentRequestRow,
+    CampaignLeadRow,
+    CampaignRow,
+    DailyTargetActualRow,
+    DailyTargetRow,
+    LeadActivityRow,
+    LeadAssignmentRow,
+    LeadFollowUpRow,
+    LeadImportBatchRow,
+    LeadImportRowRow,
+    LeadIntakeRow,
+    LeadOwnershipTransferRow,
+    LeadTagRow,
+    RawLeadRow,
+    RawLeadTagRow,
+    SalesHeadProfileRow,
+    SalesTeamMemberRow,
+    SystemConfigRow,
+    VendorHeadAssignmentRow,
+    VendorLeadRow,
+)
 from mas.adapters.db.models.identity import (
     AuditEventRow,
     MasterLoginStateRow,
@@ -19,6 +41,26 @@ from mas.adapters.db.models.platform import (
 )
 
 __all__ = [
+    "BulkAssignmentRequestRow",
+    "CampaignLeadRow",
+    "CampaignRow",
+    "DailyTargetActualRow",
+    "DailyTargetRow",
+    "LeadActivityRow",
+    "LeadAssignmentRow",
+    "LeadFollowUpRow",
+    "LeadImportBatchRow",
+    "LeadImportRowRow",
+    "LeadIntakeRow",
+    "LeadOwnershipTransferRow",
+    "LeadTagRow",
+    "RawLeadRow",
+    "RawLeadTagRow",
+    "SalesHeadProfileRow",
+    "SalesTeamMemberRow",
+    "SystemConfigRow",
+    "VendorHeadAssignmentRow",
+    "VendorLeadRow",
     "AuditEventRow",
     "Base",
     "JobRunAtRow",

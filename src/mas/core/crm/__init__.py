@@ -1,0 +1,1 @@
+"""Sales CRM: one de-duplicated lead pool, intake from every door, assignment, targets."""

@@ -1,0 +1,452 @@
+"""Leads, intakes, activities, follow-ups, tags and campaigns: entities and pure rules."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from mas.core.shared.errors import FieldError, InvalidState, ValidationFailed
+
+
+class LeadStatus(enum.StrEnum):
+    NEW = "NEW"
+    CONTACTED = "CONTACTED"
+    FOLLOW_UP = "FOLLOW_UP"
+    INTERESTED = "INTERESTED"
+    QUALIFIED = "QUALIFIED"
+    CONVERTED = "CONVERTED"
+    NOT_INTERESTED = "NOT_INTERESTED"
+    CLOSED = "CLOSED"
+    INVALID = "INVALID"
+
+
+OPEN = frozenset(
+    {
+        LeadStatus.NEW,
+        LeadStatus.CONTACTED,
+        LeadStatus.FOLLOW_UP,
+        LeadStatus.INTERESTED,
+        LeadStatus.QUALIFIED,
+    }
+)
+LOST = frozenset({LeadStatus.NOT_INTERESTED, LeadStatus.CLOSED})
+
+_S = LeadStatus
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    _S.NEW: frozenset({_S.CONTACTED, _S.INVALID, _S.FOLLOW_UP, _S.NOT_INTERESTED, _S.CLOSED}),
+    _S.CONTACTED: frozenset({_S.FOLLOW_UP, _S.INTERESTED, _S.NOT_INTERESTED, _S.CLOSED}),
+    _S.FOLLOW_UP: frozenset(
+        {_S.INTERESTED, _S.CONVERTED, _S.CONTACTED, _S.NOT_INTERESTED, _S.CLOSED}
+    ),
+    _S.INTERESTED: frozenset({_S.QUALIFIED, _S.CONVERTED, _S.NOT_INTERESTED, _S.CLOSED}),
+    _S.QUALIFIED: frozenset({_S.CONVERTED, _S.NOT_INTERESTED, _S.CLOSED}),
+    _S.NOT_INTERESTED: frozenset({_S.NEW}),
+    _S.CLOSED: frozenset({_S.NEW}),
+    _S.INVALID: frozenset({_S.NEW}),
+    _S.CONVERTED: frozenset(),
+}
+
+
+class LeadSource(enum.StrEnum):
+    CSV = "CSV"
+    VENDOR = "VENDOR"
+    CAMPAIGN = "CAMPAIGN"
+    MANUAL = "MANUAL"
+    WORKFLOW = "WORKFLOW"
+    OTHER = "OTHER"
+
+
+class IntakeChannel(enum.StrEnum):
+    CSV = "CSV"
+    VENDOR = "VENDOR"
+    CAMPAIGN = "CAMPAIGN"
+    MANUAL = "MANUAL"
+
+
+class IntakeOutcome(enum.StrEnum):
+    CREATED = "CREATED"
+    MERGED = "MERGED"
+    REOPENED = "REOPENED"
+
+
+class ActivityType(enum.StrEnum):
+    CREATED = "CREATED"
+    INTAKE_MERGED = "INTAKE_MERGED"
+    REOPENED = "REOPENED"
+    STATUS_CHANGED = "STATUS_CHANGED"
+    ASSIGNED = "ASSIGNED"
+    UNASSIGNED = "UNASSIGNED"
+    OWNERSHIP_TRANSFERRED = "OWNERSHIP_TRANSFERRED"
+    NOTE = "NOTE"
+    CALL = "CALL"
+    SMS = "SMS"
+    WHATSAPP = "WHATSAPP"
+    EMAIL = "EMAIL"
+    FOLLOW_UP_SCHEDULED = "FOLLOW_UP_SCHEDULED"
+    FOLLOW_UP_DONE = "FOLLOW_UP_DONE"
+    FOLLOW_UP_MISSED = "FOLLOW_UP_MISSED"
+    TAG_ADDED = "TAG_ADDED"
+    TAG_REMOVED = "TAG_REMOVED"
+    FIELD_UPDATED = "FIELD_UPDATED"
+    CONVERTED = "CONVERTED"
+    WORKFLOW_STEP = "WORKFLOW_STEP"
+
+
+class Lead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    phone_e164: str | None = None
+    email: str | None = None
+    phone_alt: str | None = None
+    city: str | None = None
+    state: str | None = None
+    course_interest: str | None = None
+    session_year: str | None = None
+    source: LeadSource = LeadSource.MANUAL
+    source_detail: str | None = None
+    status: LeadStatus = LeadStatus.NEW
+    owning_sales_head_id: uuid.UUID | None = None
+    assigned_to: uuid.UUID | None = None
+    assigned_counsellor: uuid.UUID | None = None
+    extra_data: dict[str, Any] = {}
+    lost_reason: str | None = None
+    conversion_ref: str | None = None
+    next_follow_up_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    reinquiry_count: int = 0
+    version: int = 0
+    deleted_at: datetime | None = None
+    tags: list[str] = []
+
+
+class IncomingLead(msgspec.Struct, kw_only=True):
+    """A lead as it arrives through any door, already normalised."""
+
+    name: str
+    phone_e164: str | None = None
+    email: str | None = None
+    phone_alt: str | None = None
+    city: str | None = None
+    state: str | None = None
+    course_interest: str | None = None
+    session_year: str | None = None
+    extra_data: dict[str, Any] = {}
+    tags: list[str] = []
+
+
+MERGEABLE = (
+    "name",
+    "phone_e164",
+    "email",
+    "phone_alt",
+    "city",
+    "state",
+    "course_interest",
+    "session_year",
+)
+
+
+class MergeResult(msgspec.Struct, frozen=True):
+    filled: list[str]
+    reopened: bool
+    new_tags: list[str]
+
+
+def merge(lead: Lead, incoming: IncomingLead) -> MergeResult:
+    """Fill only empty fields, add new extra keys, union tags; reopen a lost lead.
+
+    Ownership and assignment are never touched: a re-inquiry cannot move a lead between pools.
+    """
+    filled = []
+    for name in MERGEABLE:
+        if getattr(lead, name) in (None, "") and getattr(incoming, name) not in (None, ""):
+            setattr(lead, name, getattr(incoming, name))
+            filled.append(name)
+    for key, value in incoming.extra_data.items():
+        if key not in lead.extra_data:
+            lead.extra_data = {**lead.extra_data, key: value}
+    new_tags = sorted(set(incoming.tags) - set(lead.tags))
+    lead.tags = sorted(set(lead.tags) | set(incoming.tags))
+    lead.reinquiry_count += 1
+    reopened = lead.status in LOST
+    if reopened:
+        lead.status = LeadStatus.NEW
+        lead.lost_reason = None
+    return MergeResult(filled, reopened, new_tags)
+
+
+class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
+    to: LeadStatus
+    lost_reason: str | None = None
+    conversion_ref: str | None = None
+
+
+def check_transition(lead: Lead, change: StatusChange, *, is_admin: bool, is_head: bool) -> bool:
+    """Validate a status change; False means "same status: nothing to do"."""
+    current, target = lead.status, change.to
+    if current is target:
+        return False
+    if target not in TRANSITIONS[current]:
+        raise InvalidState("lead", current.value, target.value)
+    if current is LeadStatus.INVALID and not is_admin:
+        raise InvalidState("lead", current.value, target.value)
+    if current in LOST and target is LeadStatus.NEW and not (is_admin or is_head):
+        raise InvalidState("lead", current.value, target.value)
+    if target in LOST and not (change.lost_reason or "").strip():
+        raise ValidationFailed(
+            f"moving to {target.value} needs a lost_reason",
+            errors=[FieldError("lost_reason", "required for this status")],
+        )
+    if target is LeadStatus.CONVERTED and not (change.conversion_ref or "").strip():
+        raise ValidationFailed(
+            "moving to CONVERTED needs a conversion_ref",
+            errors=[FieldError("conversion_ref", "required for CONVERTED")],
+        )
+    if target is LeadStatus.QUALIFIED and lead.assigned_counsellor is None:
+        raise ValidationFailed(
+            "a qualified lead needs a counsellor first",
+            errors=[FieldError("to", "assign a counsellor before QUALIFIED")],
+        )
+    return True
+
+
+def apply_transition(lead: Lead, change: StatusChange) -> None:
+    lead.status = change.to
+    if change.to in LOST:
+        lead.lost_reason = (change.lost_reason or "").strip()[:300]
+    if change.to is LeadStatus.CONVERTED:
+        lead.conversion_ref = (change.conversion_ref or "").strip()[:100]
+    if change.to is LeadStatus.NEW:
+        lead.lost_reason = None
+
+
+class LeadIntake(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    raw_lead_id: uuid.UUID
+    channel: IntakeChannel
+    channel_ref: str
+    outcome: IntakeOutcome
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class Activity(msgspec.Struct, kw_only=True, frozen=True):
+    """A line of the append-only journal: never updated, never deleted."""
+
+    id: uuid.UUID
+    raw_lead_id: uuid.UUID
+    type: ActivityType
+    summary: str
+    occurred_at: datetime
+    actor_id: uuid.UUID | None = None
+    data: dict[str, Any] = {}
+
+
+class FollowUpStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    MISSED = "MISSED"
+    CANCELLED = "CANCELLED"
+
+
+FOLLOW_UP_TRANSITIONS = {
+    FollowUpStatus.PENDING: frozenset(
+        {FollowUpStatus.DONE, FollowUpStatus.CANCELLED, FollowUpStatus.MISSED}
+    ),
+    FollowUpStatus.MISSED: frozenset({FollowUpStatus.DONE}),
+    FollowUpStatus.DONE: frozenset(),
+    FollowUpStatus.CANCELLED: frozenset(),
+}
+
+
+class FollowUpChannel(enum.StrEnum):
+    CALL = "CALL"
+    WHATSAPP = "WHATSAPP"
+    EMAIL = "EMAIL"
+    VISIT = "VISIT"
+    OTHER = "OTHER"
+
+
+class FollowUp(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    raw_lead_id: uuid.UUID
+    owner_id: uuid.UUID
+    due_at: datetime
+    channel: FollowUpChannel
+    note: str
+    created_at: datetime
+    status: FollowUpStatus = FollowUpStatus.PENDING
+    outcome_note: str | None = None
+    completed_at: datetime | None = None
+
+    def move(self, target: FollowUpStatus) -> None:
+        if target not in FOLLOW_UP_TRANSITIONS[self.status]:
+            raise InvalidState("follow-up", self.status.value, target.value)
+        self.status = target
+
+
+MISSED_GRACE_HOURS = 2
+
+
+class Tag(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    color: str | None = None
+    description: str | None = None
+    created_by: uuid.UUID | None = None
+    deleted_at: datetime | None = None
+
+
+def slugify_tag(raw: str) -> str:
+    out = []
+    for ch in raw.strip().lower():
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+        elif ch in " -_." and out and out[-1] != "-":
+            out.append("-")
+    slug = "".join(out).strip("-")
+    if not (2 <= len(slug) <= 40) or not slug[0].isalnum():
+        raise ValidationFailed(
+            f"'{raw}' is not a usable tag name",
+            errors=[FieldError("name", "2-40 letters, digits or dashes")],
+        )
+    return slug
+
+
+class Campaign(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    slug: str
+    name: str
+    programme: str
+    created_at: datetime
+    session_year: str | None = None
+    default_sales_head_id: uuid.UUID | None = None
+    default_tags: list[str] = []
+    is_active: bool = True
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class CampaignLeadStatus(enum.StrEnum):
+    RECEIVED = "RECEIVED"
+    PROMOTED = "PROMOTED"
+    REJECTED = "REJECTED"
+
+
+class ImportStatus(enum.StrEnum):
+    UPLOADED = "UPLOADED"
+    PREVIEWED = "PREVIEWED"
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+_I = ImportStatus
+IMPORT_TRANSITIONS: dict[ImportStatus, frozenset[ImportStatus]] = {
+    _I.UPLOADED: frozenset({_I.PREVIEWED, _I.CANCELLED}),
+    _I.PREVIEWED: frozenset({_I.PREVIEWED, _I.QUEUED, _I.CANCELLED}),
+    _I.QUEUED: frozenset({_I.RUNNING}),
+    _I.RUNNING: frozenset({_I.RUNNING, _I.COMPLETED, _I.COMPLETED_WITH_ERRORS, _I.FAILED}),
+    _I.FAILED: frozenset({_I.QUEUED}),
+    _I.COMPLETED: frozenset(),
+    _I.COMPLETED_WITH_ERRORS: frozenset(),
+    _I.CANCELLED: frozenset(),
+}
+
+
+def check_import_transition(current: ImportStatus, target: ImportStatus) -> None:
+    if target not in IMPORT_TRANSITIONS[current]:
+        raise InvalidState("import batch", current.value, target.value)
+
+
+LEAD_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "phone_alt",
+    "city",
+    "state",
+    "course_interest",
+    "session_year",
+    "tags",
+)
+
+
+class RejectReason(enum.StrEnum):
+    NO_CONTACT = "NO_CONTACT"
+    BAD_EMAIL = "BAD_EMAIL"
+    BAD_PHONE = "BAD_PHONE"
+    NO_NAME = "NO_NAME"
+    ROW_TOO_LONG = "ROW_TOO_LONG"
+
+
+class ImportBatch(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    uploaded_by: uuid.UUID | None
+    target_sales_head_id: uuid.UUID | None
+    file_key: str
+    file_sha256: str
+    file_name: str
+    status: ImportStatus
+    created_at: datetime
+    column_map: dict[str, str] = {}
+    default_tags: list[str] = []
+    headers: list[str] = []
+    preview: list[dict[str, str]] = []
+    total_rows: int = 0
+    created_count: int = 0
+    merged_count: int = 0
+    rejected_count: int = 0
+    rejected_by_reason: dict[str, int] = {}
+    error_file_key: str | None = None
+    committed_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_error: str | None = None
+
+    def move(self, target: ImportStatus) -> None:
+        check_import_transition(self.status, target)
+        self.status = target
+
+
+def propose_mapping(headers: list[str]) -> dict[str, str]:
+    """Guess which CSV column holds which lead field, by common header spellings."""
+    aliases = {
+        "name": ("name", "full name", "fullname", "student name", "lead name", "candidate"),
+        "phone": (
+            "phone",
+            "mobile",
+            "phone number",
+            "mobile number",
+            "contact",
+            "whatsapp",
+            "contact number",
+            "phone_e164",
+        ),
+        "email": ("email", "e-mail", "email address", "mail", "email id"),
+        "phone_alt": ("alternate phone", "alt phone", "phone 2", "phone2", "secondary phone"),
+        "city": ("city", "town", "location"),
+        "state": ("state", "province", "region"),
+        "course_interest": ("course", "course interest", "programme", "program", "interest"),
+        "session_year": ("session", "session year", "batch year", "year"),
+        "tags": ("tags", "tag", "labels"),
+    }
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for header in headers:
+        key = " ".join(header.strip().lower().replace("_", " ").split())
+        for field, names in aliases.items():
+            if field not in taken and key in names:
+                mapping[header] = field
+                taken.add(field)
+                break
+    return mapping
