@@ -7,9 +7,9 @@ Create Date: 2026-11-25 13:05:29.411555
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
-import advanced_alchemy.types
 
 revision: str = "0003_crm"
 down_revision: str | None = "0002_identity"

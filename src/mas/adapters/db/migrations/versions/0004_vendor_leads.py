@@ -7,9 +7,9 @@ Create Date: 2026-11-25 13:06:59.381902
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
-import advanced_alchemy.types
 
 revision: str = "0004_vendor_leads"
 down_revision: str | None = "0003_crm"
