@@ -1,0 +1,36 @@
+"""Events the CRM publishes (subjects ``mas.lead.*``); the workflow engine, WhatsApp and
+telephony will consume them. Payloads carry ids and plain values only."""
+
+from __future__ import annotations
+
+import uuid
+
+from mas.core.shared.events import DomainEvent
+
+
+class LeadCreated(DomainEvent, frozen=True, kw_only=True):
+    subject = "mas.lead.created"
+    lead_id: uuid.UUID
+    source: str
+    channel: str
+    owning_sales_head_id: uuid.UUID | None
+    assigned_to: uuid.UUID | None
+
+
+class LeadStatusChanged(DomainEvent, frozen=True, kw_only=True):
+    subject = "mas.lead.status_changed"
+    lead_id: uuid.UUID
+    from_status: str
+    to_status: str
+    version: int
+    actor_id: uuid.UUID | None
+
+
+class LeadAssigned(DomainEvent, frozen=True, kw_only=True):
+    subject = "mas.lead.assigned"
+    lead_id: uuid.UUID
+    slot: str
+    assignee_id: uuid.UUID | None
+    previous_assignee_id: uuid.UUID | None
+    method: str
+    reason: str
