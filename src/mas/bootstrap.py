@@ -80,6 +80,7 @@ class Container:
             "mail": f"{self.mail.name} ({'' if self.mail.configured else 'not '}configured)",
             "google_sign_in": "configured" if self.settings.google_client_id else "not configured",
             "master_login": "enabled" if self.accounts.master_enabled else "off",
+            "impersonation": "enabled" if self.settings.impersonation_enabled else "off",
         }
 
     async def start_broker(self) -> None:
@@ -222,6 +223,7 @@ async def build_container(
             if settings.master_totp_secret
             else None,
             master_password_hash=settings.master_password_hash or None,
+            impersonation_enabled=settings.impersonation_enabled,
         )
     )
     container = Container(

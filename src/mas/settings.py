@@ -67,6 +67,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     google_client_id: str = ""
     master_password_hash: str = ""
     master_totp_secret: str = ""
+    impersonation_enabled: bool = False
 
     storage: Literal["local"] = "local"
     storage_dir: str = "./var/storage"

@@ -349,6 +349,13 @@ async def test_impersonation(
     client: AsyncTestClient[Any], auth: Auth, accounts: dict[Role, User], sqlite_container: Any
 ) -> None:
     target = accounts[Role.USER]
+    off = await client.post(
+        f"/api/admin/users/{target.id}/impersonate",
+        json={"reason": "support ticket 4411"},
+        headers=auth(Role.ADMIN),
+    )
+    assert off.status_code == 404, "off unless configured"
+    sqlite_container.accounts.d.impersonation_enabled = True
     no_reason = await client.post(
         f"/api/admin/users/{target.id}/impersonate", json={"reason": ""}, headers=auth(Role.ADMIN)
     )
@@ -452,3 +459,31 @@ async def test_duplicate_signup(client: AsyncTestClient[Any], sqlite_container: 
     await verified_user(client, sqlite_container, "done@example.com")
     again = await signup(client, "done@example.com")
     assert again.status_code == 409 and again.json()["code"] == "email_taken"
+
+
+async def test_login_is_rate_limited_per_ip_and_email(
+    client: AsyncTestClient[Any], accounts: dict[Role, User]
+) -> None:
+    body = {"email": accounts[Role.USER].email, "password": "wrong password here"}
+    statuses = [(await client.post("/api/auth/login", json=body)).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429], statuses
+    other = {"email": accounts[Role.EXPERT].email, "password": PASSWORD}
+    assert (await client.post("/api/auth/login", json=other)).status_code == 200
+
+
+async def test_complete_profile_moves_the_stage(
+    client: AsyncTestClient[Any], sqlite_container: Any
+) -> None:
+    signed = await verified_user(client, sqlite_container, "profile@example.com")
+    headers = bearer(signed["access_token"])
+    missing = await client.post("/api/auth/complete-profile", json={}, headers=headers)
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "full_name"
+    done = await client.post(
+        "/api/auth/complete-profile",
+        json={"full_name": "Asha Rao", "phone": "+919876543210", "profession": "student"},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["stage"] == 3 and done.json()["is_profile_complete"] is True
+    profile = await client.get("/api/user/profile", headers=headers)
+    assert profile.json()["full_name"] == "Asha Rao", "the cached profile was refreshed"

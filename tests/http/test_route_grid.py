@@ -20,6 +20,13 @@ from tests.http.conftest import Auth
 GUARD_CODES = {401, 403}
 
 
+def takes_body(handler: Any) -> bool:
+    return "data" in handler.parsed_fn_signature.parameters
+
+
+BODY_ROUTES: set[tuple[str, str]] = set()
+
+
 def guarded_routes() -> list[tuple[str, str, str]]:
     app = create_app()
     found = []
@@ -34,6 +41,8 @@ def guarded_routes() -> list[tuple[str, str, str]]:
                 policy = handler.opt.get("policy")
                 assert policy, f"{method} {route.path} has no policy: add opt={{'policy': ...}}"
                 found.append((method, route.path, policy))
+                if takes_body(handler):
+                    BODY_ROUTES.add((method, route.path))
     return found
 
 
@@ -108,3 +117,35 @@ async def test_mr_hire_needs_an_mr_hire_token(client: AsyncTestClient[Any], auth
     assert (
         await client.get("/api/admin/jobs", headers=auth(Role.ADMIN, Platform.MR_HIRE))
     ).status_code == 200
+
+
+ID_ROUTES = [(m, p, pol) for m, p, pol in ROUTES if ":uuid}" in p and (m, p) not in BODY_ROUTES]
+BODY = [(m, p, pol) for m, p, pol in ROUTES if (m, p) in BODY_ROUTES]
+
+
+def admitted_role(policy: str) -> Role:
+    admitted = roles_passing(policy)
+    return Role.ADMIN if Role.ADMIN in admitted else sorted(admitted)[0]
+
+
+@pytest.mark.parametrize(("method", "path", "policy"), ID_ROUTES)
+async def test_a_missing_resource_is_404(grid: Any, method: str, path: str, policy: str) -> None:
+    client, auth = grid
+    response = await client.request(
+        method, concrete(path), headers=await auth(admitted_role(policy))
+    )
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(("method", "path", "policy"), BODY)
+async def test_a_bad_body_is_422_naming_the_field(
+    grid: Any, method: str, path: str, policy: str
+) -> None:
+    client, auth = grid
+    response = await client.request(
+        method, concrete(path), json={"__bogus__": 1}, headers=await auth(admitted_role(policy))
+    )
+    assert response.status_code == 422, response.text
+    fields = [error["field"] for error in response.json()["errors"]]
+    assert fields and all(field != "body" for field in fields), fields

@@ -42,7 +42,7 @@ from mas.core.shared.ratelimit import RateLimiter
 ADMIN_ROLES = (Role.ADMIN, Role.SUPERADMIN)
 
 
-class UserChanges(msgspec.Struct, kw_only=True):
+class UserChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     full_name: str | None | msgspec.UnsetType = msgspec.UNSET
     phone: str | None | msgspec.UnsetType = msgspec.UNSET
     profession: str | None | msgspec.UnsetType = msgspec.UNSET
@@ -67,6 +67,7 @@ class AdminDeps:
     limiter: RateLimiter
     totp: TotpVerifier | None
     master_password_hash: str | None
+    impersonation_enabled: bool = False
 
 
 class AccountAdmin:
@@ -260,6 +261,8 @@ class AccountAdmin:
     async def impersonate(
         self, actor: Caller, user_id: uuid.UUID, reason: str, ip: str | None
     ) -> TokenPair:
+        if not self.d.impersonation_enabled:
+            raise NotFound("impersonation is not enabled here", code="impersonation_disabled")
         reason = _reason(reason)
         async with self.d.uow() as uow:
             user = await _user(uow, user_id)
