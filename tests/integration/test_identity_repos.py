@@ -49,7 +49,7 @@ async def add_users(c: Any, *users: User) -> None:
 # --- users -------------------------------------------------------------------------------------
 
 
-async def test_users_add_read_and_refuse_duplicates(container: Any) -> None:
+async def test_users_add_read_save_and_refuse_duplicates(container: Any) -> None:
     asha = a_user(
         EMAIL,
         Role.EXPERT,
@@ -83,9 +83,7 @@ async def test_users_add_read_and_refuse_duplicates(container: Any) -> None:
     assert stored.role is Role.EXPERT and stored.stage is UserStage.OTP_VERIFIED
     assert stored.signup_platform is Platform.MR_MENTOR and stored.created_at.tzinfo is not None
 
-
-async def test_users_save_writes_every_field_and_needs_a_commit(container: Any) -> None:
-    user = a_user(EMAIL)
+    user = a_user("save@example.com")
     await add_users(container, user)
     before = copy.deepcopy(user)
     user.advance(UserStage.OTP_VERIFIED)
@@ -113,7 +111,7 @@ async def test_users_save_writes_every_field_and_needs_a_commit(container: Any) 
     assert stored is not None and stored.is_deleted and stored.token_version == 2
 
 
-async def test_user_pages_filter_search_and_sort_newest_first(container: Any) -> None:
+async def test_user_pages_and_counts(container: Any) -> None:
     asha = a_user("asha.rao@example.com", full_name="Asha Rao", minute=0)
     ravi = a_user("ravi@example.com", Role.EXPERT, full_name="Ravi ASHANTI", minute=1)
     meera = a_user("meera@example.com", Role.EXPERT, minute=2)
@@ -140,26 +138,30 @@ async def test_user_pages_filter_search_and_sort_newest_first(container: Any) ->
     assert [u.id for u in narrowed.items] == [asha.id]
     assert (nothing.items, nothing.total) == ([], 0)
 
-
-async def test_active_counts_skip_deleted_and_the_alert_list_skips_blocked(container: Any) -> None:
     top = a_user("top@example.com", Role.SUPERADMIN)
     top2 = a_user("top2@example.com", Role.SUPERADMIN, deleted_at=T0)
     admin = a_user("admin@example.com", Role.ADMIN)
     blocked = a_user("blocked@example.com", Role.ADMIN, is_blocked=True)
-    gone = a_user("gone@example.com", Role.ADMIN, deleted_at=T0)
-    await add_users(container, top, top2, admin, blocked, gone, a_user(EMAIL))
+    gone_admin = a_user("gone@example.com", Role.ADMIN, deleted_at=T0)
+    await add_users(container, top, top2, admin, blocked, gone_admin, a_user(EMAIL))
     async with container.uow() as uow:
         assert await uow.users.count_active(Role.SUPERADMIN) == 1
         assert await uow.users.count_active(Role.ADMIN) == 2, "blocked still counts"
-        assert await uow.users.count_active(Role.FINANCE) == 0
+        assert await uow.users.count_active(Role.FINANCE) == 1
+        assert await uow.users.count_active(Role.BATCH_LEAD) == 0
         alerted = await uow.users.active_with_roles([Role.ADMIN, Role.SUPERADMIN])
-        assert await uow.users.active_with_roles([Role.FINANCE]) == []
+        assert await uow.users.active_with_roles([Role.BATCH_LEAD]) == []
     assert {u.id for u in alerted} == {top.id, admin.id}
 
 
-async def test_sales_head_permissions_are_replaced_and_shown_only_for_sales_heads(
-    container: Any,
-) -> None:
+async def test_user_search_takes_wildcards_literally(container: Any) -> None:
+    await add_users(container, a_user("a_b@example.com"), a_user("axb@example.com"))
+    async with container.uow() as uow:
+        found = await uow.users.page(None, "a_b", PageRequest())
+    assert [u.email for u in found.items] == ["a_b@example.com"]
+
+
+async def test_sales_head_permissions_and_the_master_counter(container: Any) -> None:
     head = a_user("head@example.com", Role.SALES_HEAD)
     seller = a_user("seller@example.com", Role.SALES)
     boss = a_user("boss@example.com", Role.ADMIN)
@@ -182,8 +184,6 @@ async def test_sales_head_permissions_are_replaced_and_shown_only_for_sales_head
     async with container.uow() as uow:
         assert (await uow.users.get(head.id)).page_permissions == []
 
-
-async def test_the_master_login_counter(container: Any) -> None:
     async with container.uow() as uow:
         assert await uow.users.master_counter() == 0
         await uow.users.set_master_counter(58_000_000)
@@ -325,15 +325,13 @@ async def test_codes_newest_live_supersede_count_and_purge(container: Any) -> No
         assert await uow.otps.count_since(EMAIL, OtpPurpose.SIGNUP, T0) == 0
         assert await uow.otps.newest(EMAIL, OtpPurpose.PASSWORD_RESET) == reset
 
-
-async def test_supersede_marks_the_live_codes(container: Any) -> None:
-    code = a_code(EMAIL, OtpPurpose.SIGNUP, 0)
+    lone = a_code("lone@example.com", OtpPurpose.SIGNUP, 0)
     async with container.uow() as uow:
-        await uow.otps.add(code)
-        await uow.otps.supersede(EMAIL, OtpPurpose.SIGNUP, T0 + timedelta(minutes=1))
+        await uow.otps.add(lone)
+        await uow.otps.supersede(lone.email, OtpPurpose.SIGNUP, T0 + timedelta(minutes=1))
         await uow.commit()
     async with container.uow() as uow:
-        stored = await uow.otps.newest(EMAIL, OtpPurpose.SIGNUP)
+        stored = await uow.otps.newest(lone.email, OtpPurpose.SIGNUP)
     assert stored is not None and stored.superseded_at == T0 + timedelta(minutes=1)
     assert stored.state(T0) == "SUPERSEDED"
 
@@ -341,7 +339,7 @@ async def test_supersede_marks_the_live_codes(container: Any) -> None:
 # --- vendor keys and audit ---------------------------------------------------------------------
 
 
-async def test_vendor_keys(container: Any) -> None:
+async def test_vendor_keys_and_the_audit_log(container: Any) -> None:
     boss = a_user("boss@example.com", Role.ADMIN)
     await add_users(container, boss)
     first = VendorKey(
@@ -386,8 +384,6 @@ async def test_vendor_keys(container: Any) -> None:
     )
     assert stored.scopes == ["leads:read", "leads:write"]
 
-
-async def test_audit_appends_and_pages_newest_first(container: Any) -> None:
     target, other = uuid7(), uuid7()
     events = [
         AuditEvent(

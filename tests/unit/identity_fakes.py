@@ -406,6 +406,9 @@ class FakeOtps:
         found = self._of(email, purpose)
         return copy.deepcopy(found[0]) if found else None
 
+    async def recent(self, email: str, purpose: OtpPurpose, limit: int) -> list[OtpCode]:
+        return [copy.deepcopy(c) for c in self._of(email, purpose)[:limit]]
+
     async def purge(self, created_before: datetime) -> int:
         gone = [i for i, c in self._t.otps.items() if c.created_at < created_before]
         for code_id in gone:
@@ -536,6 +539,7 @@ class World:
                 limiter=self.limiter,
                 totp=self.totp,
                 master_password_hash=self.hasher.hash("master passphrase"),
+                impersonation_enabled=True,
             )
         )
         self.vendor = VendorKeys(self.uow, self.secrets, self.clock)

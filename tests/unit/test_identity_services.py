@@ -32,7 +32,7 @@ from mas.core.shared.errors import (
 )
 from mas.core.shared.ids import uuid7
 from mas.core.shared.paging import PageRequest
-from tests.unit.identity_fakes import INFO, PASSWORD, FakeCodec, Tables, World
+from tests.unit.identity_fakes import INFO, PASSWORD, FakeCodec, FakeUsers, Tables, World
 
 NEW_PASSWORD = "a much better passphrase"
 MASTER = "master passphrase"
@@ -129,11 +129,6 @@ async def test_a_resend_supersedes_the_old_code(world: World) -> None:
     assert user.is_verified
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a superseded code counts as a wrong guess at the newest one (400, burns an attempt)",
-    raises=AssertionError,
-)
 async def test_the_superseded_code_is_410_and_costs_the_new_one_nothing(world: World) -> None:
     email = "resend2@example.com"
     old = await signed_up(world, email)
@@ -223,6 +218,38 @@ async def test_a_deleted_accounts_email_stays_reserved(world: World) -> None:
     await refused(
         world.auth.signup("gone@example.com", PASSWORD, None, INFO), Conflict, "email_taken"
     )
+    await refused(
+        world.auth.login("gone@example.com", PASSWORD, INFO), Unauthorized, "bad_credentials"
+    )
+
+
+async def test_two_signups_racing_for_one_email_give_the_loser_409(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world.auth.signup("race@example.com", PASSWORD, None, INFO)
+
+    async def not_yet_visible(self: FakeUsers, email: str) -> None:
+        return None
+
+    monkeypatch.setattr(FakeUsers, "by_email", not_yet_visible)
+    world.clock.advance(seconds=61)
+    await refused(
+        world.auth.signup("race@example.com", "another password", None, INFO),
+        Conflict,
+        "email_taken",
+    )
+    assert len(world.tables.users) == 1 and len(world.tables.otps) == 1
+
+
+async def test_a_pending_code_of_a_deleted_account_signs_nobody_in(world: World) -> None:
+    code = await signed_up(world, "deleted@example.com")
+    boss = await world.add_user(Role.SUPERADMIN)
+    pending = next(u for u in world.tables.users.values() if u.email == "deleted@example.com")
+    await world.admin.delete(world.caller(boss), pending.id)
+    await refused(
+        world.auth.verify_otp("deleted@example.com", code, INFO), NotFound, "signup_not_found"
+    )
+    assert not any(s.user_id == pending.id for s in world.tables.sessions.values())
 
 
 async def test_complete_profile_needs_a_verified_email(world: World) -> None:
@@ -318,11 +345,6 @@ async def test_google_refuses_bad_tokens_deleted_and_blocked_accounts(world: Wor
     await refused(world.auth.google("t-blocked", INFO), Forbidden, "account_blocked")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Google sign-in verifies an abandoned sign-up and keeps the password its starter chose",
-    raises=pytest.fail.Exception,
-)
 async def test_google_sign_in_over_an_unverified_signup_drops_that_password(world: World) -> None:
     # Anyone can start a sign-up for someone else's address; the owner later uses Google.
     await world.auth.signup("victim@gmail.com", "squatter's password", None, INFO)
@@ -410,11 +432,6 @@ async def test_a_racing_second_refresh_is_refused_as_reuse(world: World) -> None
     assert set(world.tables.sessions) == {pair.session_id, winner}, "the loser wrote nothing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec §8: the losing concurrent refresh must trigger reuse handling (family revoked)",
-    raises=AssertionError,
-)
 async def test_a_racing_second_refresh_revokes_the_family(world: World) -> None:
     _, pair = await verified(world, "race2@example.com")
     winner = uuid7()
@@ -522,11 +539,6 @@ async def test_change_password_refusals(world: World) -> None:
     assert world.user(user.id).token_version == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec §5: a wrong current password is 400; ValidationFailed maps to 422",
-    raises=AssertionError,
-)
 async def test_a_wrong_current_password_is_a_400(world: World) -> None:
     user = await world.add_user()
     error = await refused(
@@ -577,6 +589,18 @@ async def test_reset_password_ends_every_session(world: World) -> None:
     await refused(still_works(world, pair), Unauthorized, "token_revoked")
     await world.auth.login(user.email, NEW_PASSWORD, INFO)
     assert "PASSWORD_RESET" in world.audit_kinds()
+
+
+async def test_a_reset_code_of_a_deleted_account_changes_nothing(world: World) -> None:
+    user = await world.add_user(email="leaving@example.com")
+    boss = await world.add_user(Role.SUPERADMIN)
+    await world.auth.forgot_password(user.email, INFO)
+    code = world.last_code(user.email)
+    await world.admin.delete(world.caller(boss), user.id)
+    await refused(
+        world.auth.reset_password(user.email, code, NEW_PASSWORD, INFO), NotFound, "user_not_found"
+    )
+    assert world.user(user.id).password_hash == world.hasher.hash(PASSWORD)
 
 
 async def test_purge_drops_old_codes_and_long_expired_sessions(world: World) -> None:
@@ -710,6 +734,7 @@ async def test_admin_creates_accounts_with_a_mailed_password(world: World) -> No
 
 async def test_admin_lists_and_reads_users(world: World) -> None:
     boss = await world.add_user(Role.ADMIN)
+    world.clock.advance(seconds=1)
     await world.add_user(email="asha@example.com", full_name="Asha Rao")
     world.clock.advance(seconds=1)
     mentor = await world.add_user(Role.EXPERT, email="ravi@example.com", full_name="Ravi")
@@ -865,6 +890,17 @@ async def test_impersonation(world: World) -> None:
     with pytest.raises(ValidationFailed) as no_reason:
         await world.admin.impersonate(world.caller(boss), user.id, "  why ", None)
     assert no_reason.value.errors[0].field == "reason"
+
+
+async def test_impersonation_is_404_when_switched_off(world: World) -> None:
+    world.admin.d.impersonation_enabled = False
+    boss = await world.add_user(Role.ADMIN)
+    user = await world.add_user()
+    await refused(
+        world.admin.impersonate(world.caller(boss), user.id, REASON, None),
+        NotFound,
+        "impersonation_disabled",
+    )
 
 
 async def test_impersonating_a_blocked_user_is_409(world: World) -> None:

@@ -232,6 +232,10 @@ class AuthService:
             else:
                 if user.is_deleted:
                     raise Unauthorized("this account no longer exists", code="account_gone")
+                if not user.is_verified:
+                    # Whoever started this sign-up never proved the mailbox; Google just did.
+                    # Their password must not survive into the owner's account.
+                    user.password_hash = None
                 user.google_id = user.google_id or identity.sub
                 user.profile_photo = user.profile_photo or identity.picture
                 user.full_name = user.full_name or identity.name
@@ -268,43 +272,48 @@ class AuthService:
             session = await uow.sessions.by_hash(self.d.secrets.digest(refresh_token))
             if session is None:
                 raise Unauthorized("unknown refresh token", code="invalid_refresh_token")
-            if session.revoked_at is not None:
-                revoked = await uow.sessions.revoke_family(
-                    session.family_id, RevokeReason.REUSE_DETECTED, now
+            rotated = False
+            if session.revoked_at is None:
+                if session.expires_at <= now:
+                    raise Unauthorized("the refresh token has expired", code="refresh_expired")
+                user = await self._user(uow, session.user_id)
+                if user.is_blocked or user.is_deleted:
+                    raise Unauthorized("this account cannot sign in", code="account_blocked")
+                fresh, token = self.d.issuer.new_session(
+                    user,
+                    session.auth_method,
+                    RequestInfo(platform=session.platform, ip=info.ip, user_agent=info.user_agent),
+                    family_id=session.family_id,
                 )
-                await self._audit(
-                    uow,
-                    AuditKind.REFRESH_REUSE,
-                    target=session.user_id,
-                    info=info,
-                    detail={"family": str(session.family_id)},
-                )
-                await uow.commit()
-                await self.d.guard.end_sessions([*revoked, session.id])
-                raise Unauthorized(
-                    "this refresh token was already used; every session of this "
-                    "sign-in is now closed",
-                    code="refresh_reused",
-                )
-            if session.expires_at <= now:
-                raise Unauthorized("the refresh token has expired", code="refresh_expired")
-            user = await self._user(uow, session.user_id)
-            if user.is_blocked or user.is_deleted:
-                raise Unauthorized("this account cannot sign in", code="account_blocked")
-            fresh, token = self.d.issuer.new_session(
-                user,
-                session.auth_method,
-                RequestInfo(platform=session.platform, ip=info.ip, user_agent=info.user_agent),
-                family_id=session.family_id,
+                await uow.sessions.add(fresh)
+                rotated = await uow.sessions.rotate(session.id, fresh.id, now)
+                if rotated:
+                    await uow.commit()
+        if not rotated:
+            # Presented again after it was used (or lost a race with a concurrent refresh of
+            # the same token): either way it is reuse, and the whole sign-in ends.
+            await self._revoke_reused(session, info)
+            raise Unauthorized(
+                "this refresh token was already used; every session of this sign-in is now closed",
+                code="refresh_reused",
             )
-            await uow.sessions.add(fresh)
-            if not await uow.sessions.rotate(session.id, fresh.id, now):
-                # Lost a race with another refresh of the same token: that is reuse too.
-                await uow.rollback()
-                raise Unauthorized("this refresh token was already used", code="refresh_reused")
-            await uow.commit()
         await self.d.guard.end_sessions([session.id])
         return self.d.issuer.pair(user, fresh, token)
+
+    async def _revoke_reused(self, session: RefreshSession, info: RequestInfo) -> None:
+        async with self.d.uow() as uow:
+            revoked = await uow.sessions.revoke_family(
+                session.family_id, RevokeReason.REUSE_DETECTED, self.d.clock.now()
+            )
+            await self._audit(
+                uow,
+                AuditKind.REFRESH_REUSE,
+                target=session.user_id,
+                info=info,
+                detail={"family": str(session.family_id)},
+            )
+            await uow.commit()
+        await self.d.guard.end_sessions([*revoked, session.id])
 
     async def logout(self, user_id: uuid.UUID, session_id: uuid.UUID | None) -> None:
         if session_id is None:
@@ -401,7 +410,7 @@ class AuthService:
                     "this account signs in with Google and has no password", code="no_password"
                 )
             if not await asyncio.to_thread(self.d.hasher.verify, current, user.password_hash):
-                raise ValidationFailed(
+                raise DomainError(
                     "the current password is not right",
                     code="wrong_password",
                     errors=[FieldError("current_password", "not right")],
@@ -479,6 +488,13 @@ class AuthService:
         from mas.core.identity.secrets import same
 
         if not same(expected, otp.code_hash):
+            for earlier in await uow.otps.recent(email, purpose, 10):
+                if earlier.id != otp.id and same(expected, earlier.code_hash):
+                    # A code that a newer one replaced: not a guess at the new one.
+                    raise Gone(
+                        "this code was replaced by a newer one; use the latest email",
+                        code="otp_gone",
+                    )
             otp.attempts += 1
             await uow.otps.save(otp)
             await uow.commit()
@@ -494,29 +510,27 @@ class AuthService:
         otp.consumed_at = now
         await uow.otps.save(otp)
 
-    async def _limit_sends(
-        self, email: str, purpose: OtpPurpose, uow: UnitOfWork | None = None
-    ) -> None:
+    async def _limit_sends(self, email: str, purpose: OtpPurpose, uow: UnitOfWork) -> None:
+        """A new code at most every 60 s and 5 an hour; Retry-After says when the next may go."""
         now = self.d.clock.now()
-
-        async def check(u: UnitOfWork) -> None:
-            newest = await u.otps.newest(email, purpose)
-            if newest is not None:
-                wait = RESEND_COOLDOWN_S - (now - newest.created_at).total_seconds()
-                if wait > 0:
-                    raise RateLimited(
-                        f"wait {int(wait) + 1} s before asking for another code",
-                        retry_after=int(wait) + 1,
-                    )
-            sent = await u.otps.count_since(email, purpose, now - timedelta(hours=1))
-            if sent >= SENDS_PER_HOUR:
-                raise RateLimited("too many codes this hour; try again later", retry_after=3600)
-
-        if uow is not None:
-            await check(uow)
-            return
-        async with self.d.uow() as fresh:
-            await check(fresh)
+        newest = await uow.otps.newest(email, purpose)
+        if newest is not None:
+            wait = RESEND_COOLDOWN_S - (now - newest.created_at).total_seconds()
+            if wait > 0:
+                raise RateLimited(
+                    f"wait {int(wait) + 1} s before asking for another code",
+                    retry_after=int(wait) + 1,
+                )
+        hour_ago = now - timedelta(hours=1)
+        if await uow.otps.count_since(email, purpose, hour_ago) >= SENDS_PER_HOUR:
+            sent = [
+                c
+                for c in await uow.otps.recent(email, purpose, SENDS_PER_HOUR)
+                if c.created_at >= hour_ago
+            ]
+            oldest = min((c.created_at for c in sent), default=now)
+            wait_s = max(int((oldest + timedelta(hours=1) - now).total_seconds()) + 1, 1)
+            raise RateLimited("too many codes this hour; try again later", retry_after=wait_s)
 
     async def _limit(self, key: str, limit: int = 5, window_s: int = 60) -> None:
         decision = await self.d.limiter.hit(key, limit, window_s)

@@ -257,7 +257,16 @@ def normalise_email(raw: str) -> str:
 def check_email(raw: str, field: str = "email") -> str:
     email = normalise_email(raw)
     local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or " " in email or len(email) > 255:
+    if (
+        not at
+        or not local
+        or "@" in domain
+        or "." not in domain
+        or domain.startswith(".")
+        or domain.endswith(".")
+        or " " in email
+        or len(email) > 255
+    ):
         raise ValidationFailed(
             "that is not an email address", errors=[FieldError(field, "not a valid email")]
         )

@@ -94,6 +94,10 @@ class OtpRepository(Protocol):
 
     async def newest(self, email: str, purpose: OtpPurpose) -> OtpCode | None: ...
 
+    async def recent(self, email: str, purpose: OtpPurpose, limit: int) -> list[OtpCode]:
+        """The newest ``limit`` codes, newest first (a replaced code is recognised, not guessed)."""
+        ...
+
     async def purge(self, created_before: datetime) -> int: ...
 
 

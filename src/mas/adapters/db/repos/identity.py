@@ -49,6 +49,11 @@ def _values(struct: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
+def _escape_like(term: str) -> str:
+    """A search term matches itself: % and _ are not wildcards to the person typing them."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class SqlUserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -105,9 +110,12 @@ class SqlUserRepository:
         if roles:
             conditions.append(UserRow.role.in_([r.value for r in roles]))
         if search:
-            like = f"%{search.strip().lower()}%"
+            like = "%" + _escape_like(search.strip().lower()) + "%"
             conditions.append(
-                or_(func.lower(UserRow.email).like(like), func.lower(UserRow.full_name).like(like))
+                or_(
+                    func.lower(UserRow.email).like(like, escape="\\"),
+                    func.lower(UserRow.full_name).like(like, escape="\\"),
+                )
             )
         where = and_(*conditions)
         total = (
@@ -285,6 +293,15 @@ class SqlOtpRepository:
 
     async def newest(self, email: str, purpose: OtpPurpose) -> OtpCode | None:
         return await self._newest(email, purpose, live_only=False)
+
+    async def recent(self, email: str, purpose: OtpPurpose, limit: int) -> list[OtpCode]:
+        stmt = (
+            select(OtpCodeRow)
+            .where(OtpCodeRow.email == email, OtpCodeRow.purpose == purpose.value)
+            .order_by(OtpCodeRow.created_at.desc())
+            .limit(limit)
+        )
+        return [self._to(r) for r in (await self._s.execute(stmt)).scalars()]
 
     async def supersede(self, email: str, purpose: OtpPurpose, now: datetime) -> None:
         await self._s.execute(
