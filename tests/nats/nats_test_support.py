@@ -19,16 +19,20 @@ from mas.adapters.nats_conn import NatsUnavailable, connect
 from mas.settings import Settings
 
 NATS_URL = os.environ.get("MAS_TEST_NATS_URL", "nats://127.0.0.1:4222")
+_unreachable: list[str] = []  # remembered so the next tests skip at once, not after a timeout
 
 
 async def connect_or_skip() -> Client:
-    try:
-        return await connect(Settings(nats_url=NATS_URL), timeout_s=2.0, name="mas-tests")
-    except NatsUnavailable as exc:
-        reason = f"NATS JetStream is not reachable at {NATS_URL} (set MAS_TEST_NATS_URL): {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    if not _unreachable:
+        try:
+            return await connect(Settings(nats_url=NATS_URL), timeout_s=2.0, name="mas-tests")
+        except NatsUnavailable as exc:
+            _unreachable.append(
+                f"NATS JetStream is not reachable at {NATS_URL} (set MAS_TEST_NATS_URL): {exc}"
+            )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(_unreachable[0])
+    pytest.skip(_unreachable[0])
 
 
 def unique_prefix() -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import BadRequestError, BucketNotFoundError
 
 from mas.adapters.cache.nats_kv import NatsKvCache, kv_key
 from mas.core.shared.errors import RateLimited
@@ -97,6 +100,30 @@ async def test_processes_creating_one_bucket_at_once_all_succeed(
     many = [NatsKvCache(connections[n % 2], prefix) for n in range(8)]
     await asyncio.gather(*(cache.set(f"k{n}", b"v", ttl_s=77) for n, cache in enumerate(many)))
     assert [await caches[1].get(f"k{n}") for n in range(8)] == [b"v"] * 8
+
+
+class RacingJetStream(JetStreamContext):
+    """Another process creates the bucket between our lookup and our create (NATS 2.9 then
+    answers "subjects overlap with an existing stream")."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    async def key_value(self, bucket: str) -> Any:
+        self.lookups += 1
+        if self.lookups == 1:
+            raise BucketNotFoundError
+        return f"bound:{bucket}"
+
+    async def create_key_value(self, config: Any = None, **params: Any) -> Any:
+        raise BadRequestError(
+            code=400, err_code=10065, description="subjects overlap with an existing stream"
+        )
+
+
+async def test_losing_the_race_to_create_a_bucket_binds_to_the_winner() -> None:
+    cache = NatsKvCache(RacingJetStream(), "race")
+    assert await cache._bucket(30) == "bound:race_30s"
 
 
 async def test_entries_expire_with_their_bucket_ttl(

@@ -32,6 +32,7 @@ async def connect(settings: Settings, *, timeout_s: float = 5.0, name: str = "ma
     shown = redact(url)
     _check_creds(settings.nats_creds)
 
+    nc = Client()
     last_error: list[BaseException] = []
 
     async def on_error(exc: Exception) -> None:
@@ -39,12 +40,14 @@ async def connect(settings: Settings, *, timeout_s: float = 5.0, name: str = "ma
         log.warning("nats.error", extra={"url": shown, "error": repr(exc)})
 
     async def on_disconnected() -> None:
-        log.warning("nats.disconnected", extra={"url": shown})
+        if nc.is_closed:  # our own close(), not a lost connection
+            log.info("nats.closed", extra={"url": shown})
+        else:
+            log.warning("nats.disconnected", extra={"url": shown})
 
     async def on_reconnected() -> None:
         log.info("nats.reconnected", extra={"url": shown})
 
-    nc = Client()
     try:
         await asyncio.wait_for(
             nc.connect(
