@@ -214,6 +214,11 @@ async def open_container(settings: Settings, inline_tasks: bool = True) -> Any:
     runtime.install(c)
     registry.register_all(c.broker)
     await c.start_broker()
+    # Connect once here: the engine's first connection runs under an asyncio lock, and the
+    # test client's lifespan (another thread, another loop) would race this test's first query
+    # for it; a lock released from the other loop never wakes its waiter (the test hangs).
+    async with c.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
     return c
 
 

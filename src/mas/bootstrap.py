@@ -23,8 +23,26 @@ from mas.adapters.identity.tokens import JwtCodec
 from mas.adapters.identity.totp import PyOtpVerifier
 from mas.adapters.messaging.local import LocalMailbox
 from mas.adapters.messaging.smtp import SmtpTransport
+from mas.adapters.phone import LibPhoneNormalizer
 from mas.adapters.storage.local import LocalStorage
 from mas.core.comms.service import MessageDelivery, Messenger
+from mas.core.crm.analytics import LeadAnalytics
+from mas.core.crm.approvals import ApprovalService
+from mas.core.crm.assignment import AssignmentService
+from mas.core.crm.assignment_access import AssignmentDeps
+from mas.core.crm.auto_assign import AutoAssigner
+from mas.core.crm.campaigns import CampaignService
+from mas.core.crm.config import SystemConfig
+from mas.core.crm.deps import CrmDeps
+from mas.core.crm.followups import FollowUpService
+from mas.core.crm.imports import ImportDeps, ImportService
+from mas.core.crm.intake import LeadIntakeService
+from mas.core.crm.service import LeadService
+from mas.core.crm.tagging import TagService
+from mas.core.crm.targets import TargetService
+from mas.core.crm.teams import TeamService
+from mas.core.crm.transfers import OwnershipTransfers
+from mas.core.crm.vendor_intake import VendorLeadService
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.admin import AccountAdmin, AdminDeps
 from mas.core.identity.auth import AuthDeps, AuthService
@@ -64,6 +82,21 @@ class Container:
     accounts: AccountAdmin
     vendor_keys: VendorKeys
     rate_limiter: RateLimiter
+    crm_intake: LeadIntakeService
+    crm_leads: LeadService
+    crm_follow_ups: FollowUpService
+    crm_tags: TagService
+    crm_campaigns: CampaignService
+    crm_analytics: LeadAnalytics
+    crm_assignment: AssignmentService
+    crm_auto_assign: AutoAssigner
+    crm_approvals: ApprovalService
+    crm_transfers: OwnershipTransfers
+    crm_teams: TeamService
+    crm_targets: TargetService
+    crm_imports: ImportService
+    crm_vendor_leads: VendorLeadService
+    system_config: SystemConfig
     _closers: list[Any] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
@@ -226,6 +259,20 @@ async def build_container(
             impersonation_enabled=settings.impersonation_enabled,
         )
     )
+    crm = CrmDeps(
+        uow=uow,
+        clock=clock,
+        phones=LibPhoneNormalizer(),
+        cache=cache,
+        limiter=rate_limiter,
+        jobs=jobs,
+        zone=settings.timezone,
+        ip_pepper=settings.encryption_key or settings.effective_jwt_secret,
+    )
+    crm_leads = LeadService(crm)
+    storage = LocalStorage(settings.storage_dir)
+    importing = ImportDeps(uow=uow, storage=storage, clock=clock, phone=crm.phones, jobs=jobs)
+    assigning = AssignmentDeps(uow=uow, clock=clock, jobs=jobs, zone=settings.timezone)
     container = Container(
         settings=settings,
         engine=engine,
@@ -233,7 +280,7 @@ async def build_container(
         clock=clock,
         bus=bus,
         cache=cache,
-        storage=LocalStorage(settings.storage_dir),
+        storage=storage,
         mail=mail,
         broker=broker,
         jobs=jobs,
@@ -246,6 +293,25 @@ async def build_container(
         auth=auth,
         accounts=accounts,
         vendor_keys=VendorKeys(uow, secrets, clock),
+        crm_intake=LeadIntakeService(crm),
+        crm_leads=crm_leads,
+        crm_follow_ups=FollowUpService(crm),
+        crm_tags=TagService(crm, crm_leads),
+        crm_campaigns=CampaignService(crm),
+        crm_analytics=LeadAnalytics(crm),
+        crm_assignment=AssignmentService(assigning),
+        crm_auto_assign=AutoAssigner(assigning),
+        crm_approvals=ApprovalService(assigning),
+        crm_transfers=OwnershipTransfers(assigning),
+        crm_teams=TeamService(assigning),
+        crm_targets=TargetService(assigning),
+        crm_imports=ImportService(importing),
+        crm_vendor_leads=VendorLeadService(importing),
+        system_config=SystemConfig(uow, clock),
         _closers=closers,
     )
+    # New pool leads are auto-assigned by a task the event queues (keyed by lead or batch: a
+    # repeat delivery, or one per subscribed process on NATS, is a skip).
+    await bus.subscribe("mas.lead.created", container.crm_auto_assign.on_lead_created)
+    await bus.subscribe("mas.lead.imported", container.crm_auto_assign.on_leads_imported)
     return container

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from litestar.enums import RequestEncodingType
 from litestar.testing import AsyncTestClient
 
 from mas.core.identity.policy import Platform, Role, roles_passing
@@ -21,7 +22,10 @@ GUARD_CODES = {401, 403}
 
 
 def takes_body(handler: Any) -> bool:
-    return "data" in handler.parsed_fn_signature.parameters
+    """A JSON body (a multipart upload answers a JSON body with 400: it is not a form)."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    media = getattr(getattr(data, "kwarg_definition", None), "media_type", RequestEncodingType.JSON)
+    return data is not None and media == RequestEncodingType.JSON
 
 
 BODY_ROUTES: set[tuple[str, str]] = set()
@@ -61,6 +65,7 @@ async def grid(
     shutil.copyfile(sqlite_template, folder / "mas.db")
     c = await open_container(make_settings(f"sqlite+aiosqlite:///{folder / 'mas.db'}", folder))
     users = {role: await add_user(c, role) for role in Role}
+    await open_every_page(c, users[Role.SALES_HEAD])
 
     async def headers(
         role: Role = Role.ADMIN, platform: Platform = Platform.MY_ANALYTICS_SCHOOL
@@ -75,6 +80,28 @@ async def grid(
     ) as client:
         yield client, headers
     await c.close()
+
+
+async def open_every_page(c: Any, head: Any) -> None:
+    """The grid checks roles, not pages: its sales head has every page permission and a CRM
+    profile with every flag on (a page switched off is a 403 of its own, tested elsewhere)."""
+    from mas.core.crm.assignment_model import PAGE_FLAGS, SalesHeadProfile
+    from mas.core.identity.model import SALES_HEAD_PAGES
+
+    now = c.clock.now()
+    async with c.uow() as uow:
+        await uow.users.set_permissions(head.id, sorted(SALES_HEAD_PAGES), head.id)
+        if await uow.assignments.profile(head.id) is None:
+            await uow.assignments.add_profile(
+                SalesHeadProfile(
+                    user_id=head.id,
+                    display_name="Grid head",
+                    created_at=now,
+                    updated_at=now,
+                    page_flags=dict.fromkeys(PAGE_FLAGS, True),
+                )
+            )
+        await uow.commit()
 
 
 def concrete(path: str) -> str:

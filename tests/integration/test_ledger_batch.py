@@ -105,6 +105,16 @@ async def test_a_claim_is_the_start_of_the_run_in_one_statement(
         assert claimed.lease_until == NOW + timedelta(seconds=TIMEOUT_S)
 
 
+async def test_each_claim_in_a_batch_gets_its_own_task_timeout(
+    container: Any, claims: BatchedJobRunClaims
+) -> None:
+    short, long = await add_run(container), await add_run(container)
+    first, second = await asyncio.gather(claims.claim(short.id, 5), claims.claim(long.id, 600))
+    assert first is not None and first.lease_until == NOW + timedelta(seconds=5)
+    assert second is not None and second.lease_until == NOW + timedelta(seconds=600)
+    assert (await stored(container, long.id)).lease_until == NOW + timedelta(seconds=600)
+
+
 async def test_concurrent_claims_of_one_run_have_exactly_one_winner(
     container: Any, claims: BatchedJobRunClaims, other_process: BatchedJobRunClaims
 ) -> None:
@@ -170,18 +180,21 @@ async def test_a_batch_of_successes_changes_only_running_runs(
         assert await stored(container, run.id) == run
 
 
+@pytest.mark.parametrize("bad_timeout_s", [TIMEOUT_S, TIMEOUT_S + 1])
 async def test_one_bad_request_does_not_fail_its_batch(
-    container: Any, claims: BatchedJobRunClaims
+    container: Any, claims: BatchedJobRunClaims, bad_timeout_s: float
 ) -> None:
     good = [await add_run(container) for _ in range(2)]
     outcomes = await asyncio.gather(
         claims.claim(good[0].id, TIMEOUT_S),
-        claims.claim("not-a-run-id", TIMEOUT_S),  # type: ignore[arg-type]
+        claims.claim("not-a-run-id", bad_timeout_s),  # type: ignore[arg-type]
         claims.claim(good[1].id, TIMEOUT_S),
         return_exceptions=True,
     )
     assert isinstance(outcomes[1], Exception)
     assert [o.id for o in (outcomes[0], outcomes[2])] == [good[0].id, good[1].id]  # type: ignore[union-attr]
+    for run in good:  # the failed batch claimed nothing; the retry claimed each once
+        assert (await stored(container, run.id)).attempts == 1
 
 
 async def test_the_service_takes_the_hot_path_and_explains_what_it_cannot_settle(

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from mas import __version__
-from mas.cli import db, jobs, outbox, system, users
+from mas.cli import db, jobs, leads, outbox, system, users
 from mas.cli.common import err, settings_or_exit
 from mas.settings import SettingsError, check_startup
 
@@ -24,6 +24,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(system.config_app, name="config")
 app.add_typer(users.app, name="users")
+app.add_typer(leads.app, name="leads")
 
 
 def _ready_to_serve() -> None:

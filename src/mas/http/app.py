@@ -23,6 +23,20 @@ from mas.core.identity.tokens import RequestInfo
 from mas.http.admin import JobsController, OutboxController
 from mas.http.admin_users import AdminUsersController, VendorController
 from mas.http.auth import policy_guard, provide_caller, provide_request_info, vendor_guard
+from mas.http.crm_assignment import (
+    AdminCrmController,
+    CrmAssignmentController,
+    SalesTargetsController,
+    SystemConfigController,
+)
+from mas.http.crm_campaigns import CampaignController, PublicCampaignController, TagController
+from mas.http.crm_imports import (
+    ImportController,
+    VendorLeadsController,
+    VendorPoolController,
+    VendorPullController,
+)
+from mas.http.crm_leads import PoolLeadController, SalesLeadController
 from mas.http.errors import EXCEPTION_HANDLERS
 from mas.http.health import HealthController
 from mas.http.identity import AuthController, UserController
@@ -43,6 +57,19 @@ CONTROLLERS = [
     UserController,
     AdminUsersController,
     VendorController,
+    SalesLeadController,
+    PoolLeadController,
+    TagController,
+    CampaignController,
+    PublicCampaignController,
+    CrmAssignmentController,
+    SalesTargetsController,
+    AdminCrmController,
+    SystemConfigController,
+    ImportController,
+    VendorPullController,
+    VendorPoolController,
+    VendorLeadsController,
 ]
 
 

@@ -84,7 +84,7 @@ async def execute(spec: TaskSpec, run_id: str) -> None:
     if run is None:
         return
     context = {"task": spec.name, "run_id": run_id, "attempt": run.attempts}
-    log.info("job.started", extra=context)
+    log.debug("job.started", extra=context)  # one line per run at INFO: its outcome
     retryable = True
     try:
         async with asyncio.timeout(spec.policy.timeout_s):
@@ -136,7 +136,12 @@ def load_task_modules(extra: list[str] | None = None) -> None:
     """Import the modules that declare tasks (and any ``extra`` ones, e.g. test probes)."""
     import importlib
 
-    from mas.jobs import tasks  # noqa: F401 - importing registers the platform tasks
+    from mas.jobs import (
+        crm_assignment,  # noqa: F401 - assignment, approvals, targets
+        crm_imports,  # noqa: F401 - CSV imports, vendor pulls
+        crm_leads,  # noqa: F401 - lead lifecycle tasks
+        tasks,  # noqa: F401 - importing registers the platform tasks
+    )
 
     for module in extra or []:
         importlib.import_module(module)

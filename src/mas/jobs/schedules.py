@@ -11,6 +11,12 @@ CRONS: dict[str, str] = {
     "events.relay_outbox": "* * * * *",
     "jobs.reap_stuck": "*/5 * * * *",
     "auth.purge_expired": "0 3 * * *",
+    "crm.follow_up_missed": "*/15 * * * *",
+    "crm.follow_up_digest": "30 8 * * *",
+    "crm.sweep_campaign_leads": "*/5 * * * *",
+    "crm.expire_requests": "7 * * * *",
+    "crm.stuck_requests": "*/10 * * * *",
+    "crm.rollup_target_actuals": "*/15 * * * *",
 }
 
 

@@ -2,14 +2,15 @@
 
 A worker runs many deliveries at once; each wants its run claimed before the body runs and its
 success recorded before the message is acknowledged. Done one unit of work at a time, that is
-two transactions per task. Here the requests waiting at the same moment go together: one
-conditional ``UPDATE … RETURNING`` (``repos.jobs.claim_runs`` / ``succeed_runs``) on a
-connection of its own and one ``COMMIT``, and only then does any of their callers return.
+two transactions (eight round trips) per task. Here the requests waiting at the same moment go
+together: one conditional ``UPDATE … RETURNING`` (``repos.jobs.claim_runs`` / ``succeed_runs``;
+for claims, one per task timeout in the batch) in autocommit, so the statement is its own
+transaction and returns only once committed; then every caller gets its answer.
 
-A batch starts on the next turn of the event loop while fewer than ``max_inflight`` batches are
-running; what arrives meanwhile forms the next one. An idle worker waits for nobody, a busy one
-pays one round trip for many runs. A batch that fails (a deadlock, a bad value) is retried one
-request at a time, so one caller's error stays that caller's.
+A batch starts on the next turn of the event loop unless ``max_inflight`` batches are running;
+what arrives meanwhile forms the next one. An idle worker waits for nobody, a busy one pays one
+round trip for many runs. A batch that fails (a deadlock, a bad value) is retried one request
+at a time, so one caller's error stays that caller's.
 """
 
 from __future__ import annotations
@@ -133,8 +134,9 @@ class BatchedJobRunClaims:
         max_batch: int = 128,
         max_inflight: int = 1,
     ) -> None:
-        # Each statement is its own transaction: it returns once committed, in one round trip.
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = engine
+        # A lone statement is its own transaction: it returns once committed, in one round trip.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
         self._claims: _Batches[tuple[uuid.UUID, float], JobRun | None] = _Batches(
             "claim", self._claim_batch, max_batch, max_inflight
@@ -159,7 +161,10 @@ class BatchedJobRunClaims:
         for run_id, timeout_s in requests:
             by_timeout.setdefault(timeout_s, []).append(run_id)
         claimed: dict[uuid.UUID, JobRun] = {}
-        async with self._engine.connect() as conn:
+        # Several statements share one transaction: a failed batch then claimed nothing, and
+        # its requests can be retried one by one.
+        opened = self._autocommit.connect() if len(by_timeout) == 1 else self._engine.begin()
+        async with opened as conn:
             for timeout_s, run_ids in by_timeout.items():
                 claimed.update(await claim_runs(conn, run_ids, now, lease_expiry(now, timeout_s)))
         # A run asked for twice in one batch was claimed once: the later request is told no
@@ -168,7 +173,7 @@ class BatchedJobRunClaims:
 
     async def _succeed_batch(self, run_ids: list[uuid.UUID]) -> list[bool]:
         now = self._clock.now()
-        async with self._engine.connect() as conn:
+        async with self._autocommit.connect() as conn:
             done = await succeed_runs(conn, run_ids, now)
         answers = []
         for run_id in run_ids:

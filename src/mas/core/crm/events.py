@@ -34,3 +34,26 @@ class LeadAssigned(DomainEvent, frozen=True, kw_only=True):
     previous_assignee_id: uuid.UUID | None
     method: str
     reason: str
+
+
+class LeadDeleted(DomainEvent, frozen=True, kw_only=True):
+    """Soft delete by an admin: workflows and syncs let go of the lead."""
+
+    subject = "mas.lead.deleted"
+    lead_id: uuid.UUID
+    actor_id: uuid.UUID | None
+
+
+class LeadsImported(DomainEvent, frozen=True, kw_only=True):
+    """One event per finished import or vendor pull, not one ``lead.created`` per row: a
+    100,000-row file would otherwise put 100,000 events through the outbox and the bus in one
+    go. Consumers that react per lead read the batch's intakes (``lead_intakes`` with channel
+    ``CSV`` and ``channel_ref`` ``batch:<id>:<row>``, or channel ``VENDOR``)."""
+
+    subject = "mas.lead.imported"
+    batch_id: uuid.UUID | None
+    channel: str
+    pool_head_id: uuid.UUID | None
+    created: int
+    merged: int
+    rejected: int

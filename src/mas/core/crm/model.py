@@ -332,12 +332,32 @@ class Campaign(msgspec.Struct, kw_only=True):
     is_active: bool = True
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    created_by: uuid.UUID | None = None
 
 
 class CampaignLeadStatus(enum.StrEnum):
     RECEIVED = "RECEIVED"
     PROMOTED = "PROMOTED"
     REJECTED = "REJECTED"
+
+
+class CampaignLead(msgspec.Struct, kw_only=True):
+    """A website form submission as typed; promoted into the pool (or rejected) by a task."""
+
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    name: str
+    ip_hash: str
+    created_at: datetime
+    phone_raw: str | None = None
+    email_raw: str | None = None
+    answers: dict[str, Any] = {}
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    status: CampaignLeadStatus = CampaignLeadStatus.RECEIVED
+    reject_reason: str | None = None
+    raw_lead_id: uuid.UUID | None = None
 
 
 class ImportStatus(enum.StrEnum):

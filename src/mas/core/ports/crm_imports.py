@@ -1,9 +1,116 @@
-"""Persistence port of the CRM (imports)."""
+"""Persistence port of the CRM (imports): import batches, the bulk intake writer, vendor leads."""
 
 from __future__ import annotations
 
-from typing import Protocol
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+import msgspec
+
+from mas.core.crm.import_rules import IntakeRow, RejectedRow
+from mas.core.crm.model import ImportBatch, IntakeChannel, LeadSource
+
+
+class WriteConflict(Exception):
+    """A concurrent writer won a race (unique index, deadlock): redo the chunk."""
+
+
+class IntakeTarget(msgspec.Struct, frozen=True, kw_only=True):
+    """Where and how a chunk of intakes lands."""
+
+    channel: IntakeChannel
+    source: LeadSource
+    source_detail: str | None
+    pool_head_id: uuid.UUID | None  # owner of the leads this chunk creates
+    actor_id: uuid.UUID | None  # written on activities and tags (None = system)
+    label: str  # names the door in activity summaries, e.g. "CSV import leads.csv"
+    default_tags: list[str] = []
+    batch_id: uuid.UUID | None = None  # rejected CSV rows are kept under it
+    # Rows may already have their intake (a resumed run): look for them first. A first run of
+    # a batch cannot have any, and skips that look-up.
+    may_replay: bool = True
+
+
+class ChunkOutcome(msgspec.Struct, kw_only=True):
+    created: int = 0
+    merged: int = 0  # merged into an existing lead or an earlier row (reopened included)
+    reopened: int = 0
+    replayed: int = 0  # rows whose intake already existed: written by an earlier run
+    rejected: dict[str, int] = {}
+
+
+class VendorLeadIn(msgspec.Struct, frozen=True, kw_only=True):
+    external_id: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    city: str | None = None
+    state: str | None = None
+    course_interest: str | None = None
+    session_year: str | None = None
+    extra: dict[str, Any] = {}
+
+
+class ReceivedVendorLead(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    external_id: str
+    name: str
+    phone_raw: str | None
+    email_raw: str | None
+    payload: dict[str, Any]
 
 
 class ImportRepository(Protocol):
-    """Filled in with the imports use cases."""
+    async def add(self, batch: ImportBatch) -> None: ...
+
+    async def get(self, batch_id: uuid.UUID) -> ImportBatch | None: ...
+
+    async def save(self, batch: ImportBatch) -> None: ...
+
+    async def same_file_since(self, sha256: str, since: datetime) -> ImportBatch | None:
+        """A batch of the byte-identical file uploaded at or after ``since`` (not cancelled)."""
+        ...
+
+    async def missing_tags(self, names: list[str]) -> list[str]:
+        """Of ``names``, those that are not live tags."""
+        ...
+
+    async def write_chunk(
+        self,
+        target: IntakeTarget,
+        rows: list[IntakeRow],
+        rejected: list[RejectedRow],
+        now: datetime,
+    ) -> ChunkOutcome:
+        """Apply the merge rules to ``rows`` set-based, in this unit's transaction.
+
+        Replay-safe: a row whose intake (channel, ref) exists is not applied again. Raises
+        ``WriteConflict`` when a concurrent writer won a race; the caller rolls back and retries.
+        Rejected CSV rows are kept under ``target.batch_id``; rejected vendor rows are marked.
+        """
+        ...
+
+    async def rejected_rows(self, batch_id: uuid.UUID) -> list[RejectedRow]: ...
+
+    # --- vendor leads ----------------------------------------------------------------------
+
+    async def vendor_head(self, vendor_key_id: uuid.UUID) -> uuid.UUID | None: ...
+
+    async def vendors_of_head(self, sales_head_id: uuid.UUID) -> list[uuid.UUID]: ...
+
+    async def assign_vendor_head(
+        self, vendor_key_id: uuid.UUID, sales_head_id: uuid.UUID, actor_id: uuid.UUID
+    ) -> None: ...
+
+    async def add_vendor_leads(
+        self, vendor_key_id: uuid.UUID, leads: list[VendorLeadIn]
+    ) -> list[str]:
+        """Insert; returns the external ids that were new (a known one is left as it was)."""
+        ...
+
+    async def received_vendor_leads(
+        self, vendor_key_id: uuid.UUID, limit: int
+    ) -> list[ReceivedVendorLead]:
+        """The oldest ``RECEIVED`` leads of a vendor."""
+        ...

@@ -2,7 +2,7 @@
 
 ``claim_runs`` / ``succeed_runs`` are the ledger's hot path as set-based Core statements on a
 connection (see ``ledger_batcher``): the rules of ``mas.core.jobs.model`` (``CLAIMABLE``, the
-lease, ``SUCCEEDS_FROM``) as one conditional ``UPDATE … RETURNING`` each.
+lease, ``SUCCEEDS_FROM``) as one conditional ``UPDATE … RETURNING`` each, for many runs at once.
 """
 
 from __future__ import annotations
@@ -12,9 +12,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from mas.adapters.db.models import JobRunAtRow, JobRunRow
 from mas.core.jobs.model import CLAIMABLE, SUCCEEDS_FROM, JobFilter, JobRun, JobStatus
@@ -32,7 +46,8 @@ def _to_run(row: Any) -> JobRun:
     """From an ORM object or a Core row of ``_COLUMNS`` (lists read Core rows: no identity map)."""
     if isinstance(row, JobRunRow):
         return msgspec.convert(row, JobRun, from_attributes=True)
-    return msgspec.convert(row._mapping, JobRun, strict=False)
+    # Zipped with the names rather than read through ``row._mapping``: four times faster.
+    return msgspec.convert(dict(zip(_FIELDS, row, strict=True)), JobRun, strict=False)
 
 
 def _values(run: JobRun) -> dict[str, Any]:
@@ -42,83 +57,100 @@ def _values(run: JobRun) -> dict[str, Any]:
 _RUNS: Table = JobRunRow.__table__  # type: ignore[assignment]
 _AT = _RUNS.c.lease_until.type
 
-# ``JobRun.start`` for every listed run a delivery may claim: queued or failed, or running with
-# a lapsed lease. PostgreSQL re-checks the condition on a row another transaction changed
-# meanwhile, so of two concurrent claims exactly one matches.
-_CLAIM = (
-    update(_RUNS)
-    .where(
-        _RUNS.c.id.in_(bindparam("ids", expanding=True)),
-        or_(
-            _RUNS.c.status.in_(sorted(status.value for status in CLAIMABLE)),
-            and_(
-                _RUNS.c.status == JobStatus.RUNNING.value,
-                or_(
-                    _RUNS.c.lease_until.is_(None),
-                    _RUNS.c.lease_until <= bindparam("claim_now", type_=_AT),
+
+def _listed(postgres: bool) -> ColumnElement[bool]:
+    if postgres:  # one array parameter: one statement text whatever the batch size
+        return _RUNS.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(_RUNS.c.id.type)))
+    return _RUNS.c.id.in_(bindparam("ids", expanding=True))
+
+
+def _claim_statement(postgres: bool) -> ReturningUpdate[Any]:
+    """``JobRun.start`` for each listed run a delivery may claim: queued or failed, or running
+    with a lapsed lease. PostgreSQL re-checks the condition on a row that another transaction
+    changed meanwhile, so of concurrent claims of one run exactly one matches."""
+    return (
+        update(_RUNS)
+        .where(
+            _listed(postgres),
+            or_(
+                _RUNS.c.status.in_(sorted(status.value for status in CLAIMABLE)),
+                and_(
+                    _RUNS.c.status == JobStatus.RUNNING.value,
+                    or_(
+                        _RUNS.c.lease_until.is_(None),
+                        _RUNS.c.lease_until <= bindparam("claim_now", type_=_AT),
+                    ),
                 ),
             ),
-        ),
+        )
+        .values(
+            status=JobStatus.RUNNING.value,
+            attempts=_RUNS.c.attempts + 1,
+            started_at=bindparam("claim_now", type_=_AT),
+            finished_at=None,
+            next_attempt_at=None,
+            lease_until=bindparam("claim_lease", type_=_AT),
+            version=_RUNS.c.version + 1,
+        )
+        .returning(*(_RUNS.c[name] for name in _FIELDS))
     )
-    .values(
-        status=JobStatus.RUNNING.value,
-        attempts=_RUNS.c.attempts + 1,
-        started_at=bindparam("claim_now", type_=_AT),
-        finished_at=None,
-        next_attempt_at=None,
-        lease_until=bindparam("claim_lease", type_=_AT),
-        version=_RUNS.c.version + 1,
-    )
-    .returning(*(_RUNS.c[name] for name in _FIELDS))
-)
-
-# ``JobRun.succeed`` for every listed run that is running.
-_SUCCEED = (
-    update(_RUNS)
-    .where(
-        _RUNS.c.id.in_(bindparam("ids", expanding=True)),
-        _RUNS.c.status.in_(sorted(status.value for status in SUCCEEDS_FROM)),
-    )
-    .values(
-        status=JobStatus.SUCCEEDED.value,
-        finished_at=bindparam("done_at", type_=_AT),
-        lease_until=None,
-        last_error=None,
-        version=_RUNS.c.version + 1,
-    )
-    .returning(_RUNS.c.id)
-)
 
 
-def _padded(ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """Sorted (one lock order for every batch), padded to a power of two with a repeat.
+def _succeed_statement(postgres: bool) -> ReturningUpdate[Any]:
+    """``JobRun.succeed`` for each listed run that is running."""
+    return (
+        update(_RUNS)
+        .where(
+            _listed(postgres),
+            _RUNS.c.status.in_(sorted(status.value for status in SUCCEEDS_FROM)),
+        )
+        .values(
+            status=JobStatus.SUCCEEDED.value,
+            finished_at=bindparam("done_at", type_=_AT),
+            lease_until=None,
+            last_error=None,
+            version=_RUNS.c.version + 1,
+        )
+        .returning(_RUNS.c.id)
+    )
 
-    An ``IN`` list of n values is its own SQL text: padding keeps the texts (and the server's
-    prepared statements) to a handful.
-    """
+
+# Built once (keyed by "is it PostgreSQL"): executing them skips the ORM and the compiler.
+_CLAIM = {postgres: _claim_statement(postgres) for postgres in (True, False)}
+_SUCCEED = {postgres: _succeed_statement(postgres) for postgres in (True, False)}
+
+
+def _listing(conn: AsyncConnection, ids: list[uuid.UUID]) -> tuple[bool, list[uuid.UUID]]:
+    """Sorted, so concurrent batches lock rows in one order. An ``IN`` list of n values is a
+    statement text of its own: elsewhere than on PostgreSQL the list is padded with a repeat to
+    a power of two, which keeps the texts (and prepared statements) to a handful."""
     ordered = sorted(set(ids))
+    if conn.dialect.name == "postgresql":
+        return True, ordered
     size = 1 << (len(ordered) - 1).bit_length()
-    return ordered + [ordered[-1]] * (size - len(ordered))
+    return False, ordered + [ordered[-1]] * (size - len(ordered))
 
 
 async def claim_runs(
     conn: AsyncConnection, run_ids: list[uuid.UUID], now: datetime, lease_until: datetime
 ) -> dict[uuid.UUID, JobRun]:
-    """Claim whichever of ``run_ids`` a delivery may claim at ``now``; uncommitted."""
+    """Claim whichever of ``run_ids`` a delivery may claim at ``now``, until ``lease_until``."""
     if not run_ids:
         return {}
-    params = {"ids": _padded(run_ids), "claim_now": now, "claim_lease": lease_until}
-    rows = await conn.execute(_CLAIM, params)
+    postgres, ids = _listing(conn, run_ids)
+    params = {"ids": ids, "claim_now": now, "claim_lease": lease_until}
+    rows = await conn.execute(_CLAIM[postgres], params)
     return {row.id: _to_run(row) for row in rows}
 
 
 async def succeed_runs(
     conn: AsyncConnection, run_ids: list[uuid.UUID], now: datetime
 ) -> set[uuid.UUID]:
-    """Mark whichever of ``run_ids`` is running succeeded; uncommitted. Returns those ids."""
+    """Mark whichever of ``run_ids`` is running succeeded at ``now``; returns those ids."""
     if not run_ids:
         return set()
-    result = await conn.execute(_SUCCEED, {"ids": _padded(run_ids), "done_at": now})
+    postgres, ids = _listing(conn, run_ids)
+    result = await conn.execute(_SUCCEED[postgres], {"ids": ids, "done_at": now})
     return set(result.scalars())
 
 

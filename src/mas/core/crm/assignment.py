@@ -1,0 +1,469 @@
+"""Assigning leads: one lead by hand, many at once behind the approval gate (new pool leads are
+``auto_assign``'s). Every assignment is journalled with its reason (see ``record_changes``).
+
+A bulk assignment is always a ``BulkAssignmentRequest``: below the gate it is filed APPROVED and
+applied at once (in this call up to one chunk, else by the task), above it waits PENDING for an
+ADMIN. Applying is chunked (500 leads per transaction) and replay-safe: the unique
+``(request_id, raw_lead_id, slot)`` history row marks a lead done.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from mas.core.crm import config, notices
+from mas.core.crm.assignment_access import (
+    ADMIN_ROLES,
+    APPLY_TASK,
+    AssignmentDeps,
+    head_page,
+    is_admin,
+    real_actor,
+    record_changes,
+    sales_head,
+)
+from mas.core.crm.assignment_model import (
+    APPLY_CHUNK,
+    MAX_BULK_LEADS,
+    PROBLEM_TEXT,
+    REQUEST_TTL,
+    AssignMethod,
+    BulkRequest,
+    BulkStrategy,
+    Gate,
+    LeadSlots,
+    Person,
+    RequestStatus,
+    SalesHeadProfile,
+    Slot,
+    SlotChange,
+    bulk_gate,
+    bulk_reason,
+    check_single_assign,
+    distribute,
+    member_problem,
+    offending_ids,
+)
+from mas.core.crm.model import LeadStatus
+from mas.core.identity.policy import Caller
+from mas.core.ports.uow import UnitOfWork
+from mas.core.shared.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from mas.core.shared.ids import uuid7
+
+log = logging.getLogger("mas.crm")
+
+
+class AssignCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    slot: Slot
+    assignee_id: uuid.UUID
+
+
+class UnassignCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    slot: Slot
+
+
+class BulkCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``lead_ids`` + ``assignee_ids`` for ROUND_ROBIN / EVEN_SPLIT; ``explicit_map`` (lead ->
+    assignee) for EXPLICIT. ``pool_head_id``: the pool an ADMIN acts in (a head acts in theirs)."""
+
+    slot: Slot
+    strategy: BulkStrategy
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+    lead_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=MAX_BULK_LEADS)] = []
+    assignee_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=500)] = []
+    explicit_map: (
+        Annotated[dict[uuid.UUID, uuid.UUID], msgspec.Meta(max_length=MAX_BULK_LEADS)] | None
+    ) = None
+    pool_head_id: uuid.UUID | None = None
+
+
+class AssignOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    lead_id: uuid.UUID
+    slot: Slot
+    assignee_id: uuid.UUID | None
+    previous_assignee_id: uuid.UUID | None
+    changed: bool
+    method: AssignMethod = AssignMethod.MANUAL
+    reason: str | None = None
+
+
+class BulkOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """``applied``: done in this call (200); otherwise waiting for approval or queued (202)."""
+
+    applied: bool
+    request: BulkRequest
+
+
+def _unique(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(ids))
+
+
+def _shape(
+    cmd: BulkCommand,
+) -> tuple[list[uuid.UUID], list[uuid.UUID], dict[str, uuid.UUID] | None]:
+    if cmd.strategy is BulkStrategy.EXPLICIT:
+        if cmd.lead_ids or cmd.assignee_ids or not cmd.explicit_map:
+            raise ValidationFailed(
+                "EXPLICIT takes explicit_map {lead_id: assignee_id} only",
+                errors=[FieldError("explicit_map", "required (and nothing else) for EXPLICIT")],
+            )
+        mapping = {str(lead): who for lead, who in cmd.explicit_map.items()}
+        return list(cmd.explicit_map), _unique(list(cmd.explicit_map.values())), mapping
+    errors = []
+    if cmd.explicit_map is not None:
+        errors.append(FieldError("explicit_map", "only for EXPLICIT"))
+    if not cmd.lead_ids:
+        errors.append(FieldError("lead_ids", "at least one lead"))
+    if not cmd.assignee_ids:
+        errors.append(FieldError("assignee_ids", "at least one assignee"))
+    if errors:
+        raise ValidationFailed("the bulk assignment is incomplete", errors=errors)
+    return _unique(cmd.lead_ids), _unique(cmd.assignee_ids), None
+
+
+def _label_map(people: dict[uuid.UUID, Person]) -> dict[uuid.UUID, str]:
+    return {pid: p.label for pid, p in people.items()}
+
+
+class AssignmentService:
+    def __init__(self, deps: AssignmentDeps) -> None:
+        self.d = deps
+
+    # --- one lead ---------------------------------------------------------------------------
+
+    async def _writable_lead(
+        self, uow: UnitOfWork, actor: Caller, profile: SalesHeadProfile | None, lead_id: uuid.UUID
+    ) -> LeadSlots:
+        lead = (await uow.assignments.lead_slots([lead_id], lock=True)).get(lead_id)
+        if lead is None or lead.deleted:
+            raise NotFound("no such lead", code="lead_not_found")
+        if is_admin(actor) or lead.owning_sales_head_id == actor.user_id:
+            return lead
+        if profile is not None and not profile.isolation_enabled:
+            raise Forbidden(
+                "a sales head changes leads of their own pool only", code="not_your_pool"
+            )
+        raise NotFound("no such lead", code="lead_not_found")
+
+    async def assign(
+        self, actor: Caller, lead_id: uuid.UUID, slot: Slot, assignee_id: uuid.UUID
+    ) -> AssignOutcome:
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            profile = await head_page(uow, actor, "assign")
+            lead = await self._writable_lead(uow, actor, profile, lead_id)
+            check_single_assign(lead, slot)
+            pool = lead.owning_sales_head_id
+            if pool is None:
+                raise Conflict(
+                    "this lead is in no pool: transfer it into a pool first",
+                    code="lead_has_no_pool",
+                )
+            problem = member_problem(await uow.assignments.membership_of(assignee_id), pool, slot)
+            if problem is not None:
+                raise ValidationFailed(
+                    f"the assignee is {PROBLEM_TEXT[problem]}",
+                    code=problem,
+                    errors=[FieldError("assignee_id", PROBLEM_TEXT[problem])],
+                )
+            previous = lead.holder(slot)
+            if previous == assignee_id:
+                return AssignOutcome(
+                    lead_id=lead_id,
+                    slot=slot,
+                    assignee_id=assignee_id,
+                    previous_assignee_id=previous,
+                    changed=False,
+                )
+            people = await uow.assignments.people(
+                [p for p in (actor.user_id, assignee_id, previous) if p]
+            )
+            reason = f"manual: assigned by {people[actor.user_id].label} ({actor.role.value})"
+            change = SlotChange(
+                lead_id=lead_id,
+                slot=slot,
+                assignee_id=assignee_id,
+                previous_assignee_id=previous,
+                method=AssignMethod.MANUAL,
+                reason=reason,
+                assigned_by=actor.user_id,
+            )
+            await record_changes(uow, [change], _label_map(people), now)
+            await notices.leads_assigned(
+                uow, f"crm.assign:{uuid7()}", people[assignee_id], 1, slot, reason, now
+            )
+            await uow.commit()
+        return AssignOutcome(
+            lead_id=lead_id,
+            slot=slot,
+            assignee_id=assignee_id,
+            previous_assignee_id=previous,
+            changed=True,
+            reason=reason,
+        )
+
+    async def unassign(self, actor: Caller, lead_id: uuid.UUID, slot: Slot) -> AssignOutcome:
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            profile = await head_page(uow, actor, "assign")
+            lead = await self._writable_lead(uow, actor, profile, lead_id)
+            previous = lead.holder(slot)
+            if previous is None:
+                return AssignOutcome(
+                    lead_id=lead_id,
+                    slot=slot,
+                    assignee_id=None,
+                    previous_assignee_id=None,
+                    changed=False,
+                )
+            people = await uow.assignments.people([actor.user_id, previous])
+            reason = f"manual: unassigned by {people[actor.user_id].label} ({actor.role.value})"
+            change = SlotChange(
+                lead_id=lead_id,
+                slot=slot,
+                assignee_id=None,
+                previous_assignee_id=previous,
+                method=AssignMethod.MANUAL,
+                reason=reason,
+                assigned_by=actor.user_id,
+            )
+            await record_changes(uow, [change], _label_map(people), now)
+            await uow.commit()
+        return AssignOutcome(
+            lead_id=lead_id,
+            slot=slot,
+            assignee_id=None,
+            previous_assignee_id=previous,
+            changed=True,
+            reason=reason,
+        )
+
+    # --- many leads -------------------------------------------------------------------------
+
+    async def bulk(self, actor: Caller, cmd: BulkCommand) -> BulkOutcome:
+        lead_ids, assignee_ids, explicit = _shape(cmd)
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            pool = await self._pool(uow, actor, cmd.pool_head_id)
+            profile = None if is_admin(actor) else await uow.assignments.profile(pool)
+            default = await config.read(uow, config.BULK_ASSIGN_THRESHOLD)
+            gate, why = bulk_gate(actor.role, profile, len(lead_ids), default)
+            await _check_leads(uow, pool, lead_ids)
+            await _check_assignees(uow, pool, cmd.slot, assignee_ids)
+            request = BulkRequest(
+                id=uuid7(),
+                requested_by=real_actor(actor),
+                pool_head_id=pool,
+                slot=cmd.slot,
+                strategy=cmd.strategy,
+                lead_ids=lead_ids,
+                assignee_ids=assignee_ids,
+                explicit_map=explicit,
+                lead_count=len(lead_ids),
+                reason=cmd.reason.strip(),
+                status=RequestStatus.PENDING,
+                expires_at=now + REQUEST_TTL,
+                created_at=now,
+                updated_at=now,
+            )
+            if gate is Gate.IMMEDIATE:
+                # The gate itself decided (decided_by stays empty), or an ADMIN did.
+                request.decide(
+                    RequestStatus.APPROVED, actor.user_id if is_admin(actor) else None, now, why
+                )
+            await uow.assignments.add_request(request)
+            if gate is Gate.NEEDS_APPROVAL:
+                people = await uow.assignments.people([request.requested_by])
+                admins = [
+                    Person(id=u.id, email=u.email, role=u.role, name=u.full_name)
+                    for u in await uow.users.active_with_roles(list(ADMIN_ROLES))
+                ]
+                await notices.request_filed(uow, request, people[request.requested_by], admins, now)
+            await uow.commit()
+        log.info(
+            "crm.bulk_filed",
+            extra={"request_id": str(request.id), "leads": request.lead_count, "gate": gate.value},
+        )
+        if gate is Gate.NEEDS_APPROVAL:
+            return BulkOutcome(applied=False, request=request)
+        if request.lead_count <= APPLY_CHUNK:
+            return BulkOutcome(
+                applied=True, request=await self.apply_request(request.id) or request
+            )
+        await self.d.jobs.enqueue(APPLY_TASK, {"request_id": str(request.id)}, key=str(request.id))
+        return BulkOutcome(applied=False, request=request)
+
+    async def _pool(self, uow: UnitOfWork, actor: Caller, wanted: uuid.UUID | None) -> uuid.UUID:
+        if not is_admin(actor):
+            if wanted is not None and wanted != actor.user_id:
+                raise Forbidden("a sales head assigns in their own pool only", code="not_your_pool")
+            return actor.user_id
+        if wanted is None:
+            raise ValidationFailed(
+                "say whose pool these leads are in",
+                errors=[FieldError("pool_head_id", "required when an ADMIN assigns in bulk")],
+            )
+        await sales_head(uow, wanted, "pool_head_id")
+        return wanted
+
+    async def apply_request(self, request_id: uuid.UUID) -> BulkRequest | None:
+        """Apply an approved request (the body of ``crm.apply_bulk_assignment``); a rerun
+        continues where the last one stopped and never writes a lead twice."""
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            request = await uow.assignments.request(request_id, lock=True)
+            if request is None:
+                log.warning("crm.apply_missing", extra={"request_id": str(request_id)})
+                return None
+            if request.status is RequestStatus.APPROVED:
+                request.move(RequestStatus.APPLYING)
+                request.updated_at = now
+                await uow.assignments.save_request(request)
+                await uow.commit()
+            elif request.status is not RequestStatus.APPLYING:
+                return request
+            ids = [*request.assignee_ids, request.requested_by]
+            if request.decided_by:
+                ids.append(request.decided_by)
+            people = await uow.assignments.people(ids)
+        approval = (
+            f"approved by {people[request.decided_by].label}"
+            if request.decided_by and request.decided_by in people
+            else request.decision_note or "approved"
+        )
+        plan = distribute(
+            request.strategy, request.lead_ids, request.assignee_ids, request.explicit_map
+        )
+        labels = _label_map(people)
+        applied = 0
+        for start in range(0, request.lead_count, APPLY_CHUNK):
+            chunk = request.lead_ids[start : start + APPLY_CHUNK]
+            async with self.d.uow() as uow:
+                current = await uow.assignments.request(request_id, lock=True)
+                if current is None or current.status is not RequestStatus.APPLYING:
+                    return current
+                leads = await uow.assignments.lead_slots(chunk, lock=True)
+                done = await uow.assignments.applied_leads(request_id, chunk)
+                changes = []
+                for lead_id in chunk:
+                    lead = leads.get(lead_id)
+                    if lead_id in done or not _still_in(lead, request.pool_head_id):
+                        continue
+                    assert lead is not None
+                    assignee, how = plan[lead_id]
+                    changes.append(
+                        SlotChange(
+                            lead_id=lead_id,
+                            slot=request.slot,
+                            assignee_id=assignee,
+                            previous_assignee_id=lead.holder(request.slot),
+                            method=AssignMethod.BULK,
+                            reason=bulk_reason(request.id, approval, how),
+                            request_id=request.id,
+                            assigned_by=request.requested_by,
+                        )
+                    )
+                await record_changes(uow, changes, labels, self.d.clock.now())
+                applied += len(done) + len(changes)
+                current.applied_count = applied
+                current.skipped_count = start + len(chunk) - applied
+                current.updated_at = self.d.clock.now()
+                await uow.assignments.save_request(current)
+                await uow.commit()
+        return await self._finish(request_id)
+
+    async def _finish(self, request_id: uuid.UUID) -> BulkRequest | None:
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            request = await uow.assignments.request(request_id, lock=True)
+            if request is None or request.status is not RequestStatus.APPLYING:
+                return request
+            request.move(RequestStatus.APPLIED)
+            request.updated_at = now
+            per_assignee = await uow.assignments.applied_per_assignee(request_id)
+            request.applied_count = sum(per_assignee.values())
+            request.skipped_count = request.lead_count - request.applied_count
+            await uow.assignments.save_request(request)
+            people = await uow.assignments.people(list(per_assignee))
+            for assignee, count in per_assignee.items():
+                if assignee in people:
+                    await notices.leads_assigned(
+                        uow,
+                        f"crm.bulk:{request_id}:{assignee}",
+                        people[assignee],
+                        count,
+                        request.slot,
+                        f"Bulk assignment {request_id}: {request.reason}",
+                        now,
+                    )
+            await uow.commit()
+        log.info(
+            "crm.bulk_applied",
+            extra={
+                "request_id": str(request_id),
+                "applied": request.applied_count,
+                "skipped": request.skipped_count,
+            },
+        )
+        return request
+
+    async def mark_failed(self, request_id: uuid.UUID, error: str) -> None:
+        """The apply task ran out of attempts: the request is FAILED until an ADMIN retries."""
+        async with self.d.uow() as uow:
+            request = await uow.assignments.request(request_id, lock=True)
+            if request is None:
+                return
+            if request.status is RequestStatus.APPROVED:
+                request.move(RequestStatus.APPLYING)
+            if request.status is not RequestStatus.APPLYING:
+                return
+            request.move(RequestStatus.FAILED)
+            request.last_error = error[:2000]
+            request.updated_at = self.d.clock.now()
+            await uow.assignments.save_request(request)
+            await uow.commit()
+
+
+def _still_in(lead: LeadSlots | None, pool: uuid.UUID) -> bool:
+    return (
+        lead is not None
+        and not lead.deleted
+        and lead.owning_sales_head_id == pool
+        and lead.status is not LeadStatus.CONVERTED
+    )
+
+
+async def _check_leads(uow: UnitOfWork, pool: uuid.UUID, lead_ids: list[uuid.UUID]) -> None:
+    leads = await uow.assignments.lead_slots(lead_ids)
+    bad = [i for i in lead_ids if not _still_in(leads.get(i), pool)]
+    if bad:
+        raise ValidationFailed(
+            f"{len(bad)} of these leads are unknown, deleted, converted or outside the pool",
+            code="leads_outside_pool",
+            errors=[FieldError("lead_ids", offending_ids(bad))],
+        )
+
+
+async def _check_assignees(
+    uow: UnitOfWork, pool: uuid.UUID, slot: Slot, assignee_ids: list[uuid.UUID]
+) -> None:
+    team = {m.user_id: m for m in await uow.assignments.members(pool, active_only=True)}
+    errors = [
+        FieldError(f"assignee_ids[{i}]", PROBLEM_TEXT[problem])
+        for i, who in enumerate(assignee_ids)
+        if (problem := member_problem(team.get(who), pool, slot)) is not None
+    ]
+    if errors:
+        raise ValidationFailed(
+            "some assignees cannot take these leads", code="not_in_team", errors=errors
+        )

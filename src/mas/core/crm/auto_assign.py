@@ -1,0 +1,208 @@
+"""Auto-assignment of new pool leads: the head's strategy (round-robin or least-loaded) over
+the active TELECALLERs of their team, passing over the unavailable and those at daily capacity.
+
+Two doors: ``mas.lead.created`` (one lead) queues ``crm.auto_assign`` keyed by the lead, and
+``mas.lead.imported`` (one event per CSV batch) queues ``crm.auto_assign_batch`` keyed by the
+batch, which walks the batch's CREATED intakes 500 leads per transaction. Either writes only
+while ``assigned_to`` is empty and advances the round-robin cursor in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from typing import Any
+
+from mas.core.crm import notices
+from mas.core.crm.assignment_access import AUTO_ASSIGN_TASK, AssignmentDeps, record_changes
+from mas.core.crm.assignment_model import (
+    APPLY_CHUNK,
+    AssignMethod,
+    AutoStrategy,
+    Candidate,
+    MemberRole,
+    Pick,
+    SalesHeadProfile,
+    Slot,
+    SlotChange,
+    assign_least_loaded,
+    assign_round_robin,
+)
+from mas.core.crm.model import OPEN
+from mas.core.crm.targets_model import day_bounds, local_today
+from mas.core.ports.uow import UnitOfWork
+
+log = logging.getLogger("mas.crm")
+
+AUTO_ASSIGN_BATCH_TASK = "crm.auto_assign_batch"
+
+
+class AutoAssigner:
+    def __init__(self, deps: AssignmentDeps) -> None:
+        self.d = deps
+
+    async def _wanted(self, head: object) -> uuid.UUID | None:
+        if not head:
+            return None
+        head_id = uuid.UUID(str(head))
+        async with self.d.uow() as uow:
+            profile = await uow.assignments.profile(head_id)
+        return head_id if profile is not None and profile.auto_assign_enabled else None
+
+    async def on_lead_created(self, subject: str, payload: dict[str, Any]) -> None:
+        """``mas.lead.created``: queue auto-assign for an unassigned lead of such a pool."""
+        lead = payload.get("lead_id")
+        if (
+            lead
+            and not payload.get("assigned_to")
+            and await self._wanted(payload.get("owning_sales_head_id"))
+        ):
+            await self.d.jobs.enqueue(AUTO_ASSIGN_TASK, {"lead_id": str(lead)}, key=str(lead))
+
+    async def on_leads_imported(self, subject: str, payload: dict[str, Any]) -> None:
+        """``mas.lead.imported``: queue auto-assign for the leads a CSV batch created."""
+        batch, channel = payload.get("batch_id"), payload.get("channel")
+        if not batch or channel != "CSV" or not payload.get("created"):
+            return
+        head = await self._wanted(payload.get("pool_head_id"))
+        if head is not None:
+            await self.d.jobs.enqueue(
+                AUTO_ASSIGN_BATCH_TASK,
+                {"head_id": str(head), "batch_id": str(batch)},
+                key=str(batch),
+            )
+
+    async def auto_assign(self, lead_id: uuid.UUID) -> SlotChange | None:
+        """Give one new pool lead to a telecaller (only while it is unassigned)."""
+        async with self.d.uow() as uow:
+            lead = (await uow.assignments.lead_slots([lead_id])).get(lead_id)
+            if lead is None or lead.owning_sales_head_id is None:
+                return None
+            changes = await self._assign(uow, lead.owning_sales_head_id, [lead_id])
+            for change in changes:
+                who = change.assignee_id
+                person = (await uow.assignments.people([who])).get(who) if who else None
+                if person is not None:
+                    await notices.leads_assigned(
+                        uow,
+                        f"crm.auto:{lead_id}",
+                        person,
+                        1,
+                        Slot.FIRST_LINE,
+                        change.reason,
+                        self.d.clock.now(),
+                    )
+            await uow.commit()
+        return changes[0] if changes else None
+
+    async def assign_batch(self, head_id: uuid.UUID, batch_id: uuid.UUID) -> int:
+        """Auto-assign the still unassigned leads a CSV batch created in ``head_id``'s pool; one
+        notice per assignee for the batch."""
+        per_assignee: Counter[uuid.UUID] = Counter()
+        after: uuid.UUID | None = None
+        while True:
+            async with self.d.uow() as uow:
+                ids = await uow.assignments.unassigned_batch_leads(
+                    head_id, f"batch:{batch_id}:", after, APPLY_CHUNK
+                )
+                if not ids:
+                    break
+                after = ids[-1]
+                changes = await self._assign(uow, head_id, ids)
+                await uow.commit()
+            per_assignee.update(c.assignee_id for c in changes if c.assignee_id)
+            if len(ids) < APPLY_CHUNK:
+                break
+        if per_assignee:
+            async with self.d.uow() as uow:
+                people = await uow.assignments.people(list(per_assignee))
+                for who, count in per_assignee.items():
+                    if who in people:
+                        await notices.leads_assigned(
+                            uow,
+                            f"crm.auto-batch:{batch_id}:{who}",
+                            people[who],
+                            count,
+                            Slot.FIRST_LINE,
+                            f"New leads of import {batch_id}, handed out automatically.",
+                            self.d.clock.now(),
+                        )
+                await uow.commit()
+        return sum(per_assignee.values())
+
+    async def _assign(
+        self, uow: UnitOfWork, head: uuid.UUID, lead_ids: list[uuid.UUID]
+    ) -> list[SlotChange]:
+        now = self.d.clock.now()
+        leads = await uow.assignments.lead_slots(lead_ids, lock=True)
+        wanted = [
+            i
+            for i in lead_ids
+            if (lead := leads.get(i)) is not None
+            and not lead.deleted
+            and lead.assigned_to is None
+            and lead.owning_sales_head_id == head
+            and lead.status in OPEN
+        ]
+        profile = await uow.assignments.profile(head, lock=True)  # serialises the cursor
+        if not wanted or profile is None or not profile.auto_assign_enabled:
+            return []
+        candidates = await self._candidates(uow, head)
+        picks, method = await self._pick(uow, profile, candidates, wanted)
+        if len(picks) < len(wanted):
+            log.info(
+                "crm.auto_assign_nobody",
+                extra={"head_id": str(head), "left_unassigned": len(wanted) - len(picks)},
+            )
+        claimed = await uow.assignments.claim_first_line(
+            [(p.lead_id, p.assignee_id) for p in picks], now
+        )
+        await uow.assignments.save_profile(profile)
+        changes = [
+            SlotChange(
+                lead_id=p.lead_id,
+                slot=Slot.FIRST_LINE,
+                assignee_id=p.assignee_id,
+                previous_assignee_id=None,
+                method=method,
+                reason=p.reason,
+            )
+            for p in picks
+            if p.lead_id in claimed
+        ]
+        labels = {c.user_id: c.label for c in candidates}
+        await record_changes(uow, changes, labels, now, write_leads=False)
+        return changes
+
+    async def _candidates(self, uow: UnitOfWork, head: uuid.UUID) -> list[Candidate]:
+        team = [
+            m
+            for m in await uow.assignments.members(head, active_only=True)
+            if m.member_role is MemberRole.TELECALLER
+        ]
+        since, _ = day_bounds(local_today(self.d.clock.now(), self.d.zone), self.d.zone)
+        today = await uow.assignments.assigned_since([m.user_id for m in team], since)
+        return [
+            Candidate(
+                user_id=m.user_id,
+                label=m.name or str(m.user_id),
+                available=m.available,
+                daily_capacity=m.daily_capacity,
+                assigned_today=today.get(m.user_id, 0),
+            )
+            for m in team
+        ]
+
+    async def _pick(
+        self,
+        uow: UnitOfWork,
+        profile: SalesHeadProfile,
+        candidates: list[Candidate],
+        leads: list[uuid.UUID],
+    ) -> tuple[list[Pick], AssignMethod]:
+        if profile.assignment_strategy is AutoStrategy.LEAST_LOADED:
+            counts = await uow.assignments.open_lead_counts([c.user_id for c in candidates])
+            return assign_least_loaded(candidates, counts, leads), AssignMethod.LEAST_LOADED
+        picks, profile.rr_cursor = assign_round_robin(candidates, leads, profile.rr_cursor)
+        return picks, AssignMethod.ROUND_ROBIN

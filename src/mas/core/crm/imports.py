@@ -1,0 +1,540 @@
+"""CSV lead imports: upload → preview (proposed mapping) → edit mapping → commit → run → progress
+→ error CSV (spec §3, §4, §9).
+
+The run streams the file in chunks; each chunk is one transaction that writes the leads, intakes,
+activities and tags set-based (``ImportRepository.write_chunk``) together with the batch's
+counters. The counters are the resume point: a retried run skips the rows they already count,
+and intake uniqueness on (CSV, ``batch:<id>:<row>``) makes a replayed row a no-op anyway.
+Parsing runs in a worker thread one chunk ahead of the database, so PostgreSQL and Python work
+at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import logging
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import BinaryIO, TypeVar
+
+from mas.core.crm.events import LeadsImported
+from mas.core.crm.import_rules import (
+    MAX_UPLOAD_ROWS,
+    PREVIEW_ROWS,
+    CsvShape,
+    IntakeRow,
+    RejectedRow,
+    RowRules,
+    check_committable,
+    check_mapping,
+    error_csv,
+    read_shape,
+    records,
+)
+from mas.core.crm.model import (
+    ImportBatch,
+    ImportStatus,
+    IntakeChannel,
+    LeadSource,
+    propose_mapping,
+    slugify_tag,
+)
+from mas.core.identity.policy import Caller, Role
+from mas.core.ports.clock import Clock
+from mas.core.ports.crm_imports import ChunkOutcome, IntakeTarget, WriteConflict
+from mas.core.ports.phone import PhoneNormalizer
+from mas.core.ports.storage import Storage
+from mas.core.ports.tasks import Enqueuer
+from mas.core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from mas.core.shared.errors import (
+    Conflict,
+    DomainError,
+    ExternalUnavailable,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from mas.core.shared.ids import uuid7
+
+log = logging.getLogger("mas.crm.imports")
+
+IMPORT_TASK = "crm.import_batch"
+SAME_FILE_WINDOW = timedelta(hours=24)
+WRITE_ATTEMPTS = 4
+DONE = frozenset(
+    {ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS, ImportStatus.CANCELLED}
+)
+
+T = TypeVar("T")
+Opener = Callable[[], BinaryIO]
+ChunkHook = Callable[[ImportBatch], None]
+Chunk = tuple[list[IntakeRow], list[RejectedRow], int]
+
+
+@dataclass
+class ImportDeps:
+    uow: UnitOfWorkFactory
+    storage: Storage
+    clock: Clock
+    phone: PhoneNormalizer
+    jobs: Enqueuer
+    chunk_rows: int = 10_000
+
+
+def rows_done(batch: ImportBatch) -> int:
+    return batch.created_count + batch.merged_count + batch.rejected_count
+
+
+def apply_outcome(batch: ImportBatch, outcome: ChunkOutcome) -> None:
+    batch.created_count += outcome.created
+    batch.merged_count += outcome.merged
+    reasons = dict(batch.rejected_by_reason)
+    for reason, count in outcome.rejected.items():
+        reasons[reason] = reasons.get(reason, 0) + count
+    batch.rejected_by_reason = reasons
+    batch.rejected_count += sum(outcome.rejected.values())
+
+
+async def write_with_retry(
+    uow_factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], Awaitable[T]]
+) -> T:
+    """Run ``work`` (one chunk) in a unit of work and commit; a lost race (``WriteConflict``)
+    rolls back and runs it again."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            async with uow_factory() as uow:
+                result = await work(uow)
+                await uow.commit()
+                return result
+        except WriteConflict as exc:
+            if attempt == WRITE_ATTEMPTS:
+                raise Conflict(
+                    "leads in this chunk kept changing under the import; retry the import",
+                    code="import_busy",
+                ) from exc
+            log.info("crm.import_chunk_retry", extra={"attempt": attempt, "reason": str(exc)})
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def prefetch(items: Iterator[T]) -> AsyncGenerator[T, None]:
+    """Yield from a blocking iterator, computing the next item in a thread meanwhile."""
+    pending = asyncio.ensure_future(asyncio.to_thread(next, items, None))
+    try:
+        while (item := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(next, items, None))
+            yield item
+    finally:
+        # The thread cannot be stopped: let it finish before the stream under it is closed.
+        await asyncio.wait([pending])
+        if not pending.cancelled():
+            pending.exception()
+
+
+def chunked(
+    cells: Iterator[list[str]], rules: RowRules, skip: int, size: int
+) -> Generator[Chunk, None, None]:
+    """(accepted, rejected, last row number) per ``size`` rows after the first ``skip`` rows."""
+    rows: list[IntakeRow] = []
+    rejected: list[RejectedRow] = []
+    row_no = 0
+    for row_no, record in enumerate(cells, start=1):
+        if row_no <= skip:
+            continue
+        parsed = rules.parse(row_no, record)
+        if isinstance(parsed, IntakeRow):
+            rows.append(parsed)
+        else:
+            rejected.append(parsed)
+        if len(rows) + len(rejected) >= size:
+            yield rows, rejected, row_no
+            rows, rejected = [], []
+    if rows or rejected:
+        yield rows, rejected, row_no
+
+
+def scan(stream: BinaryIO) -> tuple[CsvShape, int, list[dict[str, str]]]:
+    """Shape, row count and the first rows (as header -> cell) of an uploaded file."""
+    shape = read_shape(stream)
+    total = 0
+    preview: list[dict[str, str]] = []
+    for cells in records(stream, shape):
+        total += 1
+        if total <= PREVIEW_ROWS:
+            preview.append(dict(zip(shape.headers, cells, strict=False)))
+    return shape, total, preview
+
+
+class ImportService:
+    def __init__(self, deps: ImportDeps) -> None:
+        self.d = deps
+
+    # --- upload, preview, mapping, commit, cancel ---------------------------------------------
+
+    async def upload(
+        self,
+        caller: Caller,
+        file_name: str,
+        data: bytes,
+        *,
+        target_sales_head_id: uuid.UUID | None = None,
+        force: bool = False,
+        tags: list[str] | None = None,
+    ) -> ImportBatch:
+        """Store the file and answer a PREVIEWED batch: header, proposed mapping, first rows."""
+        pool = await self._pool(caller, target_sales_head_id)
+        default_tags = await self._tags(tags or [])
+        shape, total, preview = scan(io.BytesIO(data))
+        if total > MAX_UPLOAD_ROWS:
+            raise ValidationFailed(
+                f"the file has {total:,} rows; an upload takes at most {MAX_UPLOAD_ROWS:,} "
+                "(split it, or ask an operator to run `mas leads import`)",
+                code="too_many_rows",
+                errors=[FieldError("file", f"at most {MAX_UPLOAD_ROWS} rows")],
+            )
+        sha = hashlib.sha256(data).hexdigest()
+        now = self.d.clock.now()
+        async with self.d.uow() as uow:
+            earlier = await uow.imports.same_file_since(sha, now - SAME_FILE_WINDOW)
+        if earlier is not None and not force:
+            raise Conflict(
+                f"this file was uploaded at {earlier.created_at:%Y-%m-%d %H:%M} UTC (batch "
+                f"{earlier.id}); send force=true to import it again",
+                code="duplicate_file",
+            )
+        batch_id = uuid7()
+        key = f"crm/imports/{batch_id}/source.csv"
+        try:
+            await self.d.storage.put(key, data, "text/csv")
+        except OSError as exc:
+            raise ExternalUnavailable("file storage is unavailable; try again") from exc
+        batch = ImportBatch(
+            id=batch_id,
+            uploaded_by=caller.user_id,
+            target_sales_head_id=pool,
+            file_key=key,
+            file_sha256=sha,
+            file_name=file_name[:300] or "upload.csv",
+            status=ImportStatus.UPLOADED,
+            created_at=now,
+            default_tags=default_tags,
+            headers=shape.headers,
+            preview=preview,
+            total_rows=total,
+        )
+        batch.column_map = propose_mapping(shape.headers)
+        batch.move(ImportStatus.PREVIEWED)
+        async with self.d.uow() as uow:
+            await uow.imports.add(batch)
+            await uow.commit()
+        log.info("crm.import_uploaded", extra={"batch_id": str(batch.id), "rows": total})
+        return batch
+
+    async def get(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
+        async with self.d.uow() as uow:
+            return await self._visible(uow, caller, batch_id)
+
+    async def set_mapping(
+        self, caller: Caller, batch_id: uuid.UUID, column_map: Mapping[str, str | None]
+    ) -> ImportBatch:
+        async with self.d.uow() as uow:
+            batch = await self._visible(uow, caller, batch_id)
+            batch.move(ImportStatus.PREVIEWED)
+            batch.column_map = check_mapping(batch.headers, column_map)
+            await uow.imports.save(batch)
+            await uow.commit()
+        return batch
+
+    async def commit(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
+        """Queue the import (from PREVIEWED, or FAILED to retry); the task runs it."""
+        async with self.d.uow() as uow:
+            batch = await self._visible(uow, caller, batch_id)
+            if batch.status is not ImportStatus.FAILED:
+                batch.move(ImportStatus.QUEUED)  # 409 unless PREVIEWED, before the 422s
+                check_committable(batch.column_map, batch.total_rows)
+            else:
+                batch.move(ImportStatus.QUEUED)
+                batch.last_error = None
+            batch.committed_at = self.d.clock.now()
+            await uow.imports.save(batch)
+            await uow.commit()
+        await self._enqueue(batch)
+        return await self.get(caller, batch_id)
+
+    async def retry(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
+        async with self.d.uow() as uow:
+            batch = await self._visible(uow, caller, batch_id)
+        if batch.status is not ImportStatus.FAILED:
+            raise Conflict(
+                f"only a FAILED import can be retried (this one is {batch.status.value})",
+                code="illegal_transition",
+            )
+        return await self.commit(caller, batch_id)
+
+    async def cancel(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
+        async with self.d.uow() as uow:
+            batch = await self._visible(uow, caller, batch_id)
+            batch.move(ImportStatus.CANCELLED)
+            batch.finished_at = self.d.clock.now()
+            await uow.imports.save(batch)
+            await uow.commit()
+        return batch
+
+    async def errors_csv(self, caller: Caller, batch_id: uuid.UUID) -> bytes:
+        async with self.d.uow() as uow:
+            batch = await self._visible(uow, caller, batch_id)
+            rows = []
+            if batch.error_file_key is None and batch.rejected_count:
+                rows = await uow.imports.rejected_rows(batch.id)
+        if batch.error_file_key is not None:
+            return await self.d.storage.get(batch.error_file_key)
+        if not rows:
+            raise NotFound("this import has no rejected rows", code="no_errors")
+        return error_csv(batch.headers, rows)
+
+    # --- the operator's door: a local file, no row cap -------------------------------------
+
+    async def prepare_local(
+        self,
+        file_name: str,
+        stream: BinaryIO,
+        *,
+        pool_email: str,
+        overrides: Mapping[str, str | None],
+        tags: list[str],
+    ) -> ImportBatch:
+        """A QUEUED batch for a file on this machine (``mas leads import``); run it with ``run``."""
+        shape = read_shape(stream)
+        mapping: dict[str, str | None] = dict(propose_mapping(shape.headers))
+        for column, field in overrides.items():
+            for taken in [c for c, f in mapping.items() if f == field and field]:
+                mapping[taken] = None  # an explicit mapping wins over a guessed one
+            mapping[column] = field
+        column_map = check_mapping(shape.headers, mapping)
+        check_committable(column_map, None)
+        default_tags = await self._tags(tags)
+        async with self.d.uow() as uow:
+            head = await uow.users.by_email(pool_email.strip().lower())
+            if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
+                raise NotFound(f"no sales head with the email {pool_email}", code="no_such_pool")
+            now = self.d.clock.now()
+            batch = ImportBatch(
+                id=uuid7(),
+                uploaded_by=None,
+                target_sales_head_id=head.id,
+                file_key=f"local:{file_name}"[:300],
+                file_sha256="",
+                file_name=file_name[:300],
+                status=ImportStatus.UPLOADED,
+                created_at=now,
+                column_map=column_map,
+                default_tags=default_tags,
+                headers=shape.headers,
+                committed_at=now,
+            )
+            for status in (ImportStatus.PREVIEWED, ImportStatus.QUEUED):
+                batch.move(status)
+            await uow.imports.add(batch)
+            await uow.commit()
+        return batch
+
+    # --- the run -------------------------------------------------------------------------
+
+    async def run(
+        self, batch_id: uuid.UUID, source: Opener | None = None, on_chunk: ChunkHook | None = None
+    ) -> ImportBatch:
+        """Import the batch's rows (resuming after the rows already counted); a no-op when done."""
+        batch, resumed = await self._start(batch_id)
+        if batch.status in DONE:
+            return batch
+        target = IntakeTarget(
+            channel=IntakeChannel.CSV,
+            source=LeadSource.CSV,
+            source_detail=batch.file_name[:200],
+            pool_head_id=batch.target_sales_head_id,
+            actor_id=batch.uploaded_by,
+            label=f"CSV import {batch.file_name}"[:200],
+            default_tags=batch.default_tags,
+            batch_id=batch.id,
+            may_replay=resumed,
+        )
+        stream = source() if source is not None else await self._stored(batch)
+        with stream:
+            shape = read_shape(stream)
+            rules = RowRules(shape.headers, batch.column_map, self.d.phone, f"batch:{batch.id}:")
+            chunks = chunked(records(stream, shape), rules, rows_done(batch), self.d.chunk_rows)
+            # Closed in this order on any exit: the reader thread, the parser, then the file.
+            with contextlib.closing(chunks):
+                async with contextlib.aclosing(prefetch(chunks)) as ahead:
+                    async for rows, rejected, last_row in ahead:
+                        batch = await self._write(target, rows, rejected, last_row)
+                        if on_chunk is not None:
+                            on_chunk(batch)
+        return await self._finish(batch_id)
+
+    async def _write(
+        self,
+        target: IntakeTarget,
+        rows: list[IntakeRow],
+        rejected: list[RejectedRow],
+        last_row: int,
+    ) -> ImportBatch:
+        """One chunk and the batch's counters (the resume point) in one transaction."""
+        assert target.batch_id is not None
+        batch_id = target.batch_id
+
+        async def work(uow: UnitOfWork) -> ImportBatch:
+            outcome = await uow.imports.write_chunk(target, rows, rejected, self.d.clock.now())
+            batch = await uow.imports.get(batch_id)
+            assert batch is not None
+            apply_outcome(batch, outcome)
+            batch.total_rows = max(batch.total_rows, last_row)
+            await uow.imports.save(batch)
+            return batch
+
+        return await write_with_retry(self.d.uow, work)
+
+    async def mark_failed(self, batch_id: uuid.UUID, error: str) -> None:
+        """The run gave up (its job is dead): FAILED, retryable with ``commit``/``retry``."""
+        async with self.d.uow() as uow:
+            batch = await uow.imports.get(batch_id)
+            if batch is None or batch.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+                return
+            if batch.status is ImportStatus.QUEUED:
+                batch.move(ImportStatus.RUNNING)
+            batch.move(ImportStatus.FAILED)
+            batch.last_error = error[:2000]
+            await uow.imports.save(batch)
+            await uow.commit()
+
+    async def _start(self, batch_id: uuid.UUID) -> tuple[ImportBatch, bool]:
+        """The batch, RUNNING; and whether an earlier run may have written some of its rows."""
+        async with self.d.uow() as uow:
+            batch = await uow.imports.get(batch_id)
+            if batch is None:
+                raise NotFound(f"no import batch {batch_id}", code="import_not_found")
+            if batch.status in DONE:
+                return batch, True
+            resumed = batch.status is not ImportStatus.QUEUED or rows_done(batch) > 0
+            resumed = resumed or batch.last_error is not None
+            if batch.status is ImportStatus.FAILED:
+                batch.move(ImportStatus.QUEUED)  # a retried job run of a failed batch
+            batch.move(ImportStatus.RUNNING)  # RUNNING -> RUNNING: resuming after a crash
+            await uow.imports.save(batch)
+            await uow.commit()
+        return batch, resumed
+
+    async def _finish(self, batch_id: uuid.UUID) -> ImportBatch:
+        async with self.d.uow() as uow:
+            batch = await uow.imports.get(batch_id)
+            assert batch is not None
+            rejected = await uow.imports.rejected_rows(batch_id) if batch.rejected_count else []
+        error_key = None
+        if rejected:
+            key = f"crm/imports/{batch_id}/errors.csv"
+            try:
+                await self.d.storage.put(key, error_csv(batch.headers, rejected), "text/csv")
+                error_key = key
+            except (OSError, DomainError) as exc:
+                # Spec §9: the batch still finishes; the rows stay readable from the database.
+                log.warning("crm.import_error_file_failed", extra={"error": str(exc)})
+        async with self.d.uow() as uow:
+            batch = await uow.imports.get(batch_id)
+            assert batch is not None
+            if batch.status in DONE:
+                return batch
+            batch.total_rows = rows_done(batch)
+            batch.error_file_key = error_key
+            batch.finished_at = self.d.clock.now()
+            batch.move(
+                ImportStatus.COMPLETED_WITH_ERRORS
+                if batch.rejected_count
+                else ImportStatus.COMPLETED
+            )
+            await uow.imports.save(batch)
+            uow.record(
+                LeadsImported(
+                    batch_id=batch.id,
+                    channel=IntakeChannel.CSV.value,
+                    pool_head_id=batch.target_sales_head_id,
+                    created=batch.created_count,
+                    merged=batch.merged_count,
+                    rejected=batch.rejected_count,
+                )
+            )
+            await uow.commit()
+        log.info(
+            "crm.import_finished",
+            extra={
+                "batch_id": str(batch_id),
+                "leads_created": batch.created_count,
+                "rows_merged": batch.merged_count,
+                "rows_rejected": batch.rejected_count,
+            },
+        )
+        return batch
+
+    async def _stored(self, batch: ImportBatch) -> BinaryIO:
+        if batch.file_key.startswith("local:"):
+            raise ValidationFailed(
+                "this import read a file on the operator's machine; run `mas leads import` again",
+                code="file_not_stored",
+            )
+        return io.BytesIO(await self.d.storage.get(batch.file_key))
+
+    async def _enqueue(self, batch: ImportBatch) -> None:
+        assert batch.committed_at is not None
+        key = f"{batch.id}@{batch.committed_at.isoformat()}"
+        await self.d.jobs.enqueue(IMPORT_TASK, {"batch_id": str(batch.id)}, key=key)
+
+    # --- who may do what -------------------------------------------------------------------
+
+    async def _pool(self, caller: Caller, requested: uuid.UUID | None) -> uuid.UUID:
+        if caller.role is Role.SALES_HEAD:
+            if requested is not None and requested != caller.user_id:
+                raise Forbidden("a sales head imports into their own pool only", code="other_pool")
+            return caller.user_id
+        if caller.role not in (Role.ADMIN, Role.SUPERADMIN):
+            raise Forbidden("only sales heads and admins import leads", code="role_forbidden")
+        if requested is None:
+            raise ValidationFailed(
+                "name the pool: target_sales_head_id",
+                errors=[FieldError("target_sales_head_id", "required for an admin")],
+            )
+        async with self.d.uow() as uow:
+            head = await uow.users.get(requested)
+        if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
+            raise ValidationFailed(
+                "target_sales_head_id is not a sales head",
+                errors=[FieldError("target_sales_head_id", "not a sales head")],
+            )
+        return head.id
+
+    async def _tags(self, names: list[str]) -> list[str]:
+        slugs = sorted({slugify_tag(name) for name in names})
+        if not slugs:
+            return []
+        async with self.d.uow() as uow:
+            missing = await uow.imports.missing_tags(slugs)
+        if missing:
+            raise ValidationFailed(
+                f"no such tags: {', '.join(missing)} (an admin creates tags)",
+                code="unknown_tag",
+                errors=[FieldError("tags", f"unknown: {', '.join(missing)}")],
+            )
+        return slugs
+
+    async def _visible(self, uow: UnitOfWork, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
+        batch = await uow.imports.get(batch_id)
+        if batch is None or not (
+            caller.role in (Role.ADMIN, Role.SUPERADMIN)
+            or batch.target_sales_head_id == caller.user_id
+        ):
+            raise NotFound(f"no import batch {batch_id}", code="import_not_found")
+        return batch

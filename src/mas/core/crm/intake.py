@@ -1,0 +1,368 @@
+"""One lead arriving through any door, de-duplicated into the single pool (spec §5).
+
+``run_intake`` is the rule every door uses (manual add, campaign form, and the CSV and vendor
+imports): replay-safe on (channel, channel_ref), match by phone, alternate phone, then email,
+merge or create, one ``lead_intakes`` row per arrival, journal lines and events in the same
+transaction. Two arrivals of one new phone race on the partial unique index: the loser gets
+``DuplicateKey`` and its caller runs the whole unit again, which then finds the winner's lead
+(``intake_with_retry`` does exactly that).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+
+from mas.core.crm.contact import (
+    check_extra_data,
+    clean_contact,
+    clean_name,
+    clean_text,
+    keep_second_number,
+)
+from mas.core.crm.deps import CrmDeps, activity, is_admin, pool_for_new_lead, scope_of
+from mas.core.crm.events import LeadAssigned, LeadCreated, LeadStatusChanged
+from mas.core.crm.model import (
+    ActivityType,
+    IncomingLead,
+    IntakeChannel,
+    IntakeOutcome,
+    Lead,
+    LeadIntake,
+    LeadSource,
+    LeadStatus,
+    merge,
+    slugify_tag,
+)
+from mas.core.identity.policy import Caller, Role
+from mas.core.ports.phone import PhoneNormalizer
+from mas.core.ports.uow import DuplicateKey, UnitOfWork, UnitOfWorkFactory
+from mas.core.shared.errors import Conflict, FieldError, ValidationFailed
+from mas.core.shared.ids import uuid7
+
+log = logging.getLogger("mas.crm")
+
+T = TypeVar("T")
+Str40 = Annotated[str, msgspec.Meta(max_length=40)]
+Str100 = Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class NewLead(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Manual "Add lead": a phone or an email is required."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    phone: Str40 | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone_alt: Str40 | None = None
+    city: Str100 | None = None
+    state: Str100 | None = None
+    course_interest: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    session_year: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")] | None = None
+    extra_data: dict[str, Any] = {}
+    tags: Annotated[list[Str40], msgspec.Meta(max_length=20)] = []
+
+
+class NewPoolLead(NewLead, forbid_unknown_fields=True, kw_only=True):
+    """Manual add by a sales head (into their pool) or an admin (into any pool)."""
+
+    owning_sales_head_id: uuid.UUID | None = None
+
+
+class IntakeCommand(msgspec.Struct, kw_only=True):
+    channel: IntakeChannel
+    channel_ref: str
+    source: LeadSource
+    incoming: IncomingLead
+    source_detail: str | None = None
+    pool: uuid.UUID | None = None  # for a new lead only: a merge never moves a lead
+    assign_to: uuid.UUID | None = None  # idem
+    actor_id: uuid.UUID | None = None
+    payload: dict[str, Any] = {}
+
+
+class IntakeResult(msgspec.Struct, frozen=True, kw_only=True):
+    lead_id: uuid.UUID
+    outcome: IntakeOutcome
+    replayed: bool = False
+    warnings: list[str] = []
+
+    @property
+    def merged(self) -> bool:
+        return self.outcome is not IntakeOutcome.CREATED
+
+
+class LeadReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    """``lead`` is left out when the lead merged into lies outside the caller's scope."""
+
+    id: uuid.UUID
+    merged: bool
+    outcome: IntakeOutcome
+    warnings: list[str]
+    lead: Lead | None
+
+
+async def run_intake(uow: UnitOfWork, cmd: IntakeCommand, now: datetime) -> IntakeResult:
+    """Apply §5 inside ``uow`` (not committed). ``DuplicateKey``: roll back and run again."""
+    prior = await uow.leads.intake_by_ref(cmd.channel, cmd.channel_ref)
+    if prior is not None:
+        return IntakeResult(lead_id=prior.raw_lead_id, outcome=prior.outcome, replayed=True)
+    incoming = cmd.incoming
+    lead = await uow.leads.find_match(incoming.phone_e164, incoming.phone_alt, incoming.email)
+    if lead is None:
+        lead, warnings = await _create(uow, cmd, now)
+        outcome = IntakeOutcome.CREATED
+    else:
+        outcome, warnings = await _merge(uow, lead, cmd, now)
+    await uow.leads.add_intake(
+        LeadIntake(
+            id=uuid7(),
+            raw_lead_id=lead.id,
+            channel=cmd.channel,
+            channel_ref=cmd.channel_ref[:100],
+            outcome=outcome,
+            payload=cmd.payload,
+            created_at=now,
+        )
+    )
+    return IntakeResult(lead_id=lead.id, outcome=outcome, warnings=warnings)
+
+
+async def _create(uow: UnitOfWork, cmd: IntakeCommand, now: datetime) -> tuple[Lead, list[str]]:
+    incoming = cmd.incoming
+    lead = Lead(
+        id=uuid7(),
+        name=incoming.name,
+        created_at=now,
+        updated_at=now,
+        phone_e164=incoming.phone_e164,
+        email=incoming.email,
+        phone_alt=incoming.phone_alt,
+        city=incoming.city,
+        state=incoming.state,
+        course_interest=incoming.course_interest,
+        session_year=incoming.session_year,
+        source=cmd.source,
+        source_detail=cmd.source_detail,
+        owning_sales_head_id=cmd.pool,
+        assigned_to=cmd.assign_to,
+        extra_data=dict(incoming.extra_data),
+        last_activity_at=now,
+    )
+    await uow.leads.add(lead)
+    tags, warnings = await _tag(uow, lead.id, incoming.tags, cmd.actor_id, now)
+    journal = [
+        activity(
+            lead.id,
+            ActivityType.CREATED,
+            f"Lead created ({cmd.channel.value.lower()})",
+            now,
+            cmd.actor_id,
+            channel=cmd.channel.value,
+            source=cmd.source.value,
+            tags=tags,
+        )
+    ]
+    uow.record(
+        LeadCreated(
+            lead_id=lead.id,
+            source=cmd.source.value,
+            channel=cmd.channel.value,
+            owning_sales_head_id=lead.owning_sales_head_id,
+            assigned_to=lead.assigned_to,
+        )
+    )
+    if cmd.assign_to is not None:
+        reason = "added by the salesperson"
+        await uow.leads.record_self_assignment(lead.id, cmd.assign_to, reason, now)
+        journal.append(
+            activity(
+                lead.id,
+                ActivityType.ASSIGNED,
+                "Assigned to the salesperson who added it",
+                now,
+                cmd.actor_id,
+                slot="FIRST_LINE",
+                assignee_id=str(cmd.assign_to),
+            )
+        )
+        uow.record(
+            LeadAssigned(
+                lead_id=lead.id,
+                slot="FIRST_LINE",
+                assignee_id=cmd.assign_to,
+                previous_assignee_id=None,
+                method="MANUAL",
+                reason=reason,
+            )
+        )
+    await uow.leads.append(*journal)
+    return lead, warnings
+
+
+async def _merge(
+    uow: UnitOfWork, lead: Lead, cmd: IntakeCommand, now: datetime
+) -> tuple[IntakeOutcome, list[str]]:
+    before = lead.status
+    keep_second_number(lead, cmd.incoming)
+    result = merge(lead, cmd.incoming)
+    if not await uow.leads.save(lead):
+        raise DuplicateKey(f"lead {lead.id} changed during the intake")
+    tags, warnings = await _tag(uow, lead.id, result.new_tags, cmd.actor_id, now)
+    journal = [
+        activity(
+            lead.id,
+            ActivityType.INTAKE_MERGED,
+            f"Re-inquiry through {cmd.channel.value.lower()}",
+            now,
+            cmd.actor_id,
+            channel=cmd.channel.value,
+            channel_ref=cmd.channel_ref[:100],
+            filled=result.filled,
+            tags=tags,
+        )
+    ]
+    if result.reopened:
+        journal.append(
+            activity(
+                lead.id,
+                ActivityType.REOPENED,
+                f"Reopened by a re-inquiry (was {before.value})",
+                now,
+                cmd.actor_id,
+                **{"from": before.value, "to": LeadStatus.NEW.value},
+            )
+        )
+        uow.record(
+            LeadStatusChanged(
+                lead_id=lead.id,
+                from_status=before.value,
+                to_status=LeadStatus.NEW.value,
+                version=lead.version,
+                actor_id=cmd.actor_id,
+            )
+        )
+    await uow.leads.append(*journal)
+    return (IntakeOutcome.REOPENED if result.reopened else IntakeOutcome.MERGED), warnings
+
+
+async def _tag(
+    uow: UnitOfWork, lead_id: uuid.UUID, names: list[str], actor: uuid.UUID | None, now: datetime
+) -> tuple[list[str], list[str]]:
+    if not names:
+        return [], []
+    found = await uow.leads.tags_named(names)
+    await uow.leads.attach_tags([lead_id], [t.id for t in found], actor, now)
+    known = {t.name for t in found}
+    missing = [n for n in names if n not in known]
+    return sorted(known), [f"tag '{n}' does not exist; not attached" for n in missing]
+
+
+async def intake_with_retry(
+    uow_factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], Awaitable[T]]
+) -> T:
+    """Run ``work`` in a fresh unit of work and commit; once more after a lost race."""
+    for attempt in (1, 2):
+        try:
+            async with uow_factory() as uow:
+                result = await work(uow)
+                await uow.commit()
+                return result
+        except DuplicateKey:
+            if attempt == 2:
+                break
+            log.info("crm.intake_retry")
+    raise Conflict("the lead is being changed by someone else; try again", code="lead_busy")
+
+
+def incoming_from(data: NewLead, phones: PhoneNormalizer) -> tuple[IncomingLead, list[str]]:
+    """The typed form, cleaned; the warnings say what was kept aside or skipped."""
+    contact = clean_contact(phones, phone=data.phone, email=data.email, phone_alt=data.phone_alt)
+    extra = check_extra_data({**data.extra_data, **contact.raw_extra})
+    tags, warnings = tag_names(data.tags)
+    incoming = IncomingLead(
+        name=clean_name(data.name),
+        phone_e164=contact.phone_e164,
+        email=contact.email,
+        phone_alt=contact.phone_alt,
+        city=clean_text(data.city, 100),
+        state=clean_text(data.state, 100),
+        course_interest=clean_text(data.course_interest, 120),
+        session_year=data.session_year,
+        extra_data=extra,
+        tags=tags,
+    )
+    return incoming, contact.warnings + warnings
+
+
+def tag_names(raw: list[str]) -> tuple[list[str], list[str]]:
+    """Tag names as slugs; a name that cannot be one is skipped with a warning."""
+    names: set[str] = set()
+    warnings = []
+    for text in raw:
+        try:
+            names.add(slugify_tag(text))
+        except ValidationFailed:
+            warnings.append(f"'{text}' is not a tag name; skipped")
+    return sorted(names), warnings
+
+
+class LeadIntakeService:
+    def __init__(self, deps: CrmDeps) -> None:
+        self.d = deps
+
+    async def add_manual(
+        self, caller: Caller, data: NewLead, idempotency_key: str | None = None
+    ) -> LeadReceipt:
+        """Manual add. A salesperson's lead is assigned to them and lands in their head's pool."""
+        incoming, warnings = incoming_from(data, self.d.phones)
+        requested = data.owning_sales_head_id if isinstance(data, NewPoolLead) else None
+        ref = f"{caller.user_id}:{idempotency_key or uuid7()}"
+
+        async def work(uow: UnitOfWork) -> LeadReceipt:
+            pool, assignee = await self._placement(uow, caller, requested)
+            cmd = IntakeCommand(
+                channel=IntakeChannel.MANUAL,
+                channel_ref=ref,
+                source=LeadSource.MANUAL,
+                incoming=incoming,
+                source_detail=f"added by {caller.role.value.lower()}",
+                pool=pool,
+                assign_to=assignee,
+                actor_id=caller.user_id,
+                payload=msgspec.to_builtins(data),
+            )
+            result = await run_intake(uow, cmd, self.d.clock.now())
+            visible = await uow.leads.get(result.lead_id, await scope_of(uow, caller))
+            return LeadReceipt(
+                id=result.lead_id,
+                merged=result.merged,
+                outcome=result.outcome,
+                warnings=warnings + result.warnings,
+                lead=visible,
+            )
+
+        receipt = await intake_with_retry(self.d.uow, work)
+        log.info(
+            "crm.lead_added",
+            extra={"lead_id": str(receipt.id), "outcome": receipt.outcome.value},
+        )
+        return receipt
+
+    async def _placement(
+        self, uow: UnitOfWork, caller: Caller, requested: uuid.UUID | None
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        if caller.role is Role.SALES:
+            return await uow.leads.head_of(caller.user_id), caller.user_id
+        if is_admin(caller) and requested is not None:
+            head = await uow.users.get(requested)
+            if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
+                raise ValidationFailed(
+                    "owning_sales_head_id is not a sales head",
+                    errors=[FieldError("owning_sales_head_id", "not a sales head")],
+                )
+        return pool_for_new_lead(caller, requested), None

@@ -1,0 +1,160 @@
+"""What lists, feeds, windows and reports of leads look like. Pure."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from mas.core.crm.model import (
+    Activity,
+    FollowUp,
+    FollowUpStatus,
+    Lead,
+    LeadSource,
+    LeadStatus,
+)
+from mas.core.shared.errors import FieldError, ValidationFailed
+
+COUNT_CAP = 1_000
+"""Totals of a lead list are exact up to here; beyond, ``total_capped`` says "at least this
+many" (an exact count of a 200 000-lead pool costs more than the page itself; the funnel
+report has exact counts)."""
+EXPORT_MAX_ROWS = 100_000
+FUNNEL_MAX_DAYS = 366
+BULK_TAG_MAX = 5_000
+
+
+class LeadFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Filters narrow the caller's scope, never widen it."""
+
+    statuses: tuple[LeadStatus, ...] = ()
+    tag: str | None = None
+    q: str | None = None
+    follow_up_due_before: datetime | None = None
+    unassigned: bool = False
+    assigned_to: uuid.UUID | None = None
+    source: LeadSource | None = None
+    pool: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+
+
+class LeadPage(msgspec.Struct, frozen=True):
+    items: list[Lead]
+    total: int
+    page: int
+    page_size: int
+    total_capped: bool = False
+
+
+class LeadDetail(Lead, kw_only=True):
+    """A lead with its open follow-ups (the detail screen)."""
+
+    open_follow_ups: list[FollowUp] = []
+
+
+class TimelinePage(msgspec.Struct, frozen=True):
+    items: list[Activity]
+    next_cursor: str | None
+
+
+class FollowUpItem(FollowUp, kw_only=True):
+    """A follow-up with the lead it is about (the salesperson's agenda)."""
+
+    lead_name: str = ""
+    lead_phone: str | None = None
+
+
+class FunnelReport(msgspec.Struct, frozen=True, kw_only=True):
+    date_from: date
+    date_to: date
+    total: int
+    by_status: dict[str, int]
+    by_source: dict[str, int]
+    by_tag: dict[str, int]
+
+
+class FollowUpWindow(enum.StrEnum):
+    TODAY = "today"
+    OVERDUE = "overdue"
+    WEEK = "week"
+
+
+class WindowQuery(msgspec.Struct, frozen=True, kw_only=True):
+    statuses: tuple[FollowUpStatus, ...]
+    due_from: datetime | None
+    due_before: datetime
+
+
+def window_query(window: FollowUpWindow, now: datetime, zone: str) -> WindowQuery:
+    """today / this week: pending, by the local calendar; overdue: pending or missed, past due."""
+    start = day_start(now, zone)
+    if window is FollowUpWindow.OVERDUE:
+        return WindowQuery(
+            statuses=(FollowUpStatus.PENDING, FollowUpStatus.MISSED), due_from=None, due_before=now
+        )
+    days = 1 if window is FollowUpWindow.TODAY else 7
+    return WindowQuery(
+        statuses=(FollowUpStatus.PENDING,),
+        due_from=start,
+        due_before=day_start(now + timedelta(days=days), zone),
+    )
+
+
+def day_start(moment: datetime, zone: str) -> datetime:
+    """Local midnight of ``moment``'s day in ``zone`` (aware, in that zone)."""
+    tz = ZoneInfo(zone)
+    local = moment.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tz)
+
+
+def local_midnight(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(zone))
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def date_range(
+    date_from: date | None, date_to: date | None, today: date, zone: str
+) -> tuple[date, date, datetime, datetime]:
+    """An inclusive local-day range (default: the last 30 days) and its UTC bounds."""
+    end = date_to or today
+    start = date_from or end - timedelta(days=29)
+    if start > end:
+        raise ValidationFailed(
+            "date_from is after date_to", errors=[FieldError("date_from", "after date_to")]
+        )
+    if (end - start).days + 1 > FUNNEL_MAX_DAYS:
+        raise ValidationFailed(
+            f"a report covers at most {FUNNEL_MAX_DAYS} days",
+            errors=[FieldError("date_to", f"at most {FUNNEL_MAX_DAYS} days after date_from")],
+        )
+    tz = ZoneInfo(zone)
+    lower = datetime.combine(start, time(0), tz)
+    upper = datetime.combine(end + timedelta(days=1), time(0), tz)
+    return start, end, lower, upper
+
+
+def encode_cursor(activity: Activity) -> str:
+    raw = f"{activity.occurred_at.isoformat()}|{activity.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, ident = raw.partition("|")
+        return datetime.fromisoformat(moment), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ValidationFailed(
+            "the cursor is not one this API gave out",
+            errors=[FieldError("cursor", "unknown cursor")],
+        ) from None
