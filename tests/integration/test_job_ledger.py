@@ -138,3 +138,25 @@ async def test_a_lease_has_one_holder_until_it_lapses(container: Any) -> None:
         assert await uow.leases.acquire("scheduler", "b", later, 10)
         assert not await uow.leases.acquire("scheduler", "a", later, 10)
         await uow.commit()
+
+
+async def test_a_run_whose_delivery_was_lost_is_sent_again(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    sent: list[Any] = []
+
+    class LostQueue:
+        async def send(self, task: str, run_id: Any) -> None:
+            sent.append(run_id)  # the broker "accepted" it, but nobody will ever run it
+
+    real_queue = container.jobs._queue
+    container.jobs._queue = LostQueue()
+    run = await container.jobs.enqueue("test.record", {"tag": tag})
+    delayed = await container.jobs.enqueue("test.record", {"tag": tag}, delay=timedelta(hours=1))
+    container.jobs._queue = real_queue
+    assert await container.jobs.reap_stuck() == 0, "not stale yet"
+    later = container.clock.now() + timedelta(minutes=11)
+    container.jobs._clock = type("Later", (), {"now": staticmethod(lambda: later)})()
+    assert await container.jobs.reap_stuck() == 1, "the delayed run is waiting, not lost"
+    assert (await container.jobs.get(run.id)).status is JobStatus.SUCCEEDED
+    assert (await container.jobs.get(delayed.id)).status is JobStatus.QUEUED
+    assert CALLS[tag] == ["ran"]

@@ -137,6 +137,15 @@ class FakeJobRuns:
     async def release_claimed(self, claim_ids: list[uuid.UUID]) -> None:
         self._store.run_at = [row for row in self._store.run_at if row.id not in claim_ids]
 
+    async def stale_queued(self, before: datetime, limit: int) -> list[JobRun]:
+        waiting = {row.run_id for row in self._store.run_at}
+        stale = [
+            copy.deepcopy(r)
+            for r in self._store.runs.values()
+            if r.status == JobStatus.QUEUED and r.enqueued_at < before and r.id not in waiting
+        ]
+        return stale[:limit]
+
     async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:
         stale = [
             copy.deepcopy(r)

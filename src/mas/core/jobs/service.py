@@ -210,12 +210,17 @@ class JobService:
         return len(due)
 
     async def reap_stuck(self, limit: int = 200) -> int:
-        """Runs whose worker vanished (lease lapsed) count as a failed attempt."""
+        """Runs whose worker vanished (lease lapsed) count as a failed attempt; runs whose
+        delivery was lost (queued for ten minutes) are sent again — a copy is harmless."""
+        now = self._clock.now()
         async with self._uow() as uow:
-            stale = await uow.jobs.stale_running(self._clock.now(), limit)
+            stale = await uow.jobs.stale_running(now, limit)
+            lost = await uow.jobs.stale_queued(now - timedelta(minutes=10), limit)
         for run in stale:
             await self.fail(run.id, "worker lost: the run outlived its lease")
-        return len(stale)
+        for run in lost:
+            await self._queue.send(run.task, run.id)
+        return len(stale) + len(lost)
 
     async def get(self, run_id: uuid.UUID) -> JobRun:
         async with self._uow() as uow:

@@ -67,6 +67,11 @@ class JobRunRepository(Protocol):
         """Delete claimed rows once their runs were sent."""
         ...
 
+    async def stale_queued(self, before: datetime, limit: int) -> list[JobRun]:
+        """Runs still queued since before ``before`` with no "run at" row: their delivery was
+        lost (a broker outage at send time, or a worker whose database call failed)."""
+        ...
+
     async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:
         """Running runs whose lease has lapsed: their worker is gone."""
         ...

@@ -251,6 +251,19 @@ class SqlJobRunRepository:
         if claim_ids:
             await self._session.execute(delete(JobRunAtRow).where(JobRunAtRow.id.in_(claim_ids)))
 
+    async def stale_queued(self, before: datetime, limit: int) -> list[JobRun]:
+        waiting = select(JobRunAtRow.id).where(JobRunAtRow.run_id == JobRunRow.id).exists()
+        stmt = (
+            select(JobRunRow)
+            .where(
+                JobRunRow.status == JobStatus.QUEUED.value,
+                JobRunRow.enqueued_at < before,
+                ~waiting,
+            )
+            .limit(limit)
+        )
+        return [_to_run(r) for r in (await self._session.execute(stmt)).scalars()]
+
     async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:
         stmt = (
             select(JobRunRow)
