@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from taskiq.api import run_receiver_task
 from taskiq.receiver import Receiver
 
@@ -40,6 +41,8 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def run_worker(settings: Settings, modules: list[str], concurrency: int) -> None:
     registry.load_task_modules(modules)
+    # JetStream's max_ack_pending is sized from this setting: keep it in step with --concurrency.
+    settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
     c = await build_container(settings)
     runtime.install(c)
     registry.register_all(c.broker)
