@@ -166,3 +166,25 @@ async def test_unconfigured_smtp_parks_messages_until_configured(
         assert sent.status is OutboxStatus.SENT
     finally:
         await c.close()
+
+
+async def test_a_broker_outage_after_commit_loses_nothing(container: Any) -> None:
+    class DownQueue:
+        async def send(self, task: str, run_id: Any) -> None:
+            raise ConnectionError("broker unreachable")
+
+    real_queue = container.jobs._queue
+    container.jobs._queue = DownQueue()
+    message = await container.messenger.send_email("later@b.co", "Hi", "body")
+    container.jobs._queue = real_queue
+    box = await container.delivery.mailbox(None, "later@b.co", PageRequest())
+    assert box.items[0].id == message.id, "the write stands"
+    assert box.items[0].status is OutboxStatus.PENDING
+    # Its send run is recorded but never reached the broker: the reaper sends it again.
+    from datetime import timedelta
+
+    later = container.clock.now() + timedelta(minutes=11)
+    container.jobs._clock = type("Later", (), {"now": staticmethod(lambda: later)})()
+    assert await container.jobs.reap_stuck() == 1
+    delivered = (await container.delivery.mailbox(None, "later@b.co", PageRequest())).items[0]
+    assert delivered.status is OutboxStatus.SENT

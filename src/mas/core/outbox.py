@@ -27,12 +27,21 @@ class OutboxRelay:
         self._clock = clock
 
     async def after_commit(self, event_ids: list[uuid.UUID], message_ids: list[uuid.UUID]) -> None:
+        """Relay right away; when that fails (bus or broker down) the business change still
+        stands, and the sweepers (``events.relay_outbox``, ``comms.dispatch_outbox``) relay the
+        rows later."""
         if event_ids:
-            await self.publish_events(ids=event_ids)
+            try:
+                await self.publish_events(ids=event_ids)
+            except Exception:  # noqa: BLE001 - committed already; the sweeper publishes later
+                log.exception("outbox.publish_deferred", extra={"events": len(event_ids)})
         for message_id in message_ids:
-            await self._jobs.enqueue(
-                SEND_EMAIL, {"message_id": str(message_id)}, key=str(message_id)
-            )
+            try:
+                await self._jobs.enqueue(
+                    SEND_EMAIL, {"message_id": str(message_id)}, key=str(message_id)
+                )
+            except Exception:  # noqa: BLE001 - committed already; the sweeper sends later
+                log.exception("outbox.send_deferred", extra={"message_id": str(message_id)})
 
     async def publish_events(self, ids: list[uuid.UUID] | None = None, limit: int = 500) -> int:
         """Publish unpublished events (these ``ids`` only, or the oldest ``limit``)."""
