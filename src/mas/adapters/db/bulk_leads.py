@@ -360,19 +360,22 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
             WHERE t.grp = f.parent AND f.first < t.first""",
             "DELETE FROM imp_target WHERE parent IS NOT NULL",
         ],
-        "new_phones": [_insert_new(d, with_phone=True)]
-        + ([] if d is PG else [_mark_sqlite(with_phone=True)])
-        + [_match_phone("phone")],  # a concurrent intake took the number: merge into its lead
+        "new_phones": [
+            _insert_new(d, with_phone=True),
+            *([] if d is PG else [_mark_sqlite(with_phone=True)]),
+        ],
         "unmatched_phones": [
             "SELECT count(*) FROM imp_target WHERE lead_id IS NULL AND phone IS NOT NULL"
         ],
+        # A concurrent intake took the number first: merge into its lead.
+        "rematch_phones": [_match_phone("phone")],
         "by_email": [
             _match(d, "email", "email", "IS NULL"),
             _insert_new(d, with_phone=False),
             *([] if d is PG else [_mark_sqlite(with_phone=False)]),
-            _match(d, "email", "email", "IS NULL"),
         ],
         "unmatched": ["SELECT count(*) FROM imp_target WHERE lead_id IS NULL"],
+        "rematch_emails": [_match(d, "email", "email", "IS NULL")],
         "merge": [
             lock,
             f"""
@@ -559,6 +562,22 @@ async def write_chunk(
     return outcome
 
 
+# The file's size now against its size at the last ANALYZE: no lag, unlike the stats counters.
+_GROWN = text(
+    "SELECT relname FROM pg_class WHERE relname IN :tables AND oid = to_regclass(relname) "
+    "AND pg_relation_size(oid) / 8192 > 2 * greatest(relpages, 64)"
+).bindparams(bindparam("tables", expanding=True))
+
+
+async def _refresh_statistics(conn: AsyncConnection, tables: list[str]) -> None:
+    """ANALYZE the tables an import matches against once they have doubled in size since their
+    last statistics. A first import into an empty pool grows ``raw_leads`` from nothing within
+    minutes, before autovacuum looks; planned as if still empty, a match against it becomes a
+    scan of the whole table per row instead of an index look-up."""
+    for (table,) in (await conn.execute(_GROWN, {"tables": tables})).all():
+        await conn.execute(text(f"ANALYZE {table}"))
+
+
 def _is_race(exc: DBAPIError) -> bool:
     """A deadlock or serialization failure (PostgreSQL SQLSTATE 40P01 / 40001)."""
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
@@ -581,6 +600,10 @@ async def _apply(
             result = await conn.execute(statement, params)
         return result
 
+    if compiled.dialect is PG:
+        # lead_intakes is read only by the replay check of a resumed run.
+        tables = ["raw_leads", "lead_intakes"] if target.may_replay else ["raw_leads"]
+        await _refresh_statistics(conn, tables)
     for statement in compiled.create:
         await conn.execute(statement)
     await _stage(conn, compiled.dialect, rows)
@@ -592,10 +615,14 @@ async def _apply(
         await run("folded")
     await run("new_phones")
     if (await run("unmatched_phones")).scalar_one():
-        raise WriteConflict("a new number was taken by a concurrent intake and then left")
+        await run("rematch_phones")
+        if (await run("unmatched_phones")).scalar_one():
+            raise WriteConflict("a new number was taken by a concurrent intake and then left")
     await run("by_email")
     if (await run("unmatched")).scalar_one():
-        raise WriteConflict("a new email was taken by a concurrent intake and then left")
+        await run("rematch_emails")
+        if (await run("unmatched")).scalar_one():
+            raise WriteConflict("a new email was taken by a concurrent intake and then left")
     await run("merge")
     await run("journal")
     if any(r.tags for r in rows):

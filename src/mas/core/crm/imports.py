@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import sys
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -123,8 +124,21 @@ async def write_with_retry(
     raise AssertionError("unreachable")
 
 
+FAST_SWITCH_S = 0.0005
+_switch = {"depth": 0.0, "saved": 0.005}  # nesting of prefetches; the interval to restore
+
+
 async def prefetch(items: Iterator[T]) -> AsyncGenerator[T, None]:
-    """Yield from a blocking iterator, computing the next item in a thread meanwhile."""
+    """Yield from a blocking iterator, computing the next item in a thread meanwhile.
+
+    While the thread parses, every database round trip of the event loop waits for the GIL;
+    at the default 5 ms switch interval a statement that takes the server 0.3 ms costs ~100 ms
+    on the client. A 0.5 ms interval for the duration keeps both moving.
+    """
+    if not _switch["depth"]:
+        _switch["saved"] = sys.getswitchinterval()
+        sys.setswitchinterval(FAST_SWITCH_S)
+    _switch["depth"] += 1
     pending = asyncio.ensure_future(asyncio.to_thread(next, items, None))
     try:
         while (item := await pending) is not None:
@@ -135,6 +149,9 @@ async def prefetch(items: Iterator[T]) -> AsyncGenerator[T, None]:
         await asyncio.wait([pending])
         if not pending.cancelled():
             pending.exception()
+        _switch["depth"] -= 1
+        if not _switch["depth"]:
+            sys.setswitchinterval(_switch["saved"])
 
 
 def chunked(
