@@ -19,6 +19,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -197,9 +198,7 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     if not args.keep_file:
-        for path in folder.rglob("*"):
-            if path.is_file():
-                path.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def seed_lost(url: str, lost: int) -> None:
