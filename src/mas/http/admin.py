@@ -9,17 +9,15 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from mas.bootstrap import Container
 from mas.core.comms.model import OutboxMessage, OutboxStatus
 from mas.core.jobs.model import JobFilter, JobRun, JobStatus
 from mas.core.shared.errors import FieldError, ValidationFailed
 from mas.core.shared.paging import Page, PageRequest
+from mas.http.params import PageNo, PageSize
 from mas.jobs import registry
-
-PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 
 
 class TaskInfo(msgspec.Struct):

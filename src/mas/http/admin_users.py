@@ -9,22 +9,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mas.bootstrap import Container
 from mas.core.identity.admin import UserChanges
 from mas.core.identity.model import parse_role
-from mas.core.identity.policy import Caller, Role
-from mas.core.identity.tokens import RequestInfo, TokenPair
+from mas.core.identity.policy import Role
+from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
 from mas.core.shared.paging import Page, PageRequest
+from mas.http.params import CallerDep, Deps, InfoDep, PageNo, PageSize
 
-Deps = NamedDependency[Container]
-CallerDep = NamedDependency[Caller]
-InfoDep = NamedDependency[RequestInfo]
-PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 Search = Annotated[str | None, QueryParameter(max_length=100, description="in email or name")]
 
 

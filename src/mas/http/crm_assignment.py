@@ -13,10 +13,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from mas.bootstrap import Container
 from mas.core.crm.approvals import RequestDetail
 from mas.core.crm.assignment import (
     AssignCommand,
@@ -37,13 +35,9 @@ from mas.core.crm.targets import TargetLine, TodaySheet
 from mas.core.crm.targets_model import DailyTarget, Standing, TargetInput
 from mas.core.crm.teams import MemberChanges, NewMember, NewProfile, ProfileChanges, TeamLine
 from mas.core.crm.transfers import TransferCommand
-from mas.core.identity.policy import Caller
 from mas.core.shared.paging import Page, PageRequest
+from mas.http.params import CallerDep, Deps, PageNo, PageSize
 
-Deps = NamedDependency[Container]
-CallerDep = NamedDependency[Caller]
-PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 HeadFilter = Annotated[
     uuid.UUID | None,
     QueryParameter(description="a sales head's pool or team (a head sees only their own)"),

@@ -4,26 +4,16 @@ campaign form (``/api/public/campaigns/{slug}/leads``, anonymous, rate-limited).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from mas.bootstrap import Container
 from mas.core.crm.campaigns import CampaignChanges, NewCampaign, Submission
 from mas.core.crm.model import Campaign, CampaignLead, CampaignLeadStatus, Tag
 from mas.core.crm.tagging import NewTag, TagChanges
-from mas.core.identity.policy import Caller
-from mas.core.identity.tokens import RequestInfo
 from mas.core.shared.paging import Page, PageRequest
-
-Deps = NamedDependency[Container]
-CallerDep = NamedDependency[Caller]
-InfoDep = NamedDependency[RequestInfo]
-PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
+from mas.http.params import CallerDep, Deps, InfoDep, PageNo, PageSize
 
 
 class Received(msgspec.Struct, frozen=True):

@@ -16,21 +16,17 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.params import Body, FromPath, JSONBody
 
-from mas.bootstrap import Container
 from mas.core.crm.import_rules import MAX_UPLOAD_BYTES
 from mas.core.crm.imports import rows_done
 from mas.core.crm.model import ImportBatch
 from mas.core.crm.vendor_intake import MAX_PUSH, PullRequested, PushResult, VendorPool
-from mas.core.identity.policy import Caller
 from mas.core.ports.crm_imports import VendorLeadIn
+from mas.http.params import CallerDep, Deps
 
-Deps = NamedDependency[Container]
-CallerDep = NamedDependency[Caller]
 IMPORTS = {"policy": "sales_head", "page": "crm.imports"}
 # The multipart envelope (boundaries, part headers, the small fields) on top of the file.
 ENVELOPE_BYTES = 64 * 1024

@@ -9,11 +9,9 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from mas.bootstrap import Container
 from mas.core.crm.followups import FollowUpUpdate, NewFollowUp
 from mas.core.crm.intake import LeadReceipt, NewLead, NewPoolLead
 from mas.core.crm.model import Activity, FollowUp, LeadSource, LeadStatus
@@ -28,14 +26,10 @@ from mas.core.crm.queries import (
 )
 from mas.core.crm.service import LeadChanges, NoteRequest, PoolLeadChanges, StatusRequest
 from mas.core.crm.tagging import BulkTag, BulkTagResult
-from mas.core.identity.policy import Caller
 from mas.core.shared.errors import FieldError, ValidationFailed
 from mas.core.shared.paging import PageRequest
+from mas.http.params import CallerDep, Deps, PageNo, PageSize
 
-Deps = NamedDependency[Container]
-CallerDep = NamedDependency[Caller]
-PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 Cursor = Annotated[
     str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")

@@ -7,16 +7,14 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from mas.bootstrap import Container
 from mas.core.identity.auth import Session as SessionView
 from mas.core.identity.auth import SignupResult
 from mas.core.identity.model import User
-from mas.core.identity.policy import Caller
-from mas.core.identity.tokens import RequestInfo, TokenPair
+from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
+from mas.http.params import CallerDep, Deps, InfoDep
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -94,11 +92,6 @@ class MasterLoginBody(msgspec.Struct, forbid_unknown_fields=True):
 class Accepted(msgspec.Struct, frozen=True):
     status: str
     detail: str
-
-
-Deps = NamedDependency[Container]
-CallerDep = NamedDependency[Caller]
-InfoDep = NamedDependency[RequestInfo]
 
 
 class AuthController(Controller):
