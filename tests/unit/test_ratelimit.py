@@ -1,4 +1,4 @@
-"""Fixed-window rate limiting: what a caller hammering an endpoint will notice."""
+"""Sliding-window rate limiting: what a caller hammering an endpoint will notice."""
 
 from __future__ import annotations
 
@@ -37,25 +37,55 @@ async def test_allows_up_to_the_limit_then_refuses(limiter: RateLimiter) -> None
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert [d.remaining for d in decisions] == [2, 1, 0, 0]
     assert decisions[0] == RateDecision(allowed=True, remaining=2, retry_after_s=0)
-    assert decisions[3].retry_after_s == 20  # the window ends 20 s from now
+    # Four attempts in this window weigh on the next one: a third attempt fits there once half
+    # of it has passed, i.e. 20 s (the rest of this window) + 30 s.
+    assert decisions[3].retry_after_s == 50
 
 
 async def test_retry_after_rounds_up_and_is_never_zero(
     limiter: RateLimiter, clock: FakeClock
 ) -> None:
-    clock.now = 1_700_000_039.6  # 0.4 s before the window ends
-    await limiter.hit("k", limit=1, window_s=60)
-    refused = await limiter.hit("k", limit=1, window_s=60)
+    start = 1_699_999_980.0  # a window starts
+    clock.now = start
+    await limiter.hit("k", limit=2, window_s=60)
+    await limiter.hit("k", limit=2, window_s=60)
+    clock.now = start + 59
+    await limiter.hit("k", limit=2, window_s=60)  # refused; three in this window now
+    clock.now = start + 80.4  # 20.4 s into the next window: 3 x 0.66 + 1 = 2.98 > 2
+    refused = await limiter.hit("k", limit=2, window_s=60)
     assert refused.allowed is False
-    assert refused.retry_after_s == 1
+    # 3 x (1 - f) + 1 + 1 <= 2 needs f = 1: the end of this window, 39.6 s away -> 40.
+    assert refused.retry_after_s == 40
+    clock.now = start + 119.6  # 0.4 s before that window ends
+    await limiter.hit("k", limit=1, window_s=60)
+    late = await limiter.hit("k", limit=1, window_s=60)
+    assert late.allowed is False and late.retry_after_s >= 1
 
 
-async def test_a_new_window_starts_fresh(limiter: RateLimiter, clock: FakeClock) -> None:
-    for _ in range(2):
+async def test_the_previous_window_weighs_on_the_next(
+    limiter: RateLimiter, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        assert (await limiter.hit("k", limit=5, window_s=60)).allowed
+    clock.now += 20  # the next window starts: a fixed window would allow five more at once
+    refused = await limiter.hit("k", limit=5, window_s=60)
+    assert refused.allowed is False
+    # 5 x (1 - f) + 2 <= 5 once f >= 0.4, i.e. 24 s into the window.
+    assert refused.retry_after_s == 24
+
+
+async def test_a_caller_that_waits_its_retry_after_is_let_in(
+    limiter: RateLimiter, clock: FakeClock
+) -> None:
+    for _ in range(3):
         await limiter.hit("k", limit=2, window_s=60)
-    assert (await limiter.hit("k", limit=2, window_s=60)).allowed is False
-    clock.now += 20  # the next window
-    assert (await limiter.hit("k", limit=2, window_s=60)).allowed is True
+    refused = await limiter.hit("k", limit=2, window_s=60)
+    assert not refused.allowed
+    clock.now += refused.retry_after_s
+    assert (await limiter.peek("k", limit=2, window_s=60)).allowed
+    assert (await limiter.hit("k", limit=2, window_s=60)).allowed
+    clock.now += 120  # two quiet windows later the allowance is whole again
+    assert (await limiter.hit("k", limit=2, window_s=60)).remaining == 1
 
 
 async def test_keys_and_window_sizes_are_counted_apart(limiter: RateLimiter) -> None:
@@ -77,7 +107,7 @@ async def test_counters_expire_with_their_window(
 ) -> None:
     await limiter.hit("k", limit=5, window_s=60)
     assert len(cache._entries) == 1
-    clock.now += 60
+    clock.now += 120  # counters are read as "the previous window" for one more window
     assert await cache.get("ratelimit:k:60:28333333") is None
 
 
@@ -90,13 +120,14 @@ async def test_check_raises_rate_limited_with_retry_after(limiter: RateLimiter) 
     assert decision.allowed
     with pytest.raises(RateLimited) as caught:
         await limiter.check("otp:+919800000000", limit=1, window_s=60, detail="Too many OTPs")
-    assert caught.value.retry_after == 20
+    # With a limit of one, the attempt in this window must fade out of the next one entirely.
+    assert caught.value.retry_after == 80
     assert caught.value.code == "rate_limited"
-    assert caught.value.detail == "Too many OTPs; try again in 20 s"
+    assert caught.value.detail == "Too many OTPs; try again in 80 s"
     with pytest.raises(RateLimited) as caught:
         await limiter.check("otp:+919800000000", limit=1, window_s=60)
     # The default message does not echo the key (it may hold a phone number or an IP).
-    assert caught.value.detail == "Too many attempts; try again in 20 s"
+    assert caught.value.detail == "Too many attempts; try again in 80 s"
 
 
 @pytest.mark.parametrize(("limit", "window_s"), [(-1, 60), (5, 0)])
