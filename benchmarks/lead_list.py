@@ -28,7 +28,7 @@ async def seed(env: dict[str, str], count: int) -> str:
     """A sales head with the leads page, ``count`` leads in their pool; returns a token."""
     from datetime import UTC, datetime, timedelta
 
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from mas.adapters.db.models import RawLeadRow
     from mas.bootstrap import build_container
@@ -74,6 +74,9 @@ async def seed(env: dict[str, str], count: int) -> str:
                     batch = []
             if batch:
                 await conn.execute(insert(RawLeadRow), batch)
+        async with c.engine.connect() as conn:  # what autovacuum would do after a bulk load
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE raw_leads"))
         head = await c.accounts.get(head.id)
         return c.issuer.access_token(head, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None)
     finally:

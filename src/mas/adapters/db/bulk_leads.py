@@ -47,7 +47,7 @@ from mas.adapters.db.models.base import Base
 from mas.core.crm.import_rules import IntakeRow, RejectedRow
 from mas.core.crm.model import IntakeChannel
 from mas.core.ports.crm_imports import ChunkOutcome, IntakeTarget, WriteConflict
-from mas.core.shared.ids import uuid7
+from mas.core.shared.ids import uuid7, uuid7_bytes_batch
 
 STAGE_COLUMNS = (
     "row_no",
@@ -65,6 +65,9 @@ STAGE_COLUMNS = (
     "extra",
     "tags",
     "payload",
+    "lead_new",
+    "intake_id",
+    "activity_id",
 )
 FILLED = ("email", "phone", "phone_alt", "city", "state", "course_interest", "session_year")
 FILLED += ("extra",)
@@ -125,6 +128,7 @@ def _create(d: Dialect) -> list[str]:
             row_no integer PRIMARY KEY, ref text NOT NULL, source_id {d.uuid}, grp integer NOT NULL,
             name text NOT NULL, phone text, email text, phone_alt text, city text, state text,
             course_interest text, session_year text, extra text, tags text, payload text NOT NULL,
+            lead_new {d.uuid} NOT NULL, intake_id {d.uuid} NOT NULL, activity_id {d.uuid} NOT NULL,
             replayed boolean NOT NULL DEFAULT FALSE) {d.temp}""",
         f"""CREATE TEMP TABLE imp_target (
             grp integer PRIMARY KEY, first integer NOT NULL, phone text, email text, alt text,
@@ -134,7 +138,8 @@ def _create(d: Dialect) -> list[str]:
         # row merged into a lost lead REOPENED it, every other row MERGED.
         f"""CREATE TEMP VIEW imp_rows AS
             SELECT s.row_no, s.ref, s.name, s.phone, s.email, s.phone_alt, s.city, s.state,
-                s.course_interest, s.session_year, s.extra, s.tags, s.payload, t.lead_id, t.was,
+                s.course_interest, s.session_year, s.extra, s.tags, s.payload, s.intake_id,
+                s.activity_id, t.lead_id, t.was,
                 CASE WHEN t.fresh AND s.row_no = t.first THEN 'CREATED'
                     WHEN NOT t.fresh AND s.row_no = t.lead_first AND t.was IN {LOST}
                         THEN 'REOPENED'
@@ -220,7 +225,7 @@ def _insert_new(d: Dialect, with_phone: bool) -> str:
         INSERT INTO raw_leads (id, name, phone_e164, email, phone_alt, city, state,
             course_interest, session_year, source, source_detail, status, owning_sales_head_id,
             extra_data, reinquiry_count, version, last_activity_at, created_at, updated_at)
-        SELECT {d.uuid7}, s.name, s.phone, s.email,
+        SELECT s.lead_new, s.name, s.phone, s.email,
             CASE WHEN s.phone_alt <> s.phone THEN s.phone_alt END,
             s.city, s.state, s.course_interest, s.session_year, CAST(:source AS text),
             CAST(:detail AS text), 'NEW', {d.pool},
@@ -257,13 +262,13 @@ def _journal(d: Dialect) -> list[str]:
     intakes = f"""
         INSERT INTO lead_intakes (id, raw_lead_id, channel, channel_ref, outcome, payload,
             created_at, updated_at)
-        SELECT {d.uuid7}, lead_id, CAST(:channel AS text), ref, outcome, {d.as_json("payload")},
+        SELECT intake_id, lead_id, CAST(:channel AS text), ref, outcome, {d.as_json("payload")},
             {d.now}, {d.now}
         FROM imp_rows WHERE TRUE
         ON CONFLICT (channel, channel_ref) DO NOTHING"""
     # SQLite has one writer: every intake of these rows was inserted by the statement above.
     written = (
-        "inserted AS i"
+        "inserted AS i JOIN imp_stage AS s ON s.ref = i.channel_ref"
         if d is PG
         else "imp_stage AS s JOIN lead_intakes AS i ON i.channel = CAST(:channel AS text) "
         "AND i.channel_ref = s.ref AND NOT s.replayed"
@@ -271,7 +276,7 @@ def _journal(d: Dialect) -> list[str]:
     activities = f"""
         INSERT INTO lead_activities (id, raw_lead_id, actor_id, type, summary, data,
             occurred_at, created_at, updated_at)
-        SELECT {d.uuid7}, i.raw_lead_id, {d.actor},
+        SELECT s.activity_id, i.raw_lead_id, {d.actor},
             CASE WHEN i.outcome = 'CREATED' THEN 'CREATED' ELSE 'INTAKE_MERGED' END,
             CASE WHEN i.outcome = 'CREATED' THEN CAST(:created_text AS text)
                 ELSE CAST(:merged_text AS text) END,
@@ -477,6 +482,10 @@ def _records(rows: list[IntakeRow], pg: bool) -> list[tuple[Any, ...]]:
     # Rows of one identity (the phone, or the email without a phone) group under their first
     # row: a dictionary look-up per row here instead of a window over the chunk in SQL.
     first_of: dict[str, int] = {}
+    # Ids are made here, not by an SQL expression per row: a lead id for every row (used when
+    # the row creates its lead), an intake id and an activity id.
+    ids = uuid7_bytes_batch(3 * len(rows))
+    new_id: Any = bytes.hex if pg else bytes
     return [
         (
             r.row_no,
@@ -494,8 +503,11 @@ def _records(rows: list[IntakeRow], pg: bool) -> list[tuple[Any, ...]]:
             encode(r.extra).decode() if r.extra else None,
             encode(r.tags).decode() if r.tags else None,
             encode(r.payload).decode(),
+            new_id(ids[3 * at]),
+            new_id(ids[3 * at + 1]),
+            new_id(ids[3 * at + 2]),
         )
-        for r in rows
+        for at, r in enumerate(rows)
     ]
 
 

@@ -16,6 +16,12 @@ TS = DateTimeUTC(timezone=True)
 LIVE = "deleted_at IS NULL"
 
 
+def _where_set(name: str, column: str, *more: str) -> Index:
+    """An index over the rows where ``column`` is set (a partial index on both databases)."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, column, *more, sqlite_where=where, postgresql_where=where)
+
+
 class RawLeadRow(Base):
     __tablename__ = "raw_leads"
     __table_args__ = (
@@ -34,16 +40,19 @@ class RawLeadRow(Base):
             sqlite_where=text(f"{LIVE} AND phone_e164 IS NULL AND email IS NOT NULL"),
             postgresql_where=text(f"{LIVE} AND phone_e164 IS NULL AND email IS NOT NULL"),
         ),
-        Index("ix_raw_leads_email", "email"),
-        Index("ix_raw_leads_phone_alt", "phone_alt"),
+        # Optional columns are indexed only where set: an imported lead (no alternate phone, no
+        # assignee, no follow-up yet) then costs no entry in these indexes. Every query using
+        # them compares the column with a value, which implies IS NOT NULL.
+        _where_set("ix_raw_leads_email", "email"),
+        _where_set("ix_raw_leads_phone_alt", "phone_alt"),
         # Lists are ordered by (created_at, id) newest first; ending each list index with both
         # lets a page be read straight off the index instead of sorting the whole pool.
         Index("ix_raw_leads_pool_created", "owning_sales_head_id", "created_at", "id"),
         Index("ix_raw_leads_pool_status", "owning_sales_head_id", "status", "created_at", "id"),
-        Index("ix_raw_leads_assigned_status", "assigned_to", "status"),
-        Index("ix_raw_leads_counsellor_status", "assigned_counsellor", "status"),
+        _where_set("ix_raw_leads_assigned_status", "assigned_to", "status"),
+        _where_set("ix_raw_leads_counsellor_status", "assigned_counsellor", "status"),
         Index("ix_raw_leads_status_created", "status", "created_at", "id"),
-        Index("ix_raw_leads_next_follow_up", "next_follow_up_at"),
+        _where_set("ix_raw_leads_next_follow_up", "next_follow_up_at"),
         Index("ix_raw_leads_created", "created_at", "id"),
     )
 
