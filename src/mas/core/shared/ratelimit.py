@@ -49,7 +49,7 @@ class RateLimiter:
         return int(raw) if raw else 0
 
     async def hit(self, key: str, limit: int, window_s: int) -> RateDecision:
-        """Count one attempt for ``key``; allowed while the last ``window_s`` hold at most ``limit``."""
+        """Count one attempt for ``key``; allowed while the last ``window_s`` hold <= ``limit``."""
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         if window_s < 1:
