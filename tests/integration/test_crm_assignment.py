@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from mas.adapters.db.models import (
     BulkAssignmentRequestRow,
+    RawLeadRow,
     DailyTargetActualRow,
     SalesTeamMemberRow,
 )
@@ -27,6 +28,7 @@ from mas.core.crm.events import LeadCreated, LeadsImported
 from mas.core.crm.teams import MemberChanges
 from mas.core.crm.transfers import TransferCommand
 from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.ports.crm_imports import VendorLeadIn
 from mas.core.jobs.model import JobFilter
 from mas.core.shared.errors import Conflict, ValidationFailed
 from mas.core.shared.paging import PageRequest
@@ -508,3 +510,37 @@ async def test_a_csv_import_into_an_auto_assign_pool_is_handed_out(container: An
         assert len(mails) == 1, "one notice per assignee for the whole import"
     # The same event again (a redelivery) queues nothing new: the task is keyed by the batch.
     assert await c.crm_auto_assign.assign_batch(floor.head.id, batch) == 0
+
+
+async def test_a_vendor_pull_into_an_auto_assign_pool_is_handed_out(container: Any) -> None:
+    c = container
+    floor = await add_floor(c, "Vendor", telecallers=2, auto_assign_enabled=True)
+    waiting = await add_leads(c, floor.head.id, 2)  # unassigned before the pull: left alone
+    admin = await add_person(c, Role.ADMIN, "Admin")
+    issued = await c.vendor_keys.create(caller(admin), "Shiksha", ["leads:write"])
+    key = issued.key.id
+    await c.crm_vendor_leads.assign_head(caller(admin), key, floor.head.id)
+    await c.crm_vendor_leads.push(
+        key,
+        [
+            VendorLeadIn(external_id=f"v{n}", name=f"Lead {n}", phone=f"98765{n:05d}")
+            for n in range(5)
+        ]
+        + [VendorLeadIn(external_id="again", name="Lead 0 again", phone="9876500000")],
+    )
+    await c.crm_vendor_leads.request_pull(caller(floor.head), key)
+    async with c.uow() as uow:
+        pulled = (
+            (await uow.session.execute(select(RawLeadRow.id).where(RawLeadRow.source == "VENDOR")))
+            .scalars()
+            .all()
+        )
+    rows = await lead_rows(c, [*pulled, *waiting])
+    assert len(pulled) == 5
+    assert all(rows[lead].assigned_to is not None for lead in pulled)
+    assert all(rows[lead].assigned_to is None for lead in waiting)
+    counts = {u.id: sum(r.assigned_to == u.id for r in rows.values()) for u in floor.telecallers}
+    assert sorted(counts.values()) == [2, 3]
+    for person in floor.telecallers:
+        mails = [m for m in await emails_to(c, person.email) if m.template == "crm.leads_assigned"]
+        assert len(mails) == 1, "one notice per assignee for the whole pull"

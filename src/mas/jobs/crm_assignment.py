@@ -4,7 +4,7 @@ requests, roll up target actuals."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from mas.jobs.registry import task
@@ -41,6 +41,14 @@ async def auto_assign(c: Container, lead_id: str) -> None:
 async def auto_assign_batch(c: Container, head_id: str, batch_id: str) -> None:
     """Auto-assign the leads a CSV import created in an auto-assign pool (500 per step)."""
     await c.crm_auto_assign.assign_batch(uuid.UUID(head_id), uuid.UUID(batch_id))
+
+
+@task("crm.auto_assign_pull", attempts=3, backoff_s=30, timeout_s=900)
+async def auto_assign_pull(c: Container, head_id: str, vendor_key_id: str, since: str) -> None:
+    """Auto-assign the leads a vendor pull created in an auto-assign pool (500 per step)."""
+    await c.crm_auto_assign.assign_pull(
+        uuid.UUID(head_id), uuid.UUID(vendor_key_id), datetime.fromisoformat(since)
+    )
 
 
 @task("crm.expire_requests", attempts=1, timeout_s=300)

@@ -2,9 +2,10 @@
 the active TELECALLERs of their team, passing over the unavailable and those at daily capacity.
 
 Two doors: ``mas.lead.created`` (one lead) queues ``crm.auto_assign`` keyed by the lead, and
-``mas.lead.imported`` (one event per CSV batch) queues ``crm.auto_assign_batch`` keyed by the
-batch, which walks the batch's CREATED intakes 500 leads per transaction. Either writes only
-while ``assigned_to`` is empty and advances the round-robin cursor in the same transaction.
+``mas.lead.imported`` (one event per CSV batch or vendor pull) queues ``crm.auto_assign_batch``
+keyed by the batch, or ``crm.auto_assign_pull`` keyed by the vendor and the pull's start, which
+walk the CREATED intakes 500 leads per transaction. Every door writes only while
+``assigned_to`` is empty and advances the round-robin cursor in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from mas.core.crm import notices
@@ -36,6 +38,7 @@ from mas.core.ports.uow import UnitOfWork
 log = logging.getLogger("mas.crm")
 
 AUTO_ASSIGN_BATCH_TASK = "crm.auto_assign_batch"
+AUTO_ASSIGN_PULL_TASK = "crm.auto_assign_pull"
 
 
 class AutoAssigner:
@@ -61,17 +64,24 @@ class AutoAssigner:
             await self.d.jobs.enqueue(AUTO_ASSIGN_TASK, {"lead_id": str(lead)}, key=str(lead))
 
     async def on_leads_imported(self, subject: str, payload: dict[str, Any]) -> None:
-        """``mas.lead.imported``: queue auto-assign for the leads a CSV batch created."""
-        batch, channel = payload.get("batch_id"), payload.get("channel")
-        if not batch or channel != "CSV" or not payload.get("created"):
+        """``mas.lead.imported``: queue auto-assign for the leads a CSV batch or a vendor pull
+        created."""
+        channel = payload.get("channel")
+        batch, vendor, started = (
+            payload.get(k) for k in ("batch_id", "vendor_key_id", "started_at")
+        )
+        if not payload.get("created"):
+            return
+        if channel == "CSV" and batch:
+            task, args, key = AUTO_ASSIGN_BATCH_TASK, {"batch_id": str(batch)}, str(batch)
+        elif channel == "VENDOR" and vendor and started:
+            args = {"vendor_key_id": str(vendor), "since": str(started)}
+            task, key = AUTO_ASSIGN_PULL_TASK, f"{vendor}@{started}"
+        else:
             return
         head = await self._wanted(payload.get("pool_head_id"))
         if head is not None:
-            await self.d.jobs.enqueue(
-                AUTO_ASSIGN_BATCH_TASK,
-                {"head_id": str(head), "batch_id": str(batch)},
-                key=str(batch),
-            )
+            await self.d.jobs.enqueue(task, {"head_id": str(head), **args}, key=key)
 
     async def auto_assign(self, lead_id: uuid.UUID) -> SlotChange | None:
         """Give one new pool lead to a telecaller (only while it is unassigned)."""
@@ -99,12 +109,43 @@ class AutoAssigner:
     async def assign_batch(self, head_id: uuid.UUID, batch_id: uuid.UUID) -> int:
         """Auto-assign the still unassigned leads a CSV batch created in ``head_id``'s pool; one
         notice per assignee for the batch."""
+        return await self._assign_intakes(
+            head_id,
+            "CSV",
+            f"crm.auto-batch:{batch_id}",
+            f"New leads of import {batch_id}, handed out automatically.",
+            ref_prefix=f"batch:{batch_id}:",
+        )
+
+    async def assign_pull(
+        self, head_id: uuid.UUID, vendor_key_id: uuid.UUID, since: datetime
+    ) -> int:
+        """Auto-assign the still unassigned leads vendor pulls created in ``head_id``'s pool
+        from ``since`` on; one notice per assignee for the pull."""
+        return await self._assign_intakes(
+            head_id,
+            "VENDOR",
+            f"crm.auto-pull:{vendor_key_id}@{since.isoformat()}",
+            "New vendor leads, handed out automatically.",
+            since=since,
+        )
+
+    async def _assign_intakes(
+        self,
+        head_id: uuid.UUID,
+        channel: str,
+        notice_key: str,
+        notice_text: str,
+        *,
+        ref_prefix: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
         per_assignee: Counter[uuid.UUID] = Counter()
         after: uuid.UUID | None = None
         while True:
             async with self.d.uow() as uow:
-                ids = await uow.assignments.unassigned_batch_leads(
-                    head_id, f"batch:{batch_id}:", after, APPLY_CHUNK
+                ids = await uow.assignments.unassigned_intake_leads(
+                    head_id, channel, after, APPLY_CHUNK, ref_prefix=ref_prefix, since=since
                 )
                 if not ids:
                     break
@@ -121,11 +162,11 @@ class AutoAssigner:
                     if who in people:
                         await notices.leads_assigned(
                             uow,
-                            f"crm.auto-batch:{batch_id}:{who}",
+                            f"{notice_key}:{who}",
                             people[who],
                             count,
                             Slot.FIRST_LINE,
-                            f"New leads of import {batch_id}, handed out automatically.",
+                            notice_text,
                             self.d.clock.now(),
                         )
                 await uow.commit()

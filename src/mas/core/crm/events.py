@@ -4,6 +4,7 @@ telephony will consume them. Payloads carry ids and plain values only."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from mas.core.shared.events import DomainEvent
 
@@ -57,3 +58,6 @@ class LeadsImported(DomainEvent, frozen=True, kw_only=True):
     created: int
     merged: int
     rejected: int
+    vendor_key_id: uuid.UUID | None = None
+    """A vendor pull: the vendor key pulled, and when the pull began (its intakes are from then on)."""
+    started_at: datetime | None = None

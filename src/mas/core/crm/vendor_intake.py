@@ -162,6 +162,7 @@ class VendorLeadService:
         )
         rules = RowRules([], {}, self.d.phone)
         total = ChunkOutcome()
+        started = self.d.clock.now()
         while True:
 
             async def work(uow: UnitOfWork) -> ChunkOutcome | None:
@@ -184,11 +185,11 @@ class VendorLeadService:
             vendor_key_id, total.created, total.merged, sum(total.rejected.values())
         )
         if summary.imported or summary.duplicates or summary.rejected:
-            await self._announce(head, summary, self.d.clock.now())
+            await self._announce(head, summary, started)
         log.info("crm.vendor_pulled", extra=msgspec.to_builtins(summary))
         return summary
 
-    async def _announce(self, head: uuid.UUID, summary: PullSummary, now: datetime) -> None:
+    async def _announce(self, head: uuid.UUID, summary: PullSummary, started: datetime) -> None:
         async with self.d.uow() as uow:
             uow.record(
                 LeadsImported(
@@ -198,6 +199,8 @@ class VendorLeadService:
                     created=summary.imported,
                     merged=summary.duplicates,
                     rejected=summary.rejected,
+                    vendor_key_id=summary.vendor_key_id,
+                    started_at=started,
                 )
             )
             await uow.commit()

@@ -105,11 +105,19 @@ class AssignmentRepository(Protocol):
         leads that were claimed (the others were taken meanwhile)."""
         ...
 
-    async def unassigned_batch_leads(
-        self, head_id: uuid.UUID, ref_prefix: str, after: uuid.UUID | None, limit: int
+    async def unassigned_intake_leads(
+        self,
+        head_id: uuid.UUID,
+        channel: str,
+        after: uuid.UUID | None,
+        limit: int,
+        *,
+        ref_prefix: str | None = None,
+        since: datetime | None = None,
     ) -> list[uuid.UUID]:
-        """Open, unassigned leads of ``head_id``'s pool that a CSV import created (intake
-        ``channel_ref`` starting with ``ref_prefix``), by id, after ``after``."""
+        """Open, unassigned leads of ``head_id``'s pool that an intake on ``channel`` created
+        (its ``channel_ref`` starting with ``ref_prefix``, written at or after ``since``), by
+        id, after ``after``."""
         ...
 
     async def move_to_pool(

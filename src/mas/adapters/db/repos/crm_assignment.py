@@ -394,15 +394,21 @@ class SqlAssignmentRepository:
                 claimed.update(result.scalars())
         return claimed
 
-    async def unassigned_batch_leads(
-        self, head_id: uuid.UUID, ref_prefix: str, after: uuid.UUID | None, limit: int
+    async def unassigned_intake_leads(
+        self,
+        head_id: uuid.UUID,
+        channel: str,
+        after: uuid.UUID | None,
+        limit: int,
+        *,
+        ref_prefix: str | None = None,
+        since: datetime | None = None,
     ) -> list[uuid.UUID]:
         stmt = (
             select(RawLeadRow.id)
             .join(LeadIntakeRow, LeadIntakeRow.raw_lead_id == RawLeadRow.id)
             .where(
-                LeadIntakeRow.channel == "CSV",
-                LeadIntakeRow.channel_ref.startswith(ref_prefix, autoescape=True),
+                LeadIntakeRow.channel == channel,
                 LeadIntakeRow.outcome == "CREATED",
                 RawLeadRow.owning_sales_head_id == head_id,
                 RawLeadRow.assigned_to.is_(None),
@@ -413,6 +419,10 @@ class SqlAssignmentRepository:
             .order_by(RawLeadRow.id)
             .limit(limit)
         )
+        if ref_prefix is not None:
+            stmt = stmt.where(LeadIntakeRow.channel_ref.startswith(ref_prefix, autoescape=True))
+        if since is not None:
+            stmt = stmt.where(LeadIntakeRow.created_at >= since)
         if after is not None:
             stmt = stmt.where(RawLeadRow.id > after)
         return list((await self._s.execute(stmt)).scalars())
