@@ -57,6 +57,8 @@ T = table(LeadTagRow)
 LT = table(RawLeadTagRow)
 F = table(LeadFollowUpRow)
 _COLUMNS = [L.c[f.name] for f in msgspec.structs.fields(Lead) if f.name != "tags"]
+# Built once: coercing two dozen columns on every request is measurable on the list route.
+_SELECT_LEADS = select(*_COLUMNS)
 EDITABLE = (
     "name",
     "phone_e164",
@@ -137,7 +139,7 @@ class SqlLeadStore:
 
     async def _leads(self, stmt: Select[Any]) -> list[Lead]:
         rows = (await self._s.execute(stmt)).mappings().all()
-        leads = [msgspec.convert(dict(row), Lead) for row in rows]
+        leads = msgspec.convert([dict(row) for row in rows], list[Lead])
         if leads:
             tags = await self._tag_names([lead.id for lead in leads])
             for lead in leads:
@@ -160,7 +162,7 @@ class SqlLeadStore:
     async def get(
         self, lead_id: uuid.UUID, scope: LeadScope, *, write: bool = False, lock: bool = False
     ) -> Lead | None:
-        stmt = select(*_COLUMNS).where(
+        stmt = _SELECT_LEADS.where(
             L.c.id == lead_id, L.c.deleted_at.is_(None), scope_clause(scope, write=write)
         )
         if lock:
@@ -182,7 +184,7 @@ class SqlLeadStore:
         await serialise_writers(self._s)
         for condition in tries:
             stmt = (
-                select(*_COLUMNS)
+                _SELECT_LEADS
                 .where(condition, L.c.deleted_at.is_(None))
                 .order_by(L.c.created_at, L.c.id)
                 .limit(1)
@@ -222,7 +224,7 @@ class SqlLeadStore:
         condition = where(scope, flt)
         total = await self._count(condition, COUNT_CAP)
         stmt = (
-            select(*_COLUMNS)
+            _SELECT_LEADS
             .where(condition)
             .order_by(L.c.created_at.desc(), L.c.id.desc())
             .offset(req.offset)
@@ -254,7 +256,7 @@ class SqlLeadStore:
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
     ) -> list[Lead]:
-        stmt = select(*_COLUMNS).where(where(scope, flt))
+        stmt = _SELECT_LEADS.where(where(scope, flt))
         if after is not None:
             moment, last = after
             stmt = stmt.where(
