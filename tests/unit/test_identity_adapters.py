@@ -179,6 +179,49 @@ def test_empty_secret_is_rejected() -> None:
         JwtCodec("")
 
 
+def test_a_verified_token_is_remembered_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codec = JwtCodec(SECRET, leeway_s=5)
+    now = int(time.time())
+    original = claims(iat=now, exp=now + 60)
+    token = codec.encode(original)
+    assert codec.decode(token) == original
+
+    def no_second_check(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a remembered token was verified again")
+
+    monkeypatch.setattr(jwt, "decode", no_second_check)
+    assert codec.decode(token) == original
+    # Expiry is checked on every use, remembered or not (with the same leeway).
+    monkeypatch.setattr(time, "time", lambda: now + 64.0)
+    assert codec.decode(token) == original
+    monkeypatch.setattr(time, "time", lambda: now + 66.0)
+    with pytest.raises(Unauthorized) as caught:
+        codec.decode(token)
+    assert caught.value.code == "token_expired"
+
+
+def test_only_the_exact_verified_token_is_remembered() -> None:
+    codec = JwtCodec(SECRET)
+    token = codec.encode(claims())
+    codec.decode(token)
+    header, body, signature = token.split(".")
+    forged = dict(raw_payload(token), role="SUPERADMIN")
+    forged_body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    assert_invalid(codec, f"{header}.{forged_body}.{signature}")
+    assert_invalid(codec, f"{header}.{body}.{signature[:-2]}AA")
+
+
+def test_the_verified_token_cache_is_bounded() -> None:
+    codec = JwtCodec(SECRET, remember=2)
+    tokens = [codec.encode(claims(jti=f"{n:032x}")) for n in range(3)]
+    for token in tokens:
+        codec.decode(token)
+    assert list(codec._verified) == tokens[1:]
+    assert JwtCodec(SECRET, remember=0).decode(tokens[0]).jti == f"{0:032x}"
+
+
 # --- TOTP -------------------------------------------------------------------------------------
 
 AT = datetime(2026, 11, 25, 9, 30, 15, tzinfo=UTC)

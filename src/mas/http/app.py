@@ -22,7 +22,7 @@ from mas.core.identity.policy import Caller, Platform
 from mas.core.identity.tokens import RequestInfo
 from mas.http.admin import JobsController, OutboxController
 from mas.http.admin_users import AdminUsersController, VendorController
-from mas.http.auth import policy_guard, provide_caller, provide_request_info, vendor_guard
+from mas.http.auth import access_guard, provide_caller, provide_request_info
 from mas.http.crm_assignment import (
     AdminCrmController,
     CrmAssignmentController,
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Litestar(
         route_handlers=CONTROLLERS,
         lifespan=[lifespan],
-        guards=[policy_guard, vendor_guard],
+        guards=[access_guard],
         dependencies={
             "container": Provide(provide_container),
             "caller": Provide(provide_caller),

@@ -1,4 +1,4 @@
-"""Guards. ``policy_guard`` is the one role guard; ``vendor_guard`` admits vendor API keys.
+"""The one guard, ``access_guard``: ``policy_guard`` checks roles, ``vendor_guard`` vendor keys.
 
 A handler names a policy of ``mas.core.identity.policy.POLICY`` in ``opt["policy"]`` (and a
 SALES_HEAD page in ``opt["page"]``), or says ``opt["public"] = True``; a vendor route says
@@ -18,6 +18,7 @@ from mas.core.identity.policy import Caller, Platform, allows, platform_allows
 from mas.core.identity.tokens import RequestInfo
 from mas.core.identity.vendor import VendorCaller
 from mas.core.shared.errors import Forbidden, Unauthorized
+from mas.http.params import Deps
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 
@@ -98,7 +99,16 @@ async def vendor_guard(connection: Connection, handler: BaseRouteHandler) -> Non
     connection.scope.setdefault("state", {})["vendor"] = vendor
 
 
-async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+async def access_guard(connection: Connection, handler: BaseRouteHandler) -> None:
+    """Both checks as one guard: Litestar copies the handler for every guard on every request."""
+    await policy_guard(connection, handler)
+    await vendor_guard(connection, handler)
+
+
+async def provide_caller(request: Request[Any, Any, Any], container: Deps) -> Caller:
+    # ``container`` is not used: depending on it puts this provider after the container's, so
+    # Litestar resolves the two in turn instead of spawning a task group for them per request.
+    del container
     return await resolve_caller(request)
 
 
