@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from mas.adapters.db.models import (
     BulkAssignmentRequestRow,
-    RawLeadRow,
     DailyTargetActualRow,
+    RawLeadRow,
     SalesTeamMemberRow,
 )
 from mas.core.crm.assignment import BulkCommand
@@ -28,8 +28,8 @@ from mas.core.crm.events import LeadCreated, LeadsImported
 from mas.core.crm.teams import MemberChanges
 from mas.core.crm.transfers import TransferCommand
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.ports.crm_imports import VendorLeadIn
 from mas.core.jobs.model import JobFilter
+from mas.core.ports.crm_imports import VendorLeadIn
 from mas.core.shared.errors import Conflict, ValidationFailed
 from mas.core.shared.paging import PageRequest
 from tests.integration.crm_fixtures import (

@@ -59,5 +59,5 @@ class LeadsImported(DomainEvent, frozen=True, kw_only=True):
     merged: int
     rejected: int
     vendor_key_id: uuid.UUID | None = None
-    """A vendor pull: the vendor key pulled, and when the pull began (its intakes are from then on)."""
+    """A vendor pull: the key pulled, and when the pull began (its intakes date from then on)."""
     started_at: datetime | None = None

@@ -184,8 +184,7 @@ class SqlLeadStore:
         await serialise_writers(self._s)
         for condition in tries:
             stmt = (
-                _SELECT_LEADS
-                .where(condition, L.c.deleted_at.is_(None))
+                _SELECT_LEADS.where(condition, L.c.deleted_at.is_(None))
                 .order_by(L.c.created_at, L.c.id)
                 .limit(1)
                 .with_for_update(of=L)
@@ -224,8 +223,7 @@ class SqlLeadStore:
         condition = where(scope, flt)
         total = await self._count(condition, COUNT_CAP)
         stmt = (
-            _SELECT_LEADS
-            .where(condition)
+            _SELECT_LEADS.where(condition)
             .order_by(L.c.created_at.desc(), L.c.id.desc())
             .offset(req.offset)
             .limit(req.page_size)
