@@ -28,7 +28,7 @@ app.add_typer(leads.app, name="leads")
 
 
 def _ready_to_serve() -> None:
-    from mas.adapters.db.migrate import SchemaBehind, ensure_at_head
+    from mas.adapters.db.schema_check import SchemaBehind, ensure_at_head
 
     settings = settings_or_exit()
     try:

@@ -15,13 +15,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from mas.adapters.db.models import Base
+from mas.adapters.db.schema_check import SchemaBehind as SchemaBehind
+from mas.adapters.db.schema_check import ensure_at_head as ensure_at_head
 from mas.adapters.db.session import ensure_sqlite_folder, sqlite_file_missing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class SchemaBehind(Exception):
-    """The database is not at the latest migration."""
 
 
 def alembic_config(url: str) -> Config:
@@ -60,17 +58,6 @@ async def current_revision(url: str) -> str | None:
             )
     finally:
         await engine.dispose()
-
-
-async def ensure_at_head(url: str) -> None:
-    """Raise ``SchemaBehind`` with the fix when the database is not at the latest migration."""
-    current = await current_revision(url)
-    head = head_revision()
-    if current != head:
-        raise SchemaBehind(
-            f"the database is at revision {current or 'none (empty)'} but the code needs {head}: "
-            "run `mas db upgrade`"
-        )
 
 
 def compare_type(
