@@ -576,8 +576,14 @@ async def test_tags_attach_filter_and_bulk(container: Any, org: Org) -> None:
     page = await container.crm_leads.page(org.admin, LeadFilter(tag="hot-lead"), PageRequest())
     assert {lead.id for lead in page.items} == {a.id, b.id}
     assert all(lead.tags == ["hot-lead"] for lead in page.items)
+    cold = await container.crm_tags.create(org.admin, NewTag(name="Alpha Batch"))
+    await container.crm_tags.attach(org.sales, a.id, cold.id)
+    listed = await container.crm_leads.page(org.admin, LeadFilter(), PageRequest())
+    tags_of = {lead.id: lead.tags for lead in listed.items}
+    assert tags_of[a.id] == ["alpha-batch", "hot-lead"], "a lead's tags come sorted by name"
+    assert tags_of[c.id] == []
     await container.crm_tags.delete(hot.id)
-    assert (await container.crm_leads.get(org.admin, a.id)).tags == []
+    assert (await container.crm_leads.get(org.admin, a.id)).tags == ["alpha-batch"]
 
 
 async def test_list_filters_and_capped_totals(container: Any, org: Org, monkeypatch: Any) -> None:
