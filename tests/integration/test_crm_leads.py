@@ -606,6 +606,12 @@ async def test_list_filters_and_capped_totals(container: Any, org: Org, monkeypa
     monkeypatch.setattr(repo, "COUNT_CAP", 3)
     capped = await container.crm_leads.page(org.head, LeadFilter(), PageRequest())
     assert capped.total == 3 and capped.total_capped and len(capped.items) == 6
+    # A page past the end still knows the total (counted on its own, no row carries it).
+    past = await container.crm_leads.page(org.head, LeadFilter(), PageRequest(9, 5))
+    assert past.items == [] and past.total == 3 and past.total_capped
+    monkeypatch.setattr(repo, "COUNT_CAP", 1000)
+    second = await container.crm_leads.page(org.head, LeadFilter(), PageRequest(2, 4))
+    assert (second.total, len(second.items), second.total_capped) == (6, 2, False)
 
 
 async def test_export_streams_every_row_in_batches(

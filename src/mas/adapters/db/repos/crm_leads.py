@@ -25,6 +25,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,6 +140,24 @@ def filter_clauses(flt: LeadFilter) -> list[ColumnElement[bool]]:
     return found
 
 
+def _capped_count(condition: ColumnElement[bool], cap: int) -> Select[Any]:
+    """How many leads match, counting no further than ``cap`` + 1: walked in the list's index
+    order (pool or assignee, status, created_at), a pool of 200,000 costs what one of ``cap``
+    does."""
+    capped = (
+        select(L.c.id).where(condition).order_by(L.c.created_at.desc()).limit(cap + 1)
+    ).subquery()
+    return select(func.count()).select_from(capped)
+
+
+def _to_leads(rows: Sequence[RowMapping]) -> list[Lead]:
+    """Leads from rows of ``_SELECT_LEADS`` (extra columns are ignored)."""
+    return msgspec.convert(
+        [{**row, "tags": sorted(row["tags"].split(",")) if row["tags"] else []} for row in rows],
+        list[Lead],
+    )
+
+
 def where(scope: LeadScope, flt: LeadFilter | None = None) -> ColumnElement[bool]:
     return and_(L.c.deleted_at.is_(None), scope_clause(scope), *filter_clauses(flt or LeadFilter()))
 
@@ -148,14 +167,7 @@ class SqlLeadStore:
         self._s = session
 
     async def _leads(self, stmt: Select[Any]) -> list[Lead]:
-        rows = (await self._s.execute(stmt)).mappings().all()
-        return msgspec.convert(
-            [
-                {**row, "tags": sorted(row["tags"].split(",")) if row["tags"] else []}
-                for row in rows
-            ],
-            list[Lead],
-        )
+        return _to_leads((await self._s.execute(stmt)).mappings().all())
 
     async def get(
         self, lead_id: uuid.UUID, scope: LeadScope, *, write: bool = False, lock: bool = False
@@ -219,15 +231,21 @@ class SqlLeadStore:
 
     async def page(self, scope: LeadScope, flt: LeadFilter, req: PageRequest) -> LeadPage:
         condition = where(scope, flt)
-        total = await self._count(condition, COUNT_CAP)
+        # The capped total rides along as one more column (PostgreSQL and SQLite evaluate an
+        # uncorrelated scalar subquery once): one round trip for the page and its count.
+        total_rows = _capped_count(condition, COUNT_CAP).scalar_subquery().label("total_rows")
         stmt = (
-            _SELECT_LEADS.where(condition)
+            _SELECT_LEADS.add_columns(total_rows)
+            .where(condition)
             .order_by(L.c.created_at.desc(), L.c.id.desc())
             .offset(req.offset)
             .limit(req.page_size)
         )
+        rows = (await self._s.execute(stmt)).mappings().all()
+        # A page past the end has no row to carry the count.
+        total = int(rows[0]["total_rows"]) if rows else await self._count(condition, COUNT_CAP)
         return LeadPage(
-            items=await self._leads(stmt),
+            items=_to_leads(rows),
             total=min(total, COUNT_CAP),
             page=req.page,
             page_size=req.page_size,
@@ -235,12 +253,7 @@ class SqlLeadStore:
         )
 
     async def _count(self, condition: ColumnElement[bool], cap: int) -> int:
-        # Counting stops after cap + 1 rows, walked in the list's index order (pool or
-        # assignee, status, created_at): a pool of 200 000 costs what one of ``cap`` does.
-        capped = (
-            select(L.c.id).where(condition).order_by(L.c.created_at.desc()).limit(cap + 1)
-        ).subquery()
-        return int((await self._s.execute(select(func.count()).select_from(capped))).scalar_one())
+        return int((await self._s.execute(_capped_count(condition, cap))).scalar_one())
 
     async def count(self, scope: LeadScope, flt: LeadFilter, cap: int) -> int:
         return await self._count(where(scope, flt), cap)
