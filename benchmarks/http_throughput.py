@@ -54,8 +54,8 @@ async def seed_runs(url: str, count: int) -> None:
     from sqlalchemy import insert
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from mas.adapters.db.models import JobRunRow
-    from mas.core.shared.ids import uuid7
+    from mas.adapters.db.platform.tables import JobRunRow
+    from mas.core.platform.ids import uuid7
 
     engine = create_async_engine(url)
     now = datetime.now(UTC)

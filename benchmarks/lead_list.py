@@ -30,12 +30,12 @@ async def seed(env: dict[str, str], count: int) -> str:
 
     from sqlalchemy import insert, text
 
-    from mas.adapters.db.models import RawLeadRow
+    from mas.adapters.db.crm.tables import RawLeadRow
     from mas.bootstrap import build_container
     from mas.cli.users import CONSOLE
     from mas.core.identity.model import AuthMethod
     from mas.core.identity.policy import Platform, Role
-    from mas.core.shared.ids import uuid7
+    from mas.core.platform.ids import uuid7
     from mas.settings import load_settings
 
     c = await build_container(load_settings(environ={**env, "MAS_ACCESS_TTL_S": "3600"}))

@@ -28,7 +28,7 @@ async def send_and_measure(
 ) -> dict[str, object]:
     from sqlalchemy import func, select
 
-    from mas.adapters.db.models import JobRunRow
+    from mas.adapters.db.platform.tables import JobRunRow
     from mas.bootstrap import build_container
     from mas.jobs import registry, runtime
     from mas.settings import load_settings

@@ -14,7 +14,7 @@ from taskiq import AsyncBroker
 from mas.adapters.bus.memory import InProcessBus
 from mas.adapters.bus.taskiq import TaskiqQueue, make_broker
 from mas.adapters.cache.memory import MemoryCache
-from mas.adapters.db.ledger_batcher import BatchedJobRunClaims
+from mas.adapters.db.platform.ledger_batcher import BatchedJobRunClaims
 from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.adapters.db.uow import SqlUnitOfWork
 from mas.adapters.identity.google import GoogleIdentityProvider
@@ -25,7 +25,6 @@ from mas.adapters.messaging.local import LocalMailbox
 from mas.adapters.messaging.smtp import SmtpTransport
 from mas.adapters.phone import LibPhoneNormalizer
 from mas.adapters.storage.local import LocalStorage
-from mas.core.comms.service import MessageDelivery, Messenger
 from mas.core.crm.analytics import LeadAnalytics
 from mas.core.crm.approvals import ApprovalService
 from mas.core.crm.assignment import AssignmentService
@@ -49,14 +48,15 @@ from mas.core.identity.auth import AuthDeps, AuthService
 from mas.core.identity.secrets import StdSecrets
 from mas.core.identity.tokens import TokenIssuer
 from mas.core.identity.vendor import VendorKeys
-from mas.core.jobs.service import JobService
-from mas.core.outbox import OutboxRelay
-from mas.core.ports.cache import Cache
-from mas.core.ports.clock import Clock, SystemClock
-from mas.core.ports.events import EventBus
-from mas.core.ports.mail import MailTransport
-from mas.core.ports.storage import Storage
-from mas.core.shared.ratelimit import RateLimiter
+from mas.core.platform.jobs import JobService
+from mas.core.platform.messenger import MessageDelivery, Messenger
+from mas.core.platform.outbox import OutboxRelay
+from mas.core.platform.ports.cache import Cache
+from mas.core.platform.ports.clock import Clock, SystemClock
+from mas.core.platform.ports.events import EventBus
+from mas.core.platform.ports.mail import MailTransport
+from mas.core.platform.ports.storage import Storage
+from mas.core.platform.ratelimit import RateLimiter
 from mas.jobs import registry
 from mas.settings import Settings
 

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from mas.core.identity.model import AuthMethod, User, UserStage
 from mas.core.identity.policy import Platform, Role
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
 from mas.settings import DEV_JWT_SECRET
 

@@ -10,11 +10,11 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 
-from mas.adapters.db.models import BulkAssignmentRequestRow
+from mas.adapters.db.crm.tables import BulkAssignmentRequestRow
 from mas.core.crm.targets_model import local_today
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.paging import PageRequest
 from tests.http.conftest import Auth
 from tests.integration.crm_fixtures import (
     Floor,

@@ -11,7 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from mas.core.crm.import_rules import MAX_UPLOAD_BYTES
-from mas.core.identity.model import SALES_HEAD_PAGES, User
+from mas.core.crm.pages import SALES_HEAD_PAGES
+from mas.core.identity.model import User
 from mas.core.identity.policy import Role
 from tests.http.conftest import Auth, add_user
 

@@ -13,18 +13,18 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from mas.adapters.db.models import (
+from mas.adapters.db.crm.tables import (
     CampaignLeadRow,
     LeadIntakeRow,
-    OutboxEventRow,
-    OutboxMessageRow,
     RawLeadRow,
     SalesTeamMemberRow,
 )
+from mas.adapters.db.platform.tables import OutboxEventRow, OutboxMessageRow
 from mas.core.crm.model import FollowUp, FollowUpChannel
-from mas.core.identity.model import SALES_HEAD_PAGES, User
+from mas.core.crm.pages import SALES_HEAD_PAGES
+from mas.core.identity.model import User
 from mas.core.identity.policy import Role
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
 from tests.http.conftest import Auth, add_user
 

@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from mas.core.identity.model import User
 from mas.core.identity.policy import Platform, Role
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.paging import PageRequest
 from tests.http.conftest import PASSWORD, Auth, add_user
 
 NEW_PASSWORD = "a much better passphrase"

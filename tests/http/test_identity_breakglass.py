@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 from mas.adapters.fakes.identity import FakeIdentityProvider
 from mas.core.identity.model import User
 from mas.core.identity.policy import Role
-from mas.core.ports.identity import GoogleIdentity
-from mas.core.shared.paging import PageRequest
+from mas.core.identity.ports import GoogleIdentity
+from mas.core.platform.paging import PageRequest
 from tests.http.conftest import Auth
 
 TOTP_SECRET = pyotp.random_base32(32)

@@ -86,7 +86,7 @@ async def open_every_page(c: Any, head: Any) -> None:
     """The grid checks roles, not pages: its sales head has every page permission and a CRM
     profile with every flag on (a page switched off is a 403 of its own, tested elsewhere)."""
     from mas.core.crm.assignment_model import PAGE_FLAGS, SalesHeadProfile
-    from mas.core.identity.model import SALES_HEAD_PAGES
+    from mas.core.crm.pages import SALES_HEAD_PAGES
 
     now = c.clock.now()
     async with c.uow() as uow:

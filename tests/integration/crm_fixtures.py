@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from mas.adapters.db.models import LeadActivityRow, LeadAssignmentRow, LeadIntakeRow, RawLeadRow
+from mas.adapters.db.crm.tables import LeadActivityRow, LeadAssignmentRow, LeadIntakeRow, RawLeadRow
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
-from mas.core.identity.model import SALES_HEAD_PAGES, User, UserStage
+from mas.core.crm.pages import SALES_HEAD_PAGES
+from mas.core.identity.model import User, UserStage
 from mas.core.identity.policy import Role
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
 
 ALL_FLAGS = dict.fromkeys(PAGE_FLAGS, True)
 

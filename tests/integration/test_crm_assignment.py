@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from mas.adapters.db.models import (
+from mas.adapters.db.crm.tables import (
     BulkAssignmentRequestRow,
     DailyTargetActualRow,
     RawLeadRow,
@@ -25,13 +25,13 @@ from mas.core.crm.assignment_model import (
     Slot,
 )
 from mas.core.crm.events import LeadCreated, LeadsImported
+from mas.core.crm.ports.imports import VendorLeadIn
 from mas.core.crm.teams import MemberChanges
 from mas.core.crm.transfers import TransferCommand
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.jobs.model import JobFilter
-from mas.core.ports.crm_imports import VendorLeadIn
-from mas.core.shared.errors import Conflict, ValidationFailed
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.errors import Conflict, ValidationFailed
+from mas.core.platform.job_model import JobFilter
+from mas.core.platform.paging import PageRequest
 from tests.integration.crm_fixtures import (
     Floor,
     activities,

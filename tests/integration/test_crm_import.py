@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from mas.adapters.db.repos.crm_imports import SqlImportRepository
+from mas.adapters.db.crm.imports import SqlImportRepository
 from mas.core.crm.model import ImportStatus, Lead, LeadSource, LeadStatus
+from mas.core.crm.ports.imports import VendorLeadIn
 from mas.core.crm.tagging import NewTag
 from mas.core.identity.model import User
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.ports.crm_imports import VendorLeadIn
-from mas.core.shared.errors import BadRequest, Conflict, Forbidden, ValidationFailed
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import BadRequest, Conflict, Forbidden, ValidationFailed
+from mas.core.platform.ids import uuid7
 
 ADMIN = Caller(user_id=uuid.uuid4(), role=Role.ADMIN, platform=Platform.MY_ANALYTICS_SCHOOL)
 

@@ -12,15 +12,14 @@ import msgspec
 import pytest
 from sqlalchemy import func, select, text, update
 
-from mas.adapters.db.models import (
+from mas.adapters.db.crm.tables import (
     LeadActivityRow,
     LeadIntakeRow,
-    OutboxEventRow,
-    OutboxMessageRow,
     RawLeadRow,
     SalesHeadProfileRow,
     SalesTeamMemberRow,
 )
+from mas.adapters.db.platform.tables import OutboxEventRow, OutboxMessageRow
 from mas.core.crm.campaigns import NewCampaign, Submission
 from mas.core.crm.followups import FollowUpAction, FollowUpUpdate, NewFollowUp
 from mas.core.crm.intake import LeadIntakeService, NewLead, NewPoolLead
@@ -38,8 +37,7 @@ from mas.core.crm.service import LeadChanges, StatusRequest
 from mas.core.crm.tagging import BulkTag, NewTag
 from mas.core.identity.model import User, UserStage
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.ports.uow import DuplicateKey
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     Forbidden,
     Gone,
@@ -48,8 +46,9 @@ from mas.core.shared.errors import (
     RateLimited,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import PageRequest
+from mas.core.platform.ports.uow import DuplicateKey
 
 
 async def a_user(c: Any, role: Role) -> Caller:
@@ -400,7 +399,7 @@ async def test_the_journal_is_append_only(container: Any, org: Org) -> None:
     lead = await container.crm_intake.add_manual(org.sales, NewLead(name="J", phone="9876500100"))
     note = await container.crm_leads.add_note(org.sales, lead.id, " called, busy ")
     assert note.summary == "called, busy"
-    from mas.adapters.db.repos.crm_leads import SqlLeadRepository
+    from mas.adapters.db.crm.leads import SqlLeadRepository
 
     names = [n for n in dir(SqlLeadRepository) if not n.startswith("_")]
     assert not [n for n in names if "activit" in n and any(v in n for v in ("update", "delete"))]
@@ -601,7 +600,7 @@ async def test_list_filters_and_capped_totals(container: Any, org: Org, monkeypa
     assert [lead.name for lead in found.items] == ["Lead 3"]
     by_digits = await container.crm_leads.page(org.head, LeadFilter(q="00203"), PageRequest())
     assert [lead.name for lead in by_digits.items] == ["Lead 3"]
-    import mas.adapters.db.repos.crm_leads as repo
+    import mas.adapters.db.crm.leads as repo
 
     monkeypatch.setattr(repo, "COUNT_CAP", 3)
     capped = await container.crm_leads.page(org.head, LeadFilter(), PageRequest())

@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mas.adapters.identity.google import GoogleIdentityProvider
-from mas.core.ports.identity import GoogleIdentity
-from mas.core.shared.errors import ExternalUnavailable, NotConfigured, Unauthorized
+from mas.core.identity.ports import GoogleIdentity
+from mas.core.platform.errors import ExternalUnavailable, NotConfigured, Unauthorized
 
 CLIENT_ID = "1234567890-abc.apps.googleusercontent.com"
 JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"

@@ -24,10 +24,10 @@ from mas.core.identity.model import (
 )
 from mas.core.identity.policy import Platform, Role
 from mas.core.identity.tokens import RequestInfo
-from mas.core.ports.uow import DuplicateKey
-from mas.core.shared.errors import Unauthorized
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.errors import Unauthorized
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import PageRequest
+from mas.core.platform.ports.uow import DuplicateKey
 
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 EMAIL = "asha@example.com"

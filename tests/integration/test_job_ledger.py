@@ -7,8 +7,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from mas.core.jobs.model import JobFilter, JobStatus
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.job_model import JobFilter, JobStatus
+from mas.core.platform.paging import PageRequest
 from mas.jobs.registry import task
 
 CALLS: dict[str, list[str]] = {}

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from mas.adapters.db.ledger_batcher import BatchedJobRunClaims
+from mas.adapters.db.platform.ledger_batcher import BatchedJobRunClaims
 from mas.adapters.db.session import make_engine
-from mas.core.jobs.model import JobRun, JobStatus
-from mas.core.jobs.service import Claim
-from mas.core.shared.errors import InvalidState
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import InvalidState
+from mas.core.platform.ids import uuid7
+from mas.core.platform.job_model import JobRun, JobStatus
+from mas.core.platform.jobs import Claim
 from mas.jobs.registry import task
 
 NOW = datetime(2025, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mas.adapters.storage.local import LocalStorage
-from mas.core.shared.errors import Conflict, NotFound, ValidationFailed
+from mas.core.platform.errors import Conflict, NotFound, ValidationFailed
 
 
 @pytest.fixture

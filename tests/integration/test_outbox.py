@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from mas.core.comms.model import OutboxMessage, OutboxStatus
-from mas.core.jobs.model import JobFilter, JobStatus
-from mas.core.shared.events import DomainEvent
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.events import DomainEvent
+from mas.core.platform.job_model import JobFilter, JobStatus
+from mas.core.platform.messages import OutboxMessage, OutboxStatus
+from mas.core.platform.paging import PageRequest
 from tests.conftest import make_settings, open_container
 from tests.integration.test_smtp import Mailbox, free_port
 

@@ -13,8 +13,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError, BucketNotFoundError
 
 from mas.adapters.cache.nats_kv import NatsKvCache, kv_key
-from mas.core.shared.errors import RateLimited
-from mas.core.shared.ratelimit import RateLimiter
+from mas.core.platform.errors import RateLimited
+from mas.core.platform.ratelimit import RateLimiter
 from tests.nats.nats_test_support import connect_or_skip, delete_buckets, unique_prefix
 
 pytestmark = pytest.mark.nats

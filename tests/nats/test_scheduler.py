@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mas.core.jobs.model import JobFilter
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.job_model import JobFilter
+from mas.core.platform.paging import PageRequest
 from tests.nats.conftest import Processes, wait_for
 
 pytestmark = pytest.mark.nats

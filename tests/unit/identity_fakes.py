@@ -18,7 +18,6 @@ from typing import Any, Self
 
 import msgspec
 
-from mas.core.comms.model import OutboxMessage
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.admin import AccountAdmin, AdminDeps
 from mas.core.identity.auth import AuthDeps, AuthService
@@ -34,15 +33,16 @@ from mas.core.identity.model import (
     VendorKey,
 )
 from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.identity.ports import AccessTokenClaims, GoogleIdentity
 from mas.core.identity.tokens import RequestInfo, TokenIssuer
 from mas.core.identity.vendor import VendorKeys
-from mas.core.ports.identity import AccessTokenClaims, GoogleIdentity
-from mas.core.ports.uow import DuplicateKey
-from mas.core.shared.errors import Unauthorized
-from mas.core.shared.events import DomainEvent
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import Page, PageRequest
-from mas.core.shared.ratelimit import RateLimiter
+from mas.core.platform.errors import Unauthorized
+from mas.core.platform.events import DomainEvent
+from mas.core.platform.ids import uuid7
+from mas.core.platform.messages import OutboxMessage
+from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.uow import DuplicateKey
+from mas.core.platform.ratelimit import RateLimiter
 
 START = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

@@ -45,7 +45,7 @@ from mas.core.crm.targets_model import (
     tally,
 )
 from mas.core.identity.policy import Role
-from mas.core.shared.errors import Forbidden, InvalidState, ValidationFailed
+from mas.core.platform.errors import Forbidden, InvalidState, ValidationFailed
 
 T0 = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)  # 11:30 IST
 ZONE = "Asia/Kolkata"

@@ -26,8 +26,8 @@ from mas.core.crm.import_rules import (
 )
 from mas.core.crm.imports import apply_outcome, chunked, rows_done, scan
 from mas.core.crm.model import ImportBatch, ImportStatus, propose_mapping
-from mas.core.ports.crm_imports import ChunkOutcome
-from mas.core.shared.errors import BadRequest, ValidationFailed
+from mas.core.crm.ports.imports import ChunkOutcome
+from mas.core.platform.errors import BadRequest, ValidationFailed
 
 PHONES = LibPhoneNormalizer()
 HEADERS = ["Name", "Mobile", "Email", "City", "Notes"]

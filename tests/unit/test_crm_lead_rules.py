@@ -39,8 +39,8 @@ from mas.core.crm.queries import (
     window_query,
 )
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.shared.errors import Forbidden, InvalidState, ValidationFailed
-from mas.http.crm_leads import version_of
+from mas.core.platform.errors import Forbidden, InvalidState, ValidationFailed
+from mas.http.crm.leads import version_of
 
 PHONES = LibPhoneNormalizer()
 NOW = datetime(2025, 3, 1, 20, 0, tzinfo=UTC)  # 01:30 on 2 March in Kolkata

@@ -15,8 +15,8 @@ from mas.adapters.fakes.identity import FakeIdentityProvider
 from mas.adapters.identity.passwords import Argon2Hasher
 from mas.adapters.identity.tokens import JwtCodec
 from mas.adapters.identity.totp import PyOtpVerifier
-from mas.core.ports.identity import AccessTokenClaims, GoogleIdentity
-from mas.core.shared.errors import ExternalUnavailable, Unauthorized
+from mas.core.identity.ports import AccessTokenClaims, GoogleIdentity
+from mas.core.platform.errors import ExternalUnavailable, Unauthorized
 
 SECRET = "unit-test-secret-long-enough-for-hs256-and-even-for-hs512-0123456789"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as authenticator apps use

@@ -17,9 +17,9 @@ import pytest
 from mas.core.identity.admin import UserChanges
 from mas.core.identity.model import RevokeReason, User, UserStage
 from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.identity.ports import GoogleIdentity
 from mas.core.identity.tokens import RequestInfo, TokenPair
-from mas.core.ports.identity import GoogleIdentity
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     DomainError,
     ExternalUnavailable,
@@ -30,8 +30,8 @@ from mas.core.shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import PageRequest
 from tests.unit.identity_fakes import INFO, PASSWORD, FakeCodec, FakeUsers, Tables, World
 
 NEW_PASSWORD = "a much better passphrase"

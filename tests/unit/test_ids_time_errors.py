@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mas.core.ports.clock import SystemClock
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     BadRequest,
     Conflict,
     DomainError,
@@ -25,8 +24,9 @@ from mas.core.shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mas.core.shared.ids import parse_id, uuid7
-from mas.core.shared.time import as_utc, local_today, seconds, utcnow
+from mas.core.platform.ids import parse_id, uuid7
+from mas.core.platform.ports.clock import SystemClock
+from mas.core.platform.time import as_utc, local_today, seconds, utcnow
 
 # --- uuid7 -------------------------------------------------------------------------------------
 

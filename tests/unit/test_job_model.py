@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mas.core.jobs.model import (
+from mas.core.platform.errors import InvalidState
+from mas.core.platform.job_model import (
     TERMINAL,
     TRANSITIONS,
     JobRun,
@@ -16,7 +17,6 @@ from mas.core.jobs.model import (
     RetryPolicy,
     check_transition,
 )
-from mas.core.shared.errors import InvalidState
 
 NOW = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 

@@ -13,11 +13,11 @@ from typing import Any, Self
 
 import pytest
 
-from mas.core.jobs.model import JobFilter, JobRun, JobStatus, RetryPolicy
-from mas.core.jobs.service import Claim, JobService
-from mas.core.ports.uow import DuplicateKey
-from mas.core.shared.errors import Conflict, NotFound
-from mas.core.shared.paging import Page, PageRequest
+from mas.core.platform.errors import Conflict, NotFound
+from mas.core.platform.job_model import JobFilter, JobRun, JobStatus, RetryPolicy
+from mas.core.platform.jobs import Claim, JobService
+from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.uow import DuplicateKey
 
 START = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 TASK = "crm.assign_leads"

@@ -10,11 +10,11 @@ from typing import Any, Self
 
 import pytest
 
-from mas.core.comms.model import Channel, OutboxMessage, OutboxStatus
-from mas.core.comms.service import DeliveryFailed, MessageDelivery, Messenger
-from mas.core.ports.mail import Envelope, TransportError
-from mas.core.shared.errors import InvalidState
-from mas.core.shared.paging import Page, PageRequest
+from mas.core.platform.errors import InvalidState
+from mas.core.platform.messages import Channel, OutboxMessage, OutboxStatus
+from mas.core.platform.messenger import DeliveryFailed, MessageDelivery, Messenger
+from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.mail import Envelope, TransportError
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 SENDER = "MAS <no-reply@example.test>"

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, Self
 
 import pytest
 
-from mas.core.outbox import SEND_EMAIL, OutboxRelay
-from mas.core.shared.events import DomainEvent
+from mas.core.platform.events import DomainEvent
+from mas.core.platform.outbox import SEND_EMAIL, OutboxRelay
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mas.adapters.cache.memory import MemoryCache
-from mas.core.shared.errors import RateLimited
-from mas.core.shared.ratelimit import RateDecision, RateLimiter
+from mas.core.platform.errors import RateLimited
+from mas.core.platform.ratelimit import RateDecision, RateLimiter
 
 
 class FakeClock:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import nats.errors
 from nats.aio.client import Client
 
-from mas.core.shared.errors import ExternalUnavailable
+from mas.core.platform.errors import ExternalUnavailable
 from mas.settings import Settings
 
 log = logging.getLogger("mas.nats")

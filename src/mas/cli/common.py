@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mas.core.shared.errors import DomainError
+from mas.core.platform.errors import DomainError
 from mas.settings import Settings, SettingsError, load_settings
 
 console = Console()

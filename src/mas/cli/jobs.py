@@ -8,9 +8,9 @@ import uuid
 import typer
 
 from mas.cli.common import console, container, err, print_json, print_table, run
-from mas.core.jobs.model import JobFilter, JobStatus
-from mas.core.shared.ids import parse_id
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.ids import parse_id
+from mas.core.platform.job_model import JobFilter, JobStatus
+from mas.core.platform.paging import PageRequest
 
 app = typer.Typer(help="Job runs: list, inspect, retry.", no_args_is_help=True)
 

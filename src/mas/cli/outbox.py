@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from mas.cli.common import container, print_json, print_table, run
-from mas.core.comms.model import OutboxStatus
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.messages import OutboxStatus
+from mas.core.platform.paging import PageRequest
 
 app = typer.Typer(help="Outgoing messages.", no_args_is_help=True)
 

@@ -6,8 +6,8 @@ import asyncio
 import uuid
 
 from mas.cli.common import console, container
-from mas.core.comms.model import OutboxMessage
 from mas.core.identity.policy import Role
+from mas.core.platform.messages import OutboxMessage
 
 WELCOME_ID = uuid.UUID("0190f000-0000-7000-8000-00000000c0de")
 DEMO_PASSWORD = "mas-demo-password"

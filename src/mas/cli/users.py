@@ -11,8 +11,8 @@ from mas.cli.common import console, container, err, print_json, print_table, run
 from mas.core.identity.model import User, parse_role
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.identity.views import view
-from mas.core.shared.ids import parse_id
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.ids import parse_id
+from mas.core.platform.paging import PageRequest
 
 app = typer.Typer(help="Accounts.", no_args_is_help=True)
 

@@ -20,27 +20,27 @@ from mas import __version__
 from mas.bootstrap import Container, build_container
 from mas.core.identity.policy import Caller, Platform
 from mas.core.identity.tokens import RequestInfo
-from mas.http.admin import JobsController, OutboxController
-from mas.http.admin_users import AdminUsersController, VendorController
 from mas.http.auth import access_guard, provide_caller, provide_request_info
-from mas.http.crm_assignment import (
+from mas.http.crm.assignment import (
     AdminCrmController,
     CrmAssignmentController,
     SalesTargetsController,
     SystemConfigController,
 )
-from mas.http.crm_campaigns import CampaignController, PublicCampaignController, TagController
-from mas.http.crm_imports import (
+from mas.http.crm.campaigns import CampaignController, PublicCampaignController, TagController
+from mas.http.crm.imports import (
     ImportController,
     VendorLeadsController,
     VendorPoolController,
     VendorPullController,
 )
-from mas.http.crm_leads import PoolLeadController, SalesLeadController
+from mas.http.crm.leads import PoolLeadController, SalesLeadController
 from mas.http.errors import EXCEPTION_HANDLERS
-from mas.http.health import HealthController
-from mas.http.identity import AuthController, UserController
+from mas.http.identity.admin import AdminUsersController, VendorController
+from mas.http.identity.auth_routes import AuthController, UserController
 from mas.http.middleware import platform_middleware, request_context
+from mas.http.platform.admin import JobsController, OutboxController
+from mas.http.platform.health import HealthController
 from mas.jobs import registry, runtime
 from mas.jobs.scheduler import Scheduler, release_due_loop
 from mas.jobs.schedules import effective

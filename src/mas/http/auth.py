@@ -17,7 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from mas.core.identity.policy import Caller, Platform, allows, platform_allows
 from mas.core.identity.tokens import RequestInfo
 from mas.core.identity.vendor import VendorCaller
-from mas.core.shared.errors import Forbidden, Unauthorized
+from mas.core.platform.errors import Forbidden, Unauthorized
 from mas.http.params import Deps
 
 Connection = ASGIConnection[Any, Any, Any, Any]

@@ -14,8 +14,8 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mas.core.identity.policy import Platform
-from mas.core.shared.errors import BadRequest
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import BadRequest
+from mas.core.platform.ids import uuid7
 from mas.observability import request_id
 
 log = logging.getLogger("mas.http.access")

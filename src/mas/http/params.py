@@ -7,11 +7,9 @@ from typing import Annotated
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from mas.bootstrap import Container
 from mas.core.identity.policy import Caller
 from mas.core.identity.tokens import RequestInfo
 
-Deps = NamedDependency[Container]
 CallerDep = NamedDependency[Caller]
 InfoDep = NamedDependency[RequestInfo]
 PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mas.core.crm.imports import IMPORT_TASK
 from mas.core.crm.vendor_intake import VENDOR_TASK
-from mas.core.shared.errors import DomainError
+from mas.core.platform.errors import DomainError
 from mas.jobs.registry import PermanentFailure, task
 
 if TYPE_CHECKING:

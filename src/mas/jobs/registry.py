@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskiq import AsyncBroker
 
-from mas.core.jobs.model import JobRun, JobStatus, RetryPolicy
+from mas.core.platform.job_model import JobRun, JobStatus, RetryPolicy
 from mas.jobs import runtime
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ async def _message_dead(c: Container, message_id: str) -> None:
 @task("comms.send_email", attempts=5, backoff_s=30, timeout_s=60, on_dead=_message_dead)
 async def send_email(c: Container, message_id: str) -> None:
     """Deliver one outbox message through the configured mail transport."""
-    from mas.core.comms.model import OutboxStatus
+    from mas.core.platform.messages import OutboxStatus
 
     status = await c.delivery.deliver(uuid.UUID(message_id))
     if status is OutboxStatus.DEAD:

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from mas.core.ports.events import EventHandler
+from mas.core.platform.ports.events import EventHandler
 
 log = logging.getLogger("mas.events")
 

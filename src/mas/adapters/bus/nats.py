@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from mas.adapters.bus.memory import check_pattern, handler_name
-from mas.core.ports.events import EventHandler
+from mas.core.platform.ports.events import EventHandler
 
 log = logging.getLogger("mas.events")
 

@@ -37,7 +37,7 @@ from nats.js.errors import (
 )
 from nats.js.kv import KeyValue
 
-from mas.core.shared.errors import ExternalUnavailable
+from mas.core.platform.errors import ExternalUnavailable
 
 log = logging.getLogger("mas.cache")
 

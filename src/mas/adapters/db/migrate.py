@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
 
-from mas.adapters.db.models import Base
+from mas.adapters.db.base import Base
 from mas.adapters.db.schema_check import SchemaBehind as SchemaBehind
 from mas.adapters.db.schema_check import ensure_at_head as ensure_at_head
 from mas.adapters.db.session import ensure_sqlite_folder, sqlite_file_missing

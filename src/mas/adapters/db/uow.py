@@ -9,22 +9,22 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mas.adapters.db.repos.crm_assignment import SqlAssignmentRepository
-from mas.adapters.db.repos.crm_imports import SqlImportRepository
-from mas.adapters.db.repos.crm_leads import SqlLeadRepository
-from mas.adapters.db.repos.identity import (
+from mas.adapters.db.crm.assignment import SqlAssignmentRepository
+from mas.adapters.db.crm.imports import SqlImportRepository
+from mas.adapters.db.crm.leads import SqlLeadRepository
+from mas.adapters.db.identity.repos import (
     SqlAuditLog,
     SqlOtpRepository,
     SqlSessionRepository,
     SqlUserRepository,
     SqlVendorKeyRepository,
 )
-from mas.adapters.db.repos.jobs import SqlJobRunRepository
-from mas.adapters.db.repos.leases import SqlLeaseRepository
-from mas.adapters.db.repos.outbox import SqlOutboxRepository
-from mas.core.comms.model import OutboxMessage
-from mas.core.shared.events import DomainEvent
-from mas.core.shared.ids import uuid7
+from mas.adapters.db.platform.jobs import SqlJobRunRepository
+from mas.adapters.db.platform.leases import SqlLeaseRepository
+from mas.adapters.db.platform.outbox import SqlOutboxRepository
+from mas.core.platform.events import DomainEvent
+from mas.core.platform.ids import uuid7
+from mas.core.platform.messages import OutboxMessage
 
 AfterCommit = Callable[[list[uuid.UUID], list[uuid.UUID]], Awaitable[None]]
 

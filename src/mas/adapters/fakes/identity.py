@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mas.core.ports.identity import GoogleIdentity
-from mas.core.shared.errors import ExternalUnavailable, Unauthorized
+from mas.core.identity.ports import GoogleIdentity
+from mas.core.platform.errors import ExternalUnavailable, Unauthorized
 
 
 class FakeIdentityProvider:

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import jwt
 
-from mas.core.ports.identity import GoogleIdentity
-from mas.core.shared.errors import ExternalUnavailable, NotConfigured, Unauthorized
+from mas.core.identity.ports import GoogleIdentity
+from mas.core.platform.errors import ExternalUnavailable, NotConfigured, Unauthorized
 
 log = logging.getLogger("mas.identity")
 

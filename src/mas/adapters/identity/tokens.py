@@ -16,8 +16,8 @@ from typing import Any
 import jwt
 import msgspec
 
-from mas.core.ports.identity import AccessTokenClaims
-from mas.core.shared.errors import Unauthorized
+from mas.core.identity.ports import AccessTokenClaims
+from mas.core.platform.errors import Unauthorized
 
 ALGORITHM = "HS256"
 REQUIRED = ["iss", "sub", "role", "plt", "tv", "jti", "iat", "exp"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mas.core.ports.mail import Envelope, TransportError
+from mas.core.platform.ports.mail import Envelope, TransportError
 
 _ADDRESS = re.compile(r"[^\s<>@,;\"]+@[^\s<>@,;\"]+")
 _NAMED = re.compile(r"[^<>\r\n\x00]*<(?P<address>[^<>]*)>")

@@ -16,7 +16,7 @@ from email.utils import formatdate
 import aiosmtplib
 
 from mas.adapters.messaging.local import parse_address, recipient_address
-from mas.core.ports.mail import Envelope, TransportError
+from mas.core.platform.ports.mail import Envelope, TransportError
 from mas.settings import Settings
 
 log = logging.getLogger("mas.mail")

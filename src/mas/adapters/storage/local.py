@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from mas.core.shared.errors import Conflict, NotFound, ValidationFailed
+from mas.core.platform.errors import Conflict, NotFound, ValidationFailed
 
 
 class LocalStorage:

@@ -18,7 +18,7 @@ from mas.core.crm.queries import (
 )
 from mas.core.crm.scope import LeadScope
 from mas.core.identity.policy import Caller
-from mas.core.shared.errors import FieldError, ValidationFailed
+from mas.core.platform.errors import FieldError, ValidationFailed
 
 EXPORT_BATCH = 1000
 COLUMNS = (

@@ -11,7 +11,6 @@ import msgspec
 
 from mas.core.crm import notices
 from mas.core.crm.assignment_access import (
-    APPLY_TASK,
     AssignmentDeps,
     head_page,
     is_admin,
@@ -25,11 +24,12 @@ from mas.core.crm.assignment_model import (
     member_problem,
     preview,
 )
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.crm.tasks import APPLY_BULK_ASSIGNMENT, RequestRef
 from mas.core.identity.policy import Caller
-from mas.core.ports.uow import UnitOfWork
-from mas.core.shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import Page, PageRequest
+from mas.core.platform.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import Page, PageRequest
 
 log = logging.getLogger("mas.crm")
 
@@ -56,7 +56,7 @@ class ApprovalService:
         self.d = deps
 
     async def _visible(
-        self, uow: UnitOfWork, actor: Caller, request_id: uuid.UUID, *, lock: bool = False
+        self, uow: CrmUnitOfWork, actor: Caller, request_id: uuid.UUID, *, lock: bool = False
     ) -> BulkRequest:
         if not is_admin(actor):
             await head_page(uow, actor, "bulk_assign")
@@ -125,7 +125,7 @@ class ApprovalService:
             await uow.assignments.save_request(request)
             await self._tell_requester(uow, request)
             await uow.commit()
-        await self.d.jobs.enqueue(APPLY_TASK, {"request_id": str(request_id)}, key=str(request_id))
+        await self.d.jobs.submit(APPLY_BULK_ASSIGNMENT, RequestRef(request_id), key=str(request_id))
         async with self.d.uow() as uow:
             return await uow.assignments.request(request_id) or request
 
@@ -167,13 +167,13 @@ class ApprovalService:
             await uow.assignments.save_request(request)
             await uow.commit()
         # The first run's key is spent (it died); this retry gets its own.
-        await self.d.jobs.enqueue(
-            APPLY_TASK, {"request_id": str(request_id)}, key=f"{request_id}:retry:{uuid7()}"
+        await self.d.jobs.submit(
+            APPLY_BULK_ASSIGNMENT, RequestRef(request_id), key=f"{request_id}:retry:{uuid7()}"
         )
         async with self.d.uow() as uow:
             return await uow.assignments.request(request_id) or request
 
-    async def _tell_requester(self, uow: UnitOfWork, request: BulkRequest) -> None:
+    async def _tell_requester(self, uow: CrmUnitOfWork, request: BulkRequest) -> None:
         requester = (await uow.assignments.people([request.requested_by])).get(request.requested_by)
         if requester is not None and requester.usable:
             await notices.request_decided(uow, request, requester, self.d.clock.now())
@@ -207,7 +207,7 @@ class ApprovalService:
             idle = await uow.assignments.idle_requests(now - IDLE_AFTER, limit)
         for request in idle:
             stamp = request.updated_at.isoformat()
-            await self.d.jobs.enqueue(
-                APPLY_TASK, {"request_id": str(request.id)}, key=f"{request.id}:resume:{stamp}"
+            await self.d.jobs.submit(
+                APPLY_BULK_ASSIGNMENT, RequestRef(request.id), key=f"{request.id}:resume:{stamp}"
             )
         return len(idle)

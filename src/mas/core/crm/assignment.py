@@ -18,7 +18,6 @@ import msgspec
 from mas.core.crm import config, notices
 from mas.core.crm.assignment_access import (
     ADMIN_ROLES,
-    APPLY_TASK,
     AssignmentDeps,
     head_page,
     is_admin,
@@ -49,16 +48,17 @@ from mas.core.crm.assignment_model import (
     offending_ids,
 )
 from mas.core.crm.model import LeadStatus
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.crm.tasks import APPLY_BULK_ASSIGNMENT, RequestRef
 from mas.core.identity.policy import Caller
-from mas.core.ports.uow import UnitOfWork
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     FieldError,
     Forbidden,
     NotFound,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
 
 log = logging.getLogger("mas.crm")
 
@@ -142,7 +142,11 @@ class AssignmentService:
     # --- one lead ---------------------------------------------------------------------------
 
     async def _writable_lead(
-        self, uow: UnitOfWork, actor: Caller, profile: SalesHeadProfile | None, lead_id: uuid.UUID
+        self,
+        uow: CrmUnitOfWork,
+        actor: Caller,
+        profile: SalesHeadProfile | None,
+        lead_id: uuid.UUID,
     ) -> LeadSlots:
         lead = (await uow.assignments.lead_slots([lead_id], lock=True)).get(lead_id)
         if lead is None or lead.deleted:
@@ -300,10 +304,10 @@ class AssignmentService:
             return BulkOutcome(
                 applied=True, request=await self.apply_request(request.id) or request
             )
-        await self.d.jobs.enqueue(APPLY_TASK, {"request_id": str(request.id)}, key=str(request.id))
+        await self.d.jobs.submit(APPLY_BULK_ASSIGNMENT, RequestRef(request.id), key=str(request.id))
         return BulkOutcome(applied=False, request=request)
 
-    async def _pool(self, uow: UnitOfWork, actor: Caller, wanted: uuid.UUID | None) -> uuid.UUID:
+    async def _pool(self, uow: CrmUnitOfWork, actor: Caller, wanted: uuid.UUID | None) -> uuid.UUID:
         if not is_admin(actor):
             if wanted is not None and wanted != actor.user_id:
                 raise Forbidden("a sales head assigns in their own pool only", code="not_your_pool")
@@ -443,7 +447,7 @@ def _still_in(lead: LeadSlots | None, pool: uuid.UUID) -> bool:
     )
 
 
-async def _check_leads(uow: UnitOfWork, pool: uuid.UUID, lead_ids: list[uuid.UUID]) -> None:
+async def _check_leads(uow: CrmUnitOfWork, pool: uuid.UUID, lead_ids: list[uuid.UUID]) -> None:
     leads = await uow.assignments.lead_slots(lead_ids)
     bad = [i for i in lead_ids if not _still_in(leads.get(i), pool)]
     if bad:
@@ -455,7 +459,7 @@ async def _check_leads(uow: UnitOfWork, pool: uuid.UUID, lead_ids: list[uuid.UUI
 
 
 async def _check_assignees(
-    uow: UnitOfWork, pool: uuid.UUID, slot: Slot, assignee_ids: list[uuid.UUID]
+    uow: CrmUnitOfWork, pool: uuid.UUID, slot: Slot, assignee_ids: list[uuid.UUID]
 ) -> None:
     team = {m.user_id: m for m in await uow.assignments.members(pool, active_only=True)}
     errors = [

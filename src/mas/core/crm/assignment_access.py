@@ -22,21 +22,20 @@ from mas.core.crm.assignment_model import (
 )
 from mas.core.crm.events import LeadAssigned
 from mas.core.crm.model import Activity, ActivityType
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.clock import Clock
-from mas.core.ports.tasks import Enqueuer
-from mas.core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
-APPLY_TASK = "crm.apply_bulk_assignment"
-AUTO_ASSIGN_TASK = "crm.auto_assign"
 ADMIN_ROLES = (Role.ADMIN, Role.SUPERADMIN)
 
 
 @dataclass
 class AssignmentDeps:
-    uow: UnitOfWorkFactory
+    uow: UnitOfWorkFactory[CrmUnitOfWork]
     clock: Clock
     jobs: Enqueuer
     zone: str = "Asia/Kolkata"
@@ -51,7 +50,7 @@ def real_actor(actor: Caller) -> uuid.UUID:
     return actor.impersonated_by or actor.user_id
 
 
-async def head_page(uow: UnitOfWork, actor: Caller, flag: str) -> SalesHeadProfile | None:
+async def head_page(uow: CrmUnitOfWork, actor: Caller, flag: str) -> SalesHeadProfile | None:
     """The caller's profile, after checking its page flag; None for an administrator."""
     if is_admin(actor):
         return None
@@ -69,7 +68,7 @@ def pool_filter(actor: Caller, wanted: uuid.UUID | None) -> tuple[uuid.UUID | No
     return actor.user_id, wanted is not None and wanted != actor.user_id
 
 
-async def sales_head(uow: UnitOfWork, user_id: uuid.UUID, field: str) -> Person:
+async def sales_head(uow: CrmUnitOfWork, user_id: uuid.UUID, field: str) -> Person:
     person = (await uow.assignments.people([user_id])).get(user_id)
     if person is None or not person.usable:
         raise NotFound("no such sales head", code="sales_head_not_found")
@@ -95,7 +94,7 @@ def _summary(change: SlotChange, labels: dict[uuid.UUID, str]) -> str:
 
 
 async def record_changes(
-    uow: UnitOfWork,
+    uow: CrmUnitOfWork,
     changes: list[SlotChange],
     labels: dict[uuid.UUID, str],
     now: datetime,

@@ -16,7 +16,7 @@ import msgspec
 
 from mas.core.crm.model import LeadStatus
 from mas.core.identity.policy import Role
-from mas.core.shared.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from mas.core.platform.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 
 MAX_BULK_LEADS = 10_000
 APPLY_CHUNK = 500

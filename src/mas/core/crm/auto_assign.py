@@ -14,10 +14,9 @@ import logging
 import uuid
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from mas.core.crm import notices
-from mas.core.crm.assignment_access import AUTO_ASSIGN_TASK, AssignmentDeps, record_changes
+from mas.core.crm.assignment_access import AssignmentDeps, record_changes
 from mas.core.crm.assignment_model import (
     APPLY_CHUNK,
     AssignMethod,
@@ -31,57 +30,55 @@ from mas.core.crm.assignment_model import (
     assign_least_loaded,
     assign_round_robin,
 )
+from mas.core.crm.events import LeadCreated, LeadsImported
 from mas.core.crm.model import OPEN
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.targets_model import day_bounds, local_today
-from mas.core.ports.uow import UnitOfWork
+from mas.core.crm.tasks import (
+    AUTO_ASSIGN,
+    AUTO_ASSIGN_BATCH,
+    AUTO_ASSIGN_PULL,
+    BatchAutoAssign,
+    LeadRef,
+    PullAutoAssign,
+)
 
 log = logging.getLogger("mas.crm")
-
-AUTO_ASSIGN_BATCH_TASK = "crm.auto_assign_batch"
-AUTO_ASSIGN_PULL_TASK = "crm.auto_assign_pull"
 
 
 class AutoAssigner:
     def __init__(self, deps: AssignmentDeps) -> None:
         self.d = deps
 
-    async def _wanted(self, head: object) -> uuid.UUID | None:
-        if not head:
+    async def _wanted(self, head_id: uuid.UUID | None) -> uuid.UUID | None:
+        if head_id is None:
             return None
-        head_id = uuid.UUID(str(head))
         async with self.d.uow() as uow:
             profile = await uow.assignments.profile(head_id)
         return head_id if profile is not None and profile.auto_assign_enabled else None
 
-    async def on_lead_created(self, subject: str, payload: dict[str, Any]) -> None:
+    async def on_lead_created(self, event: LeadCreated) -> None:
         """``mas.lead.created``: queue auto-assign for an unassigned lead of such a pool."""
-        lead = payload.get("lead_id")
-        if (
-            lead
-            and not payload.get("assigned_to")
-            and await self._wanted(payload.get("owning_sales_head_id"))
-        ):
-            await self.d.jobs.enqueue(AUTO_ASSIGN_TASK, {"lead_id": str(lead)}, key=str(lead))
+        if event.assigned_to is None and await self._wanted(event.owning_sales_head_id):
+            await self.d.jobs.submit(AUTO_ASSIGN, LeadRef(event.lead_id))
 
-    async def on_leads_imported(self, subject: str, payload: dict[str, Any]) -> None:
+    async def on_leads_imported(self, event: LeadsImported) -> None:
         """``mas.lead.imported``: queue auto-assign for the leads a CSV batch or a vendor pull
         created."""
-        channel = payload.get("channel")
-        batch, vendor, started = (
-            payload.get(k) for k in ("batch_id", "vendor_key_id", "started_at")
-        )
-        if not payload.get("created"):
+        if not event.created:
             return
-        if channel == "CSV" and batch:
-            task, args, key = AUTO_ASSIGN_BATCH_TASK, {"batch_id": str(batch)}, str(batch)
-        elif channel == "VENDOR" and vendor and started:
-            args = {"vendor_key_id": str(vendor), "since": str(started)}
-            task, key = AUTO_ASSIGN_PULL_TASK, f"{vendor}@{started}"
-        else:
+        head = await self._wanted(event.pool_head_id)
+        if head is None:
             return
-        head = await self._wanted(payload.get("pool_head_id"))
-        if head is not None:
-            await self.d.jobs.enqueue(task, {"head_id": str(head), **args}, key=key)
+        if event.channel == "CSV" and event.batch_id:
+            await self.d.jobs.submit(AUTO_ASSIGN_BATCH, BatchAutoAssign(head, event.batch_id))
+        elif event.channel == "VENDOR" and event.vendor_key_id and event.started_at:
+            vendor, started = event.vendor_key_id, event.started_at
+            await self.d.jobs.submit(
+                AUTO_ASSIGN_PULL,
+                PullAutoAssign(head, vendor, started),
+                key=f"{vendor}@{started.isoformat()}",
+            )
 
     async def auto_assign(self, lead_id: uuid.UUID) -> SlotChange | None:
         """Give one new pool lead to a telecaller (only while it is unassigned)."""
@@ -173,7 +170,7 @@ class AutoAssigner:
         return sum(per_assignee.values())
 
     async def _assign(
-        self, uow: UnitOfWork, head: uuid.UUID, lead_ids: list[uuid.UUID]
+        self, uow: CrmUnitOfWork, head: uuid.UUID, lead_ids: list[uuid.UUID]
     ) -> list[SlotChange]:
         now = self.d.clock.now()
         leads = await uow.assignments.lead_slots(lead_ids, lock=True)
@@ -216,7 +213,7 @@ class AutoAssigner:
         await record_changes(uow, changes, labels, now, write_leads=False)
         return changes
 
-    async def _candidates(self, uow: UnitOfWork, head: uuid.UUID) -> list[Candidate]:
+    async def _candidates(self, uow: CrmUnitOfWork, head: uuid.UUID) -> list[Candidate]:
         team = [
             m
             for m in await uow.assignments.members(head, active_only=True)
@@ -237,7 +234,7 @@ class AutoAssigner:
 
     async def _pick(
         self,
-        uow: UnitOfWork,
+        uow: CrmUnitOfWork,
         profile: SalesHeadProfile,
         candidates: list[Candidate],
         leads: list[uuid.UUID],

@@ -28,10 +28,11 @@ from mas.core.crm.model import (
     LeadSource,
     slugify_tag,
 )
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tagging import TagName
+from mas.core.crm.tasks import PROMOTE_CAMPAIGN_LEAD, CampaignLeadRef
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.uow import DuplicateKey, UnitOfWork
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     DomainError,
     FieldError,
@@ -39,12 +40,12 @@ from mas.core.shared.errors import (
     NotFound,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import Page, PageRequest
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.uow import DuplicateKey
 
 log = logging.getLogger("mas.crm")
 
-PROMOTE_TASK = "crm.promote_campaign_lead"
 PER_IP = (5, 600)  # submissions per 10 minutes
 PER_PHONE = (3, 3600)  # submissions per hour
 SWEEP_AFTER = timedelta(minutes=2)
@@ -160,13 +161,13 @@ class CampaignService:
         async with self.d.uow() as uow:
             return await uow.leads.campaign_leads(campaign_id, status, req)
 
-    async def _get(self, uow: UnitOfWork, campaign_id: uuid.UUID) -> Campaign:
+    async def _get(self, uow: CrmUnitOfWork, campaign_id: uuid.UUID) -> Campaign:
         campaign = await uow.leads.get_campaign(campaign_id)
         if campaign is None:
             raise NotFound(f"no campaign {campaign_id}", code="campaign_not_found")
         return campaign
 
-    async def _check(self, uow: UnitOfWork, campaign: Campaign) -> None:
+    async def _check(self, uow: CrmUnitOfWork, campaign: Campaign) -> None:
         if campaign.starts_at and campaign.ends_at and campaign.ends_at <= campaign.starts_at:
             raise ValidationFailed(
                 "the campaign ends before it starts",
@@ -231,11 +232,7 @@ class CampaignService:
             log.info("crm.form_honeypot", extra={"campaign": slug})
             return
         try:
-            await self.d.jobs.enqueue(
-                PROMOTE_TASK,
-                {"campaign_lead_id": str(submission.id)},
-                key=f"crm.campaign_lead:{submission.id}",
-            )
+            await self.d.jobs.submit(PROMOTE_CAMPAIGN_LEAD, CampaignLeadRef(submission.id))
         except Exception:  # noqa: BLE001 - stored; the sweeper promotes it within minutes
             log.exception("crm.form_enqueue_failed", extra={"campaign_lead_id": str(submission.id)})
 
@@ -244,7 +241,7 @@ class CampaignService:
     async def promote(self, campaign_lead_id: uuid.UUID) -> CampaignLeadStatus | None:
         """RECEIVED -> PROMOTED (created or merged lead) or REJECTED; others are left alone."""
 
-        async def work(uow: UnitOfWork) -> CampaignLeadStatus | None:
+        async def work(uow: CrmUnitOfWork) -> CampaignLeadStatus | None:
             submission = await uow.leads.get_campaign_lead(campaign_lead_id, lock=True)
             if submission is None or submission.status is not CampaignLeadStatus.RECEIVED:
                 return submission.status if submission else None
@@ -315,7 +312,7 @@ class CampaignService:
         )
 
     async def _reject(
-        self, uow: UnitOfWork, submission: CampaignLead, reason: str
+        self, uow: CrmUnitOfWork, submission: CampaignLead, reason: str
     ) -> CampaignLeadStatus:
         if not await uow.leads.settle_campaign_lead(
             submission.id, CampaignLeadStatus.REJECTED, reason[:200], None

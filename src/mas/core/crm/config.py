@@ -15,10 +15,11 @@ from typing import Any
 
 import msgspec
 
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller
-from mas.core.ports.clock import Clock
-from mas.core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import FieldError, NotFound, ValidationFailed
+from mas.core.platform.errors import FieldError, NotFound, ValidationFailed
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 BULK_ASSIGN_THRESHOLD = "crm.bulk_assign_threshold"
 
@@ -68,7 +69,7 @@ def _key(key: str) -> ConfigKey:
     return spec
 
 
-async def read(uow: UnitOfWork, key: str) -> Any:
+async def read(uow: CrmUnitOfWork, key: str) -> Any:
     """The value of ``key`` inside an open unit of work (its default when no row is stored)."""
     spec = _key(key)
     stored = await uow.assignments.config_value(key)
@@ -81,7 +82,7 @@ async def read(uow: UnitOfWork, key: str) -> Any:
 
 
 class SystemConfig:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from mas.core.crm.model import IncomingLead, Lead
-from mas.core.ports.phone import PhoneNormalizer
-from mas.core.shared.errors import FieldError, ValidationFailed
+from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.platform.errors import FieldError, ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _NO_NAMES = frozenset({"unknown", "n/a", "na", "none", "null", "-"})

@@ -8,21 +8,22 @@ from datetime import datetime
 from typing import Any
 
 from mas.core.crm.model import Activity, ActivityType
+from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.scope import LeadScope, ScopeKind, scope_for
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.cache import Cache
-from mas.core.ports.clock import Clock
-from mas.core.ports.phone import PhoneNormalizer
-from mas.core.ports.tasks import Enqueuer
-from mas.core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import Forbidden, NotFound
-from mas.core.shared.ids import uuid7
-from mas.core.shared.ratelimit import RateLimiter
+from mas.core.platform.errors import Forbidden, NotFound
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.cache import Cache
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
+from mas.core.platform.ratelimit import RateLimiter
 
 
 @dataclass
 class CrmDeps:
-    uow: UnitOfWorkFactory
+    uow: UnitOfWorkFactory[CrmUnitOfWork]
     clock: Clock
     phones: PhoneNormalizer
     cache: Cache
@@ -32,7 +33,7 @@ class CrmDeps:
     ip_pepper: str = ""
 
 
-async def scope_of(uow: UnitOfWork, caller: Caller) -> LeadScope:
+async def scope_of(uow: CrmUnitOfWork, caller: Caller) -> LeadScope:
     """The caller's lead scope; a sales head's isolation flag is read from their profile."""
     if caller.role is Role.SALES_HEAD:
         return scope_for(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from mas.core.shared.events import DomainEvent
+from mas.core.platform.events import DomainEvent
 
 
 class LeadCreated(DomainEvent, frozen=True, kw_only=True):

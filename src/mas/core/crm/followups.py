@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from mas.core.comms.model import OutboxMessage
 from mas.core.crm.deps import CrmDeps, activity, is_admin
 from mas.core.crm.model import (
     MISSED_GRACE_HOURS,
@@ -27,6 +26,7 @@ from mas.core.crm.model import (
     LeadStatus,
     StatusChange,
 )
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import (
     FollowUpItem,
     FollowUpWindow,
@@ -37,9 +37,9 @@ from mas.core.crm.queries import (
 )
 from mas.core.crm.service import save_or_conflict, status_journal, transition, writable
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.uow import UnitOfWork
-from mas.core.shared.errors import Conflict, FieldError, NotFound, ValidationFailed
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mas.core.platform.ids import uuid7
+from mas.core.platform.messages import OutboxMessage
 
 log = logging.getLogger("mas.crm")
 
@@ -190,7 +190,7 @@ class FollowUpService:
             )
 
     async def _owner(
-        self, uow: UnitOfWork, caller: Caller, requested: uuid.UUID | None
+        self, uow: CrmUnitOfWork, caller: Caller, requested: uuid.UUID | None
     ) -> uuid.UUID:
         if requested is None or requested == caller.user_id:
             return caller.user_id

@@ -45,14 +45,12 @@ from mas.core.crm.model import (
     propose_mapping,
     slugify_tag,
 )
+from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
+from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.crm.tasks import IMPORT_BATCH, BatchRef
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.clock import Clock
-from mas.core.ports.crm_imports import ChunkOutcome, IntakeTarget, WriteConflict
-from mas.core.ports.phone import PhoneNormalizer
-from mas.core.ports.storage import Storage
-from mas.core.ports.tasks import Enqueuer
-from mas.core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     DomainError,
     ExternalUnavailable,
@@ -61,11 +59,14 @@ from mas.core.shared.errors import (
     NotFound,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.storage import Storage
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm.imports")
 
-IMPORT_TASK = "crm.import_batch"
 SAME_FILE_WINDOW = timedelta(hours=24)
 WRITE_ATTEMPTS = 4
 DONE = frozenset(
@@ -80,7 +81,7 @@ Chunk = tuple[list[IntakeRow], list[RejectedRow], int]
 
 @dataclass
 class ImportDeps:
-    uow: UnitOfWorkFactory
+    uow: UnitOfWorkFactory[CrmUnitOfWork]
     storage: Storage
     clock: Clock
     phone: PhoneNormalizer
@@ -103,7 +104,7 @@ def apply_outcome(batch: ImportBatch, outcome: ChunkOutcome) -> None:
 
 
 async def write_with_retry(
-    uow_factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], Awaitable[T]]
+    uow_factory: UnitOfWorkFactory[CrmUnitOfWork], work: Callable[[CrmUnitOfWork], Awaitable[T]]
 ) -> T:
     """Run ``work`` (one chunk) in a unit of work and commit; a lost race (``WriteConflict``)
     rolls back and runs it again."""
@@ -406,7 +407,7 @@ class ImportService:
         assert target.batch_id is not None
         batch_id = target.batch_id
 
-        async def work(uow: UnitOfWork) -> ImportBatch:
+        async def work(uow: CrmUnitOfWork) -> ImportBatch:
             outcome = await uow.imports.write_chunk(target, rows, rejected, self.d.clock.now())
             batch = await uow.imports.get(batch_id)
             assert batch is not None
@@ -508,7 +509,7 @@ class ImportService:
     async def _enqueue(self, batch: ImportBatch) -> None:
         assert batch.committed_at is not None
         key = f"{batch.id}@{batch.committed_at.isoformat()}"
-        await self.d.jobs.enqueue(IMPORT_TASK, {"batch_id": str(batch.id)}, key=key)
+        await self.d.jobs.submit(IMPORT_BATCH, BatchRef(batch.id), key=key)
 
     # --- who may do what -------------------------------------------------------------------
 
@@ -547,7 +548,9 @@ class ImportService:
             )
         return slugs
 
-    async def _visible(self, uow: UnitOfWork, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
+    async def _visible(
+        self, uow: CrmUnitOfWork, caller: Caller, batch_id: uuid.UUID
+    ) -> ImportBatch:
         batch = await uow.imports.get(batch_id)
         if batch is None or not (
             caller.role in (Role.ADMIN, Role.SUPERADMIN)

@@ -39,11 +39,12 @@ from mas.core.crm.model import (
     merge,
     slugify_tag,
 )
+from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.phone import PhoneNormalizer
-from mas.core.ports.uow import DuplicateKey, UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import Conflict, FieldError, ValidationFailed
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import Conflict, FieldError, ValidationFailed
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
@@ -106,7 +107,7 @@ class LeadReceipt(msgspec.Struct, frozen=True, kw_only=True):
     lead: Lead | None
 
 
-async def run_intake(uow: UnitOfWork, cmd: IntakeCommand, now: datetime) -> IntakeResult:
+async def run_intake(uow: CrmUnitOfWork, cmd: IntakeCommand, now: datetime) -> IntakeResult:
     """Apply §5 inside ``uow`` (not committed). ``DuplicateKey``: roll back and run again."""
     prior = await uow.leads.intake_by_ref(cmd.channel, cmd.channel_ref)
     if prior is not None:
@@ -132,7 +133,7 @@ async def run_intake(uow: UnitOfWork, cmd: IntakeCommand, now: datetime) -> Inta
     return IntakeResult(lead_id=lead.id, outcome=outcome, warnings=warnings)
 
 
-async def _create(uow: UnitOfWork, cmd: IntakeCommand, now: datetime) -> tuple[Lead, list[str]]:
+async def _create(uow: CrmUnitOfWork, cmd: IntakeCommand, now: datetime) -> tuple[Lead, list[str]]:
     incoming = cmd.incoming
     lead = Lead(
         id=uuid7(),
@@ -205,7 +206,7 @@ async def _create(uow: UnitOfWork, cmd: IntakeCommand, now: datetime) -> tuple[L
 
 
 async def _merge(
-    uow: UnitOfWork, lead: Lead, cmd: IntakeCommand, now: datetime
+    uow: CrmUnitOfWork, lead: Lead, cmd: IntakeCommand, now: datetime
 ) -> tuple[IntakeOutcome, list[str]]:
     before = lead.status
     keep_second_number(lead, cmd.incoming)
@@ -251,7 +252,7 @@ async def _merge(
 
 
 async def _tag(
-    uow: UnitOfWork, lead_id: uuid.UUID, names: list[str], actor: uuid.UUID | None, now: datetime
+    uow: CrmUnitOfWork, lead_id: uuid.UUID, names: list[str], actor: uuid.UUID | None, now: datetime
 ) -> tuple[list[str], list[str]]:
     if not names:
         return [], []
@@ -263,7 +264,7 @@ async def _tag(
 
 
 async def intake_with_retry(
-    uow_factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], Awaitable[T]]
+    uow_factory: UnitOfWorkFactory[CrmUnitOfWork], work: Callable[[CrmUnitOfWork], Awaitable[T]]
 ) -> T:
     """Run ``work`` in a fresh unit of work and commit; once more after a lost race."""
     for attempt in (1, 2):
@@ -323,7 +324,7 @@ class LeadIntakeService:
         requested = data.owning_sales_head_id if isinstance(data, NewPoolLead) else None
         ref = f"{caller.user_id}:{idempotency_key or uuid7()}"
 
-        async def work(uow: UnitOfWork) -> LeadReceipt:
+        async def work(uow: CrmUnitOfWork) -> LeadReceipt:
             pool, assignee = await self._placement(uow, caller, requested)
             cmd = IntakeCommand(
                 channel=IntakeChannel.MANUAL,
@@ -354,7 +355,7 @@ class LeadIntakeService:
         return receipt
 
     async def _placement(
-        self, uow: UnitOfWork, caller: Caller, requested: uuid.UUID | None
+        self, uow: CrmUnitOfWork, caller: Caller, requested: uuid.UUID | None
     ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         if caller.role is Role.SALES:
             return await uow.leads.head_of(caller.user_id), caller.user_id

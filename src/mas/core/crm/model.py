@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from mas.core.shared.errors import FieldError, InvalidState, ValidationFailed
+from mas.core.platform.errors import FieldError, InvalidState, ValidationFailed
 
 
 class LeadStatus(enum.StrEnum):

@@ -10,15 +10,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from mas.core.comms.model import OutboxMessage
 from mas.core.crm.assignment_model import BulkRequest, Person, Slot
-from mas.core.ports.uow import UnitOfWork
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.platform.messages import OutboxMessage
 
 _NAMESPACE = uuid.UUID("5f0d7c2e-8a0b-4a52-9a57-6b1f3f0c2d11")
 SLOT_WORDS = {Slot.FIRST_LINE: "first line (telecalling)", Slot.SECOND_LINE: "second line"}
 
 
-async def send_once(uow: UnitOfWork, key: str, message: OutboxMessage) -> bool:
+async def send_once(uow: CrmUnitOfWork, key: str, message: OutboxMessage) -> bool:
     message.id = uuid.uuid5(_NAMESPACE, key)
     if await uow.outbox.get_message(message.id) is not None:
         return False
@@ -34,7 +34,7 @@ def _mail(to: Person, subject: str, body: str, template: str, now: datetime) -> 
 
 
 async def request_filed(
-    uow: UnitOfWork, request: BulkRequest, requester: Person, admins: list[Person], now: datetime
+    uow: CrmUnitOfWork, request: BulkRequest, requester: Person, admins: list[Person], now: datetime
 ) -> None:
     for admin in admins:
         await send_once(
@@ -61,7 +61,7 @@ _OUTCOME = {
 
 
 async def request_decided(
-    uow: UnitOfWork, request: BulkRequest, requester: Person, now: datetime
+    uow: CrmUnitOfWork, request: BulkRequest, requester: Person, now: datetime
 ) -> None:
     note = f"\nNote: {request.decision_note}" if request.decision_note else ""
     await send_once(
@@ -80,7 +80,7 @@ async def request_decided(
 
 
 async def leads_assigned(
-    uow: UnitOfWork, key: str, to: Person, count: int, slot: Slot, why: str, now: datetime
+    uow: CrmUnitOfWork, key: str, to: Person, count: int, slot: Slot, why: str, now: datetime
 ) -> None:
     noun = "lead was" if count == 1 else "leads were"
     await send_once(
@@ -98,7 +98,7 @@ async def leads_assigned(
 
 
 async def pool_received(
-    uow: UnitOfWork, key: str, head: Person, count: int, reason: str, now: datetime
+    uow: CrmUnitOfWork, key: str, head: Person, count: int, reason: str, now: datetime
 ) -> None:
     await send_once(
         uow,

@@ -19,7 +19,7 @@ from mas.core.crm.model import (
     LeadSource,
     LeadStatus,
 )
-from mas.core.shared.errors import FieldError, ValidationFailed
+from mas.core.platform.errors import FieldError, ValidationFailed
 
 COUNT_CAP = 1_000
 """Totals of a lead list are exact up to here; beyond, ``total_capped`` says "at least this

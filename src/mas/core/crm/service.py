@@ -42,6 +42,7 @@ from mas.core.crm.model import (
     apply_transition,
     check_transition,
 )
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import (
     LeadDetail,
     LeadFilter,
@@ -53,9 +54,9 @@ from mas.core.crm.queries import (
 )
 from mas.core.crm.scope import SYSTEM_SCOPE
 from mas.core.identity.policy import Caller
-from mas.core.ports.uow import DuplicateKey, UnitOfWork
-from mas.core.shared.errors import Conflict, FieldError, Forbidden, ValidationFailed
-from mas.core.shared.paging import PageRequest
+from mas.core.platform.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from mas.core.platform.paging import PageRequest
+from mas.core.platform.ports.uow import DuplicateKey
 
 log = logging.getLogger("mas.crm")
 
@@ -300,12 +301,12 @@ class LeadService:
                 f"'{raw}' is not a phone number", errors=[FieldError(field, "not a phone number")]
             ) from None
 
-    async def _detail(self, uow: UnitOfWork, lead: Lead) -> LeadDetail:
+    async def _detail(self, uow: CrmUnitOfWork, lead: Lead) -> LeadDetail:
         follow_ups = await uow.leads.open_follow_ups(lead.id)
         return LeadDetail(**msgspec.structs.asdict(lead), open_follow_ups=follow_ups)
 
 
-async def writable(uow: UnitOfWork, caller: Caller, lead_id: uuid.UUID) -> Lead:
+async def writable(uow: CrmUnitOfWork, caller: Caller, lead_id: uuid.UUID) -> Lead:
     """The lead, locked, if the caller may change it: 404 outside scope, 403 read-only pool."""
     scope = await scope_of(uow, caller)
     lead = await uow.leads.get(lead_id, scope, write=True, lock=True)
@@ -324,7 +325,7 @@ def transition(lead: Lead, change: StatusChange, caller: Caller) -> bool:
     return True
 
 
-async def save_or_conflict(uow: UnitOfWork, lead: Lead) -> None:
+async def save_or_conflict(uow: CrmUnitOfWork, lead: Lead) -> None:
     try:
         saved = await uow.leads.save(lead)
     except DuplicateKey:
@@ -337,7 +338,7 @@ async def save_or_conflict(uow: UnitOfWork, lead: Lead) -> None:
 
 
 def status_journal(
-    uow: UnitOfWork, lead: Lead, before: LeadStatus, actor: uuid.UUID | None, now: datetime
+    uow: CrmUnitOfWork, lead: Lead, before: LeadStatus, actor: uuid.UUID | None, now: datetime
 ) -> list[Activity]:
     """One STATUS_CHANGED (plus CONVERTED / REOPENED) line and one event, after the save."""
     after = lead.status

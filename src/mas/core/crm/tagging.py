@@ -11,12 +11,13 @@ from msgspec import UNSET, UnsetType
 
 from mas.core.crm.deps import CrmDeps, activity, scope_of
 from mas.core.crm.model import ActivityType, Tag, slugify_tag
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import BULK_TAG_MAX, LeadDetail
 from mas.core.crm.service import LeadService, writable
 from mas.core.identity.policy import Caller
-from mas.core.ports.uow import DuplicateKey, UnitOfWork
-from mas.core.shared.errors import Conflict, NotFound
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import Conflict, NotFound
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.uow import DuplicateKey
 
 TagName = Annotated[str, msgspec.Meta(min_length=2, max_length=60)]
 Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
@@ -186,13 +187,13 @@ class TagService:
             requested=len(requested), in_scope=len(ids), added=len(added), removed=len(removed)
         )
 
-    async def _live(self, uow: UnitOfWork, tag_id: uuid.UUID) -> Tag:
+    async def _live(self, uow: CrmUnitOfWork, tag_id: uuid.UUID) -> Tag:
         tag = await uow.leads.get_tag(tag_id)
         if tag is None or tag.deleted_at is not None:
             raise tag_not_found(tag_id)
         return tag
 
-    async def _named(self, uow: UnitOfWork, raw: list[str]) -> list[Tag]:
+    async def _named(self, uow: CrmUnitOfWork, raw: list[str]) -> list[Tag]:
         names = sorted({slugify_tag(n) for n in raw})
         found = await uow.leads.tags_named(names)
         missing = sorted(set(names) - {t.name for t in found})

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from mas.core.crm.assignment_access import AssignmentDeps, head_page, is_admin, pool_filter
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.targets_model import (
     Actuals,
     DailyTarget,
@@ -24,10 +25,9 @@ from mas.core.crm.targets_model import (
     tally,
 )
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.uow import UnitOfWork
-from mas.core.shared.errors import FieldError, Forbidden, ValidationFailed
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import Page, PageRequest
+from mas.core.platform.errors import FieldError, Forbidden, ValidationFailed
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import Page, PageRequest
 
 
 class TargetLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,7 +53,7 @@ class TargetService:
         return local_today(self.d.clock.now(), self.d.zone)
 
     async def _team_ids(
-        self, uow: UnitOfWork, actor: Caller, head_id: uuid.UUID | None
+        self, uow: CrmUnitOfWork, actor: Caller, head_id: uuid.UUID | None
     ) -> list[uuid.UUID] | None:
         """Whose numbers the caller reads: a head their team; an ADMIN a team or everyone."""
         pool, empty = pool_filter(actor, head_id)
@@ -64,7 +64,7 @@ class TargetService:
         return [m.user_id for m in await uow.assignments.members(pool, active_only=False)]
 
     async def live(
-        self, uow: UnitOfWork, people: list[uuid.UUID], day: date
+        self, uow: CrmUnitOfWork, people: list[uuid.UUID], day: date
     ) -> dict[uuid.UUID, Actuals]:
         now = self.d.clock.now()
         start, end = day_bounds(day, self.d.zone)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from mas.core.crm.model import ActivityType
-from mas.core.shared.errors import FieldError, ValidationFailed
+from mas.core.platform.errors import FieldError, ValidationFailed
 
 MAX_DAYS_AHEAD = 31
 MAX_DAYS_BACK = 7

@@ -33,10 +33,10 @@ from mas.core.crm.assignment_model import (
     check_page_flags,
     member_problem,
 )
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.targets_model import day_bounds, local_today
 from mas.core.identity.policy import Caller, Role
-from mas.core.ports.uow import DuplicateKey, UnitOfWork
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     FieldError,
     Forbidden,
@@ -44,7 +44,8 @@ from mas.core.shared.errors import (
     NotFound,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.uow import DuplicateKey
 
 Threshold = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
@@ -282,7 +283,7 @@ class TeamService:
 
     async def _hand_over(
         self,
-        uow: UnitOfWork,
+        uow: CrmUnitOfWork,
         actor: Caller,
         member: TeamMember,
         reassign_to: uuid.UUID | None,
@@ -341,7 +342,7 @@ class TeamService:
         )
 
 
-async def _must_be(uow: UnitOfWork, user_id: uuid.UUID, role: Role, field: str) -> None:
+async def _must_be(uow: CrmUnitOfWork, user_id: uuid.UUID, role: Role, field: str) -> None:
     person = (await uow.assignments.people([user_id])).get(user_id)
     if person is None or not person.usable or person.role is not role:
         raise ValidationFailed(

@@ -21,8 +21,8 @@ from mas.core.crm.assignment_model import (
 )
 from mas.core.crm.model import Activity, ActivityType
 from mas.core.identity.policy import Caller
-from mas.core.shared.errors import FieldError, Forbidden, ValidationFailed
-from mas.core.shared.ids import uuid7
+from mas.core.platform.errors import FieldError, Forbidden, ValidationFailed
+from mas.core.platform.ids import uuid7
 
 
 class TransferCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

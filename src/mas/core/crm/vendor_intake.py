@@ -18,19 +18,19 @@ from mas.core.crm.events import LeadsImported
 from mas.core.crm.import_rules import IntakeRow, RejectedRow, RowRules
 from mas.core.crm.imports import ImportDeps, write_with_retry
 from mas.core.crm.model import IntakeChannel, LeadSource
-from mas.core.identity.policy import Caller, Role
-from mas.core.ports.crm_imports import (
+from mas.core.crm.ports.imports import (
     ChunkOutcome,
     IntakeTarget,
     ReceivedVendorLead,
     VendorLeadIn,
 )
-from mas.core.ports.uow import UnitOfWork
-from mas.core.shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.crm.tasks import IMPORT_VENDOR, VendorRef
+from mas.core.identity.policy import Caller, Role
+from mas.core.platform.errors import FieldError, Forbidden, NotFound, ValidationFailed
 
 log = logging.getLogger("mas.crm.vendor")
 
-VENDOR_TASK = "crm.import_vendor"
 MAX_PUSH = 500
 FIELDS = ("city", "state", "course_interest", "session_year")
 
@@ -139,8 +139,8 @@ class VendorLeadService:
         now = self.d.clock.now()
         queued = []
         for key in keys:
-            run = await self.d.jobs.enqueue(
-                VENDOR_TASK, {"vendor_key_id": str(key)}, key=f"{key}@{now.isoformat()}"
+            run = await self.d.jobs.submit(
+                IMPORT_VENDOR, VendorRef(key), key=f"{key}@{now.isoformat()}"
             )
             queued.append(PullRequested(key, run.id))
         return queued
@@ -165,7 +165,7 @@ class VendorLeadService:
         started = self.d.clock.now()
         while True:
 
-            async def work(uow: UnitOfWork) -> ChunkOutcome | None:
+            async def work(uow: CrmUnitOfWork) -> ChunkOutcome | None:
                 received = await uow.imports.received_vendor_leads(vendor_key_id, self.d.chunk_rows)
                 if not received:
                     return None

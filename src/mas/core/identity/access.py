@@ -14,10 +14,10 @@ import msgspec
 
 from mas.core.identity.model import User, UserSnapshot, snapshot_of
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.ports.cache import Cache
-from mas.core.ports.identity import TokenCodec
-from mas.core.ports.uow import UnitOfWorkFactory
-from mas.core.shared.errors import Unauthorized
+from mas.core.identity.ports import IdentityUnitOfWork, TokenCodec
+from mas.core.platform.errors import Unauthorized
+from mas.core.platform.ports.cache import Cache
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 SNAPSHOT_TTL_S = 30
 REDACTED = "*"
@@ -33,7 +33,11 @@ def revoked_session_key(session_id: uuid.UUID) -> str:
 
 class AccessGuard:
     def __init__(
-        self, codec: TokenCodec, cache: Cache, uow: UnitOfWorkFactory, access_ttl_s: int
+        self,
+        codec: TokenCodec,
+        cache: Cache,
+        uow: UnitOfWorkFactory[IdentityUnitOfWork],
+        access_ttl_s: int,
     ) -> None:
         self._codec = codec
         self._cache = cache

@@ -11,7 +11,6 @@ import msgspec
 from mas.core.identity.access import AccessGuard, is_admin
 from mas.core.identity.mail import alert_email, credentials_email
 from mas.core.identity.model import (
-    SALES_HEAD_PAGES,
     AuditEvent,
     AuditKind,
     AuthMethod,
@@ -22,11 +21,9 @@ from mas.core.identity.model import (
     check_password,
 )
 from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.identity.ports import IdentityUnitOfWork, PasswordHasher, Secrets, TotpVerifier
 from mas.core.identity.tokens import RequestInfo, TokenIssuer, TokenPair
-from mas.core.ports.clock import Clock
-from mas.core.ports.identity import PasswordHasher, Secrets, TotpVerifier
-from mas.core.ports.uow import DuplicateKey, UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     FieldError,
     Forbidden,
@@ -35,9 +32,11 @@ from mas.core.shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
-from mas.core.shared.paging import Page, PageRequest
-from mas.core.shared.ratelimit import RateLimiter
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
+from mas.core.platform.ratelimit import RateLimiter
 
 ADMIN_ROLES = (Role.ADMIN, Role.SUPERADMIN)
 
@@ -58,7 +57,7 @@ class CreatedAccount(msgspec.Struct, frozen=True):
 
 @dataclass
 class AdminDeps:
-    uow: UnitOfWorkFactory
+    uow: UnitOfWorkFactory[IdentityUnitOfWork]
     issuer: TokenIssuer
     hasher: PasswordHasher
     secrets: Secrets
@@ -67,6 +66,8 @@ class AdminDeps:
     limiter: RateLimiter
     totp: TotpVerifier | None
     master_password_hash: str | None
+    pages: frozenset[str] = frozenset()
+    """The page keys the domains declare; an admin grants a head some of them."""
     impersonation_enabled: bool = False
 
 
@@ -229,15 +230,14 @@ class AccountAdmin:
     async def set_permissions(
         self, actor: Caller, user_id: uuid.UUID, keys: list[str]
     ) -> list[str]:
-        unknown = sorted(set(keys) - SALES_HEAD_PAGES)
+        unknown = sorted(set(keys) - self.d.pages)
         if unknown:
             raise ValidationFailed(
                 f"unknown page keys: {', '.join(unknown)}",
                 errors=[
                     FieldError(
                         "page_keys",
-                        f"unknown: {', '.join(unknown)}; known: "
-                        f"{', '.join(sorted(SALES_HEAD_PAGES))}",
+                        f"unknown: {', '.join(unknown)}; known: {', '.join(sorted(self.d.pages))}",
                     )
                 ],
             )
@@ -397,12 +397,12 @@ def _may_manage(actor: Caller, target: User) -> None:
         raise Forbidden("only a SUPERADMIN may manage administrators", code="superadmin_required")
 
 
-async def _not_last_superadmin(uow: UnitOfWork) -> None:
+async def _not_last_superadmin(uow: IdentityUnitOfWork) -> None:
     if await uow.users.count_active(Role.SUPERADMIN) <= 1:
         raise Conflict("this is the last SUPERADMIN", code="last_superadmin")
 
 
-async def _user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
+async def _user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:
     user = await uow.users.get(user_id)
     if user is None or user.is_deleted:
         raise NotFound("no such user", code="user_not_found")
@@ -410,7 +410,7 @@ async def _user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
 
 
 async def _audit(
-    uow: UnitOfWork,
+    uow: IdentityUnitOfWork,
     clock: Clock,
     kind: AuditKind,
     actor: uuid.UUID | None,

@@ -27,11 +27,9 @@ from mas.core.identity.model import (
     check_password,
 )
 from mas.core.identity.policy import Platform, Role, platform_allows
+from mas.core.identity.ports import IdentityProvider, IdentityUnitOfWork, PasswordHasher, Secrets
 from mas.core.identity.tokens import RequestInfo, TokenIssuer, TokenPair
-from mas.core.ports.clock import Clock
-from mas.core.ports.identity import IdentityProvider, PasswordHasher, Secrets
-from mas.core.ports.uow import DuplicateKey, UnitOfWork, UnitOfWorkFactory
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     DomainError,
     FieldError,
@@ -43,8 +41,10 @@ from mas.core.shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
-from mas.core.shared.ratelimit import RateLimiter
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
+from mas.core.platform.ratelimit import RateLimiter
 
 log = logging.getLogger("mas.identity")
 
@@ -74,7 +74,7 @@ class Session(msgspec.Struct, frozen=True):
 
 @dataclass
 class AuthDeps:
-    uow: UnitOfWorkFactory
+    uow: UnitOfWorkFactory[IdentityUnitOfWork]
     issuer: TokenIssuer
     hasher: PasswordHasher
     secrets: Secrets
@@ -426,7 +426,9 @@ class AuthService:
         await self.d.guard.forget(user.id)
         return pair
 
-    async def _set_password(self, uow: UnitOfWork, user: User, password: str) -> list[uuid.UUID]:
+    async def _set_password(
+        self, uow: IdentityUnitOfWork, user: User, password: str
+    ) -> list[uuid.UUID]:
         now = self.d.clock.now()
         user.password_hash = await asyncio.to_thread(self.d.hasher.hash, password)
         user.password_changed_at = now
@@ -446,14 +448,14 @@ class AuthService:
     # --- helpers ------------------------------------------------------------------------------
 
     async def _open_session(
-        self, uow: UnitOfWork, user: User, method: AuthMethod, info: RequestInfo
+        self, uow: IdentityUnitOfWork, user: User, method: AuthMethod, info: RequestInfo
     ) -> TokenPair:
         session, token = self.d.issuer.new_session(user, method, info)
         await uow.sessions.add(session)
         return self.d.issuer.pair(user, session, token)
 
     async def _issue_code(
-        self, uow: UnitOfWork, email: str, purpose: OtpPurpose, info: RequestInfo
+        self, uow: IdentityUnitOfWork, email: str, purpose: OtpPurpose, info: RequestInfo
     ) -> OtpCode:
         now = self.d.clock.now()
         code = self.d.secrets.otp_code()
@@ -473,7 +475,7 @@ class AuthService:
         return otp
 
     async def _consume_code(
-        self, uow: UnitOfWork, email: str, purpose: OtpPurpose, code: str
+        self, uow: IdentityUnitOfWork, email: str, purpose: OtpPurpose, code: str
     ) -> None:
         now = self.d.clock.now()
         otp = await uow.otps.newest(email, purpose)
@@ -510,7 +512,7 @@ class AuthService:
         otp.consumed_at = now
         await uow.otps.save(otp)
 
-    async def _limit_sends(self, email: str, purpose: OtpPurpose, uow: UnitOfWork) -> None:
+    async def _limit_sends(self, email: str, purpose: OtpPurpose, uow: IdentityUnitOfWork) -> None:
         """A new code at most every 60 s and 5 an hour; Retry-After says when the next may go."""
         now = self.d.clock.now()
         newest = await uow.otps.newest(email, purpose)
@@ -542,7 +544,7 @@ class AuthService:
             # The user and code are kept and the email waits as pending_config.
             raise NotConfigured("email delivery")
 
-    async def _user(self, uow: UnitOfWork, user_id: uuid.UUID) -> User:
+    async def _user(self, uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:
         user = await uow.users.get(user_id)
         if user is None or user.is_deleted:
             raise NotFound("no such user", code="user_not_found")
@@ -550,7 +552,7 @@ class AuthService:
 
     async def _audit(
         self,
-        uow: UnitOfWork,
+        uow: IdentityUnitOfWork,
         kind: AuditKind,
         *,
         target: uuid.UUID | None = None,

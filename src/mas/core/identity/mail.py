@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mas.core.comms.model import OutboxMessage
 from mas.core.identity.model import OtpPurpose
 from mas.core.identity.policy import Platform
+from mas.core.platform.messages import OutboxMessage
 
 BRAND = {
     Platform.MY_ANALYTICS_SCHOOL: "My Analytics School",

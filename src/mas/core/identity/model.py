@@ -9,7 +9,7 @@ from datetime import datetime
 import msgspec
 
 from mas.core.identity.policy import Platform, Role
-from mas.core.shared.errors import Conflict, FieldError, InvalidState, ValidationFailed
+from mas.core.platform.errors import Conflict, FieldError, InvalidState, ValidationFailed
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -75,20 +75,6 @@ class AuditKind(enum.StrEnum):
     PERMISSIONS_CHANGED = "PERMISSIONS_CHANGED"
     VENDOR_KEY_CREATED = "VENDOR_KEY_CREATED"
     VENDOR_KEY_REVOKED = "VENDOR_KEY_REVOKED"
-
-
-SALES_HEAD_PAGES = frozenset(
-    {
-        "crm.leads",
-        "crm.assignment",
-        "crm.approvals",
-        "crm.targets",
-        "crm.leaderboard",
-        "crm.imports",
-        "crm.team",
-        "crm.analytics",
-    }
-)
 
 
 class User(msgspec.Struct, kw_only=True):

@@ -9,9 +9,9 @@ import msgspec
 
 from mas.core.identity.model import AMR, AuthMethod, RefreshSession, User
 from mas.core.identity.policy import Platform
-from mas.core.ports.clock import Clock
-from mas.core.ports.identity import AccessTokenClaims, Secrets, TokenCodec
-from mas.core.shared.ids import uuid7
+from mas.core.identity.ports import AccessTokenClaims, Secrets, TokenCodec
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
 
 
 class TokenPair(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,11 +8,9 @@ import msgspec
 
 from mas.core.identity.model import AuditEvent, AuditKind, VendorKey
 from mas.core.identity.policy import Caller
+from mas.core.identity.ports import IdentityUnitOfWork, Secrets
 from mas.core.identity.secrets import same
-from mas.core.ports.clock import Clock
-from mas.core.ports.identity import Secrets
-from mas.core.ports.uow import UnitOfWorkFactory
-from mas.core.shared.errors import (
+from mas.core.platform.errors import (
     Conflict,
     FieldError,
     Forbidden,
@@ -20,7 +18,9 @@ from mas.core.shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mas.core.shared.ids import uuid7
+from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 KEY_PREFIX = "vk_live_"
 SCOPES = frozenset({"leads:write", "leads:read"})
@@ -38,7 +38,9 @@ class VendorCaller(msgspec.Struct, frozen=True):
 
 
 class VendorKeys:
-    def __init__(self, uow: UnitOfWorkFactory, secrets: Secrets, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory[IdentityUnitOfWork], secrets: Secrets, clock: Clock
+    ) -> None:
         self._uow = uow
         self._secrets = secrets
         self._clock = clock

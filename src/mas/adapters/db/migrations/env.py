@@ -9,8 +9,8 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from mas.adapters.db.base import Base
 from mas.adapters.db.migrate import compare_type
-from mas.adapters.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,116 @@
+"""Outbox messages and events on SQLAlchemy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mas.adapters.db.platform.tables import OutboxEventRow, OutboxMessageRow
+from mas.core.platform.messages import OutboxMessage, OutboxStatus
+from mas.core.platform.paging import Page, PageRequest
+
+_FIELDS = [f.name for f in msgspec.structs.fields(OutboxMessage)]
+
+
+def _to_message(row: OutboxMessageRow) -> OutboxMessage:
+    return msgspec.convert(row, OutboxMessage, from_attributes=True)
+
+
+def _values(message: OutboxMessage) -> dict[str, Any]:
+    values = {name: getattr(message, name) for name in _FIELDS}
+    values["status"] = message.status.value
+    values["channel"] = message.channel.value
+    return values
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_message(self, message: OutboxMessage) -> None:
+        await self._session.execute(insert(OutboxMessageRow).values(**_values(message)))
+
+    async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None:
+        row = await self._session.get(OutboxMessageRow, message_id, populate_existing=True)
+        return _to_message(row) if row else None
+
+    async def save_message(self, message: OutboxMessage) -> None:
+        values = _values(message)
+        values.pop("id")
+        await self._session.execute(
+            update(OutboxMessageRow)
+            .where(OutboxMessageRow.id == message.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def messages(
+        self, status: OutboxStatus | None, recipient: str | None, req: PageRequest
+    ) -> Page[OutboxMessage]:
+        conditions = []
+        if status is not None:
+            conditions.append(OutboxMessageRow.status == status.value)
+        if recipient:
+            conditions.append(OutboxMessageRow.recipient == recipient.strip().lower())
+        where = and_(True, *conditions)
+        total = (
+            await self._session.execute(
+                select(func.count()).select_from(OutboxMessageRow).where(where)
+            )
+        ).scalar_one()
+        rows = (
+            await self._session.execute(
+                select(OutboxMessageRow)
+                .where(where)
+                .order_by(OutboxMessageRow.created_at.desc(), OutboxMessageRow.id.desc())
+                .offset(req.offset)
+                .limit(req.page_size)
+            )
+        ).scalars()
+        return Page(
+            items=[_to_message(r) for r in rows],
+            total=total,
+            page=req.page,
+            page_size=req.page_size,
+        )
+
+    async def unsent_messages(
+        self, statuses: list[OutboxStatus], limit: int
+    ) -> list[tuple[uuid.UUID, OutboxStatus]]:
+        stmt = (
+            select(OutboxMessageRow.id, OutboxMessageRow.status)
+            .where(OutboxMessageRow.status.in_([s.value for s in statuses]))
+            .order_by(OutboxMessageRow.created_at)
+            .limit(limit)
+        )
+        return [(r.id, OutboxStatus(r.status)) for r in await self._session.execute(stmt)]
+
+    async def add_event(self, event_id: uuid.UUID, subject: str, payload: dict[str, Any]) -> None:
+        await self._session.execute(
+            insert(OutboxEventRow).values(id=event_id, subject=subject, payload=payload)
+        )
+
+    async def claim_unpublished_events(
+        self, limit: int, ids: list[uuid.UUID] | None = None
+    ) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+        stmt = select(OutboxEventRow.id, OutboxEventRow.subject, OutboxEventRow.payload).where(
+            OutboxEventRow.published_at.is_(None)
+        )
+        if ids is not None:
+            stmt = stmt.where(OutboxEventRow.id.in_(ids))
+        stmt = stmt.order_by(OutboxEventRow.id).limit(limit).with_for_update(skip_locked=True)
+        return [(r.id, r.subject, r.payload) for r in await self._session.execute(stmt)]
+
+    async def mark_published(self, event_ids: list[uuid.UUID], now: datetime) -> None:
+        if event_ids:
+            await self._session.execute(
+                update(OutboxEventRow)
+                .where(OutboxEventRow.id.in_(event_ids))
+                .values(published_at=now)
+                .execution_options(synchronize_session=False)
+            )

@@ -1,0 +1,108 @@
+"""The CRM's services, as the platform builds them once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mas.core.crm.analytics import LeadAnalytics
+from mas.core.crm.approvals import ApprovalService
+from mas.core.crm.assignment import AssignmentService
+from mas.core.crm.assignment_access import AssignmentDeps
+from mas.core.crm.auto_assign import AutoAssigner
+from mas.core.crm.campaigns import CampaignService
+from mas.core.crm.config import SystemConfig
+from mas.core.crm.deps import CrmDeps
+from mas.core.crm.followups import FollowUpService
+from mas.core.crm.imports import ImportDeps, ImportService
+from mas.core.crm.intake import LeadIntakeService
+from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.crm.service import LeadService
+from mas.core.crm.tagging import TagService
+from mas.core.crm.targets import TargetService
+from mas.core.crm.teams import TeamService
+from mas.core.crm.transfers import OwnershipTransfers
+from mas.core.crm.vendor_intake import VendorLeadService
+from mas.core.platform.ports.cache import Cache
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.storage import Storage
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
+from mas.core.platform.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class CrmServices:
+    clock: Clock
+    jobs: Enqueuer
+    intake: LeadIntakeService
+    leads: LeadService
+    follow_ups: FollowUpService
+    tags: TagService
+    campaigns: CampaignService
+    analytics: LeadAnalytics
+    assignment: AssignmentService
+    auto_assign: AutoAssigner
+    approvals: ApprovalService
+    transfers: OwnershipTransfers
+    teams: TeamService
+    targets: TargetService
+    imports: ImportService
+    vendor_leads: VendorLeadService
+    config: SystemConfig
+
+
+@dataclass(frozen=True)
+class CrmPorts:
+    """What the CRM needs from the outside, handed over by its module at start-up."""
+
+    uow: UnitOfWorkFactory[CrmUnitOfWork]
+    clock: Clock
+    jobs: Enqueuer
+    cache: Cache
+    limiter: RateLimiter
+    storage: Storage
+    phones: PhoneNormalizer
+    zone: str = "Asia/Kolkata"
+    ip_pepper: str = ""
+
+
+def build_crm(ports: CrmPorts) -> CrmServices:
+    leads_deps = CrmDeps(
+        uow=ports.uow,
+        clock=ports.clock,
+        phones=ports.phones,
+        cache=ports.cache,
+        limiter=ports.limiter,
+        jobs=ports.jobs,
+        zone=ports.zone,
+        ip_pepper=ports.ip_pepper,
+    )
+    importing = ImportDeps(
+        uow=ports.uow,
+        storage=ports.storage,
+        clock=ports.clock,
+        phone=ports.phones,
+        jobs=ports.jobs,
+    )
+    assigning = AssignmentDeps(uow=ports.uow, clock=ports.clock, jobs=ports.jobs, zone=ports.zone)
+    leads = LeadService(leads_deps)
+    return CrmServices(
+        clock=ports.clock,
+        jobs=ports.jobs,
+        intake=LeadIntakeService(leads_deps),
+        leads=leads,
+        follow_ups=FollowUpService(leads_deps),
+        tags=TagService(leads_deps, leads),
+        campaigns=CampaignService(leads_deps),
+        analytics=LeadAnalytics(leads_deps),
+        assignment=AssignmentService(assigning),
+        auto_assign=AutoAssigner(assigning),
+        approvals=ApprovalService(assigning),
+        transfers=OwnershipTransfers(assigning),
+        teams=TeamService(assigning),
+        targets=TargetService(assigning),
+        imports=ImportService(importing),
+        vendor_leads=VendorLeadService(importing),
+        config=SystemConfig(ports.uow, ports.clock),
+    )

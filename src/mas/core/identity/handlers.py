@@ -1,0 +1,17 @@
+"""What runs identity's tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mas.core.identity.services import IdentityServices
+from mas.core.identity.tasks import PURGE_EXPIRED
+from mas.core.platform.tasking import Handler, NoArgs
+
+
+async def purge_expired(identity: IdentityServices, _: NoArgs) -> None:
+    """Delete one-time codes older than a day and refresh tokens expired for 30 days."""
+    await identity.auth.purge_expired()
+
+
+HANDLERS: list[Handler[IdentityServices, Any]] = [Handler(PURGE_EXPIRED, purge_expired)]

@@ -1,1 +1,0 @@
-"""The job ledger: one ``job_runs`` row per task run, idempotency, retries, dead runs."""

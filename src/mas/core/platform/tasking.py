@@ -1,0 +1,107 @@
+"""Background tasks as a domain declares them: a message Struct, a policy and a handler.
+
+A domain lists its ``Task`` declarations (name, message type, policy, idempotency key) in
+``core/<domain>/tasks.py`` and binds each to a ``Handler`` that receives the domain's services
+and the decoded message. Services enqueue by declaration (``Enqueuer.submit``), so the task's
+name, its argument shape and its key are written once. The runner (``mas.jobs``) decides
+retries by exception type: ``PermanentFailure`` and a non-``Transient`` ``DomainError`` end the
+run (``dead``); anything else is retried by the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from mas.core.platform.errors import DomainError, Transient
+from mas.core.platform.job_model import RetryPolicy
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help: the run goes straight to ``dead``."""
+
+
+class NoArgs(msgspec.Struct, frozen=True):
+    """The message of a task that needs none (crons, sweeps)."""
+
+
+M = TypeVar("M", bound=msgspec.Struct)
+S = TypeVar("S")
+S_contra = TypeVar("S_contra", contravariant=True)
+
+DEFAULT_QUEUE = "default"
+
+
+class TaskPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """How a task is retried and how long one attempt may take."""
+
+    attempts: int = 3
+    backoff_s: float = 30.0
+    max_backoff_s: float = 3600.0
+    timeout_s: float = 300.0
+    queue: str = DEFAULT_QUEUE
+
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.attempts,
+            base_delay_s=self.backoff_s,
+            max_delay_s=self.max_backoff_s,
+            timeout_s=self.timeout_s,
+        )
+
+
+@dataclass(frozen=True)
+class Task(Generic[M]):
+    """A task's declaration: ``<domain>.<action>``, its message and its policy.
+
+    ``key`` turns a message into its idempotency key (two sends with one key are one run);
+    without it every send is a run of its own unless the caller names a key.
+    """
+
+    name: str
+    message: type[M]
+    policy: TaskPolicy = field(default_factory=TaskPolicy)
+    key: Callable[[M], str] | None = None
+
+    def args(self, message: M) -> dict[str, Any]:
+        """The message as the ledger stores it (plain JSON values)."""
+        data: dict[str, Any] = msgspec.to_builtins(message)
+        return data
+
+    def decode(self, args: dict[str, Any]) -> M:
+        """A stored run's arguments back into the message (a ``ValidationError`` if foreign)."""
+        return msgspec.convert(args, type=self.message, strict=False)
+
+    def key_of(self, message: M) -> str | None:
+        return self.key(message) if self.key is not None else None
+
+
+@dataclass(frozen=True)
+class Handler(Generic[S, M]):
+    """Binds a task to the code that runs it, given the domain's services ``S``.
+
+    ``on_dead`` runs once when the last attempt failed (mark the business record failed).
+    """
+
+    task: Task[M]
+    run: Callable[[S, M], Awaitable[None]]
+    on_dead: Callable[[S, M], Awaitable[None]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    @property
+    def summary(self) -> str:
+        doc = (self.run.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying the run can help: the one rule the runner applies to a failure."""
+    if isinstance(exc, PermanentFailure):
+        return True
+    return isinstance(exc, DomainError) and not isinstance(exc, Transient)

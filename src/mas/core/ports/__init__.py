@@ -1,1 +1,0 @@
-"""Ports: the Protocols core use cases depend on. Adapters implement them."""

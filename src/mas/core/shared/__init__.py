@@ -1,1 +1,0 @@
-"""Plumbing every domain shares: ids, time, errors, paging, events, normalisers."""

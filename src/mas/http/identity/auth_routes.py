@@ -1,0 +1,278 @@
+"""``/api/auth``: sign-up, codes, logins, refresh, sessions, passwords, master login."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, delete, get, post
+from litestar.params import FromPath, JSONBody
+
+from mas.core.identity.auth import Session as SessionView
+from mas.core.identity.auth import SignupResult
+from mas.core.identity.model import User
+from mas.core.identity.tokens import TokenPair
+from mas.core.identity.views import UserView, view
+from mas.http.identity import Identity
+from mas.http.params import CallerDep, InfoDep
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Code = Annotated[str, msgspec.Meta(pattern=r"^\s*\d{6}\s*$")]
+Reason = Annotated[str, msgspec.Meta(min_length=5, max_length=500)]
+
+
+class SignIn(msgspec.Struct, frozen=True):
+    access_token: str
+    refresh_token: str | None
+    token_type: str
+    expires_in: int
+    user: UserView
+
+
+def signed_in(user: User, pair: TokenPair) -> SignIn:
+    return SignIn(
+        pair.access_token, pair.refresh_token, pair.token_type, pair.expires_in, view(user)
+    )
+
+
+class SignupBody(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    full_name: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+
+
+class EmailBody(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+class VerifyBody(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    code: Code
+
+
+class ProfileBody(msgspec.Struct, forbid_unknown_fields=True):
+    full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    phone: Annotated[str, msgspec.Meta(min_length=6, max_length=20)] | None = None
+    profession: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+    domain: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+
+
+class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+
+
+class GoogleBody(msgspec.Struct, forbid_unknown_fields=True):
+    id_token: Annotated[str, msgspec.Meta(min_length=10, max_length=8192)]
+
+
+class RefreshBody(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
+
+
+class ResetBody(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    code: Code
+    new_password: Password
+
+
+class ChangePasswordBody(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+class MasterLoginBody(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    master_password: Password
+    totp_code: Code
+    reason: Reason
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    status: str
+    detail: str
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+    opt = {"public": True}
+
+    @post(
+        "/signup",
+        operation_id="signup",
+        summary="Create an account and email a code",
+        status_code=201,
+    )
+    async def signup(
+        self, identity: Identity, data: JSONBody[SignupBody], info: InfoDep
+    ) -> SignupResult:
+        return await identity.auth.signup(data.email, data.password, data.full_name, info)
+
+    @post(
+        "/verify-otp",
+        operation_id="verifyOtp",
+        summary="Verify the sign-up code; sign in",
+        status_code=200,
+    )
+    async def verify_otp(
+        self, identity: Identity, data: JSONBody[VerifyBody], info: InfoDep
+    ) -> SignIn:
+        user, pair = await identity.auth.verify_otp(data.email, data.code, info)
+        return signed_in(user, pair)
+
+    @post(
+        "/resend-otp", operation_id="resendOtp", summary="Send a new sign-up code", status_code=202
+    )
+    async def resend(self, identity: Identity, data: JSONBody[EmailBody], info: InfoDep) -> Accepted:
+        await identity.auth.resend_otp(data.email, info)
+        return Accepted("queued", "a new code is on its way")
+
+    @post(
+        "/complete-profile",
+        operation_id="completeProfile",
+        summary="Fill in the profile (after the email is verified)",
+        status_code=200,
+        opt={"policy": "authenticated", "public": False},
+    )
+    async def complete_profile(
+        self, identity: Identity, caller: CallerDep, data: JSONBody[ProfileBody]
+    ) -> UserView:
+        user = await identity.auth.complete_profile(
+            caller.user_id, data.full_name, data.phone, data.profession, data.domain
+        )
+        return view(user)
+
+    @post(
+        "/login", operation_id="login", summary="Sign in with email and password", status_code=200
+    )
+    async def login(self, identity: Identity, data: JSONBody[LoginBody], info: InfoDep) -> SignIn:
+        user, pair = await identity.auth.login(data.email, data.password, info)
+        return signed_in(user, pair)
+
+    @post(
+        "/google",
+        operation_id="googleSignIn",
+        summary="Sign in with a Google ID token",
+        status_code=200,
+    )
+    async def google(self, identity: Identity, data: JSONBody[GoogleBody], info: InfoDep) -> SignIn:
+        user, pair = await identity.auth.google(data.id_token, info)
+        return signed_in(user, pair)
+
+    @post(
+        "/refresh",
+        operation_id="refresh",
+        summary="Swap a refresh token for a new pair (the old one stops working)",
+        status_code=200,
+    )
+    async def refresh(
+        self, identity: Identity, data: JSONBody[RefreshBody], info: InfoDep
+    ) -> TokenPair:
+        return await identity.auth.refresh(data.refresh_token, info)
+
+    @post(
+        "/logout",
+        operation_id="logout",
+        summary="End this session",
+        status_code=204,
+        opt={"policy": "authenticated", "public": False},
+    )
+    async def logout(self, identity: Identity, caller: CallerDep) -> None:
+        await identity.auth.logout(caller.user_id, caller.session_id)
+
+    @post(
+        "/logout-all",
+        operation_id="logoutAll",
+        summary="End every session of this account",
+        status_code=204,
+        opt={"policy": "authenticated", "public": False},
+    )
+    async def logout_all(self, identity: Identity, caller: CallerDep) -> None:
+        await identity.auth.logout_all(caller.user_id)
+
+    @get(
+        "/sessions",
+        operation_id="listSessions",
+        summary="This account's active sessions",
+        opt={"policy": "authenticated", "public": False},
+    )
+    async def sessions(self, identity: Identity, caller: CallerDep) -> list[SessionView]:
+        return await identity.auth.sessions(caller.user_id, caller.session_id)
+
+    @delete(
+        "/sessions/{session_id:uuid}",
+        operation_id="revokeSession",
+        summary="End one of this account's sessions",
+        status_code=204,
+        opt={"policy": "authenticated", "public": False},
+    )
+    async def revoke_session(
+        self, identity: Identity, caller: CallerDep, session_id: FromPath[uuid.UUID]
+    ) -> None:
+        await identity.auth.revoke_session(caller.user_id, session_id)
+
+    @post(
+        "/forgot-password",
+        operation_id="forgotPassword",
+        summary="Email a reset code if the account exists (always 202)",
+        status_code=202,
+    )
+    async def forgot(self, identity: Identity, data: JSONBody[EmailBody], info: InfoDep) -> Accepted:
+        await identity.auth.forgot_password(data.email, info)
+        return Accepted("accepted", "if an account exists for this email, a code is on its way")
+
+    @post(
+        "/reset-password",
+        operation_id="resetPassword",
+        summary="Set a new password with the emailed code",
+        status_code=204,
+    )
+    async def reset(self, identity: Identity, data: JSONBody[ResetBody], info: InfoDep) -> None:
+        await identity.auth.reset_password(data.email, data.code, data.new_password, info)
+
+    @post(
+        "/change-password",
+        operation_id="changePassword",
+        summary="Change the password; every other session ends",
+        status_code=200,
+        opt={"policy": "authenticated", "public": False},
+    )
+    async def change_password(
+        self, identity: Identity, caller: CallerDep, data: JSONBody[ChangePasswordBody], info: InfoDep
+    ) -> TokenPair:
+        return await identity.auth.change_password(
+            caller.user_id, data.current_password, data.new_password, info
+        )
+
+    @post(
+        "/master-login",
+        operation_id="masterLogin",
+        summary="Break-glass sign-in to an ADMIN account (master password + TOTP + reason)",
+        status_code=200,
+    )
+    async def master_login(
+        self, identity: Identity, data: JSONBody[MasterLoginBody], info: InfoDep
+    ) -> TokenPair:
+        return await identity.accounts.master_login(
+            data.email, data.master_password, data.totp_code, data.reason, info
+        )
+
+
+class UserController(Controller):
+    path = "/api/user"
+    tags = ["user"]
+    opt = {"policy": "authenticated"}
+
+    @get("/profile", operation_id="profile", summary="The signed-in user's profile")
+    async def profile(self, identity: Identity, caller: CallerDep) -> UserView:
+        # The guard has just loaded this account into the cache: no database read here.
+        user = await identity.access.user(caller.user_id)
+        if user is None:
+            return view(await identity.accounts.get(caller.user_id))
+        return view(user)
+
+
+__all__ = ["AuthController", "Response", "UserController", "UserView", "view"]
