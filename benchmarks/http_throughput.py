@@ -33,14 +33,14 @@ async def admin_token(env: dict[str, str]) -> str:
 
     c = await build_container(load_settings(environ={**env, "MAS_ACCESS_TTL_S": "3600"}))
     try:
-        created = await c.accounts.create(
+        created = await c.identity.accounts.create(
             CONSOLE,
             f"bench-{uuid.uuid4().hex[:6]}@example.com",
             Role.ADMIN,
             "Bench",
             "bench password 123",
         )
-        return c.issuer.access_token(
+        return c.identity.issuer.access_token(
             created.user, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None
         )
     finally:

@@ -41,7 +41,7 @@ async def seed(env: dict[str, str], count: int) -> str:
     c = await build_container(load_settings(environ={**env, "MAS_ACCESS_TTL_S": "3600"}))
     try:
         head = (
-            await c.accounts.create(
+            await c.identity.accounts.create(
                 CONSOLE,
                 f"head-{uuid.uuid4().hex[:6]}@example.com",
                 Role.SALES_HEAD,
@@ -77,8 +77,8 @@ async def seed(env: dict[str, str], count: int) -> str:
         async with c.engine.connect() as conn:  # what autovacuum would do after a bulk load
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("ANALYZE raw_leads"))
-        head = await c.accounts.get(head.id)
-        return c.issuer.access_token(head, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None)
+        head = await c.identity.accounts.get(head.id)
+        return c.identity.issuer.access_token(head, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None)
     finally:
         await c.close()
 

@@ -26,40 +26,16 @@ from mas.settings import Settings, load_settings
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("MAS_TEST_PG_URL", "")
 NATS_URL = os.environ.get("MAS_TEST_NATS_URL", "")
-TABLES = [
-    "vendor_head_assignments",
-    "vendor_leads",
-    "lead_import_rows",
-    "lead_import_batches",
-    "lead_assignments",
-    "bulk_assignment_requests",
-    "lead_ownership_transfers",
-    "daily_target_actuals",
-    "daily_targets",
-    "sales_team_members",
-    "sales_head_profiles",
-    "system_config",
-    "raw_lead_tags",
-    "lead_tags",
-    "lead_follow_ups",
-    "lead_activities",
-    "lead_intakes",
-    "campaign_leads",
-    "campaigns",
-    "raw_leads",
-    "job_runs",
-    "job_run_at",
-    "outbox_messages",
-    "outbox_events",
-    "leases",
-    "audit_events",
-    "sales_head_permissions",
-    "vendor_api_keys",
-    "refresh_tokens",
-    "otp_codes",
-    "master_login_state",
-    "users",
-]
+
+
+def all_tables() -> list[str]:
+    """Every domain's tables, from the manifests (``mas.modules``)."""
+    from mas.adapters.db.base import Base
+    from mas.modules import load_tables
+
+    load_tables()
+    return [table.name for table in Base.metadata.sorted_tables]
+
 
 os.environ.setdefault("MAS_LOG_JSON", "false")
 
@@ -164,7 +140,7 @@ async def truncate_pg(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+            await conn.execute(text(f"TRUNCATE {', '.join(all_tables())}"))
     finally:
         await engine.dispose()
 
@@ -206,13 +182,18 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
     return load_settings(environ={}, overrides=values)
 
 
-async def open_container(settings: Settings, inline_tasks: bool = True) -> Any:
+async def open_container(
+    settings: Settings, inline_tasks: bool = True, extra: tuple[Any, ...] = ()
+) -> Any:
+    """The container with a cheap argon2 (8 KiB, one pass): real hashes in microseconds; the
+    production parameters stay in the tests of the hasher itself."""
     from mas.bootstrap import build_container
-    from mas.jobs import registry, runtime
+    from mas.jobs.runner import register_all
 
-    c = await build_container(settings, inline_tasks=inline_tasks)
-    runtime.install(c)
-    registry.register_all(c.broker)
+    c = await build_container(
+        settings, inline_tasks=inline_tasks, password_hasher=CHEAP_HASHER, extra=extra
+    )
+    register_all(c.broker, c)
     await c.start_broker()
     # Connect once here: the engine's first connection runs under an asyncio lock, and the
     # test client's lifespan (another thread, another loop) would race this test's first query
@@ -222,22 +203,35 @@ async def open_container(settings: Settings, inline_tasks: bool = True) -> Any:
     return c
 
 
+def _cheap_hasher() -> Any:
+    from mas.adapters.identity.passwords import Argon2Hasher
+
+    return Argon2Hasher(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+
+CHEAP_HASHER = _cheap_hasher()
+
+
+def extra_modules(request: pytest.FixtureRequest) -> tuple[Any, ...]:
+    """A test file's own tasks (``TASKS_MODULE``, see ``tests.taskprobe``)."""
+    module = getattr(request.module, "TASKS_MODULE", None)
+    return (module,) if module is not None else ()
+
+
 @pytest.fixture
-async def container(db_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+async def container(
+    request: pytest.FixtureRequest, db_url: str, tmp_path: Path
+) -> AsyncIterator[Any]:
     """The container on each database, in-memory broker, tasks run inline in this process."""
-    from mas.jobs import runtime
-
-    c = await open_container(make_settings(db_url, tmp_path))
+    c = await open_container(make_settings(db_url, tmp_path), extra=extra_modules(request))
     yield c
     await c.close()
-    runtime.install(None)
 
 
 @pytest.fixture
-async def sqlite_container(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Any]:
-    from mas.jobs import runtime
-
-    c = await open_container(make_settings(sqlite_url, tmp_path))
+async def sqlite_container(
+    request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path
+) -> AsyncIterator[Any]:
+    c = await open_container(make_settings(sqlite_url, tmp_path), extra=extra_modules(request))
     yield c
     await c.close()
-    runtime.install(None)

@@ -53,7 +53,7 @@ async def add_user(
         email=email or f"{role.value.lower()}-{uuid.uuid4().hex[:6]}@example.com",
         role=role,
         created_at=c.clock.now(),
-        password_hash=c.accounts.d.hasher.hash(password),
+        password_hash=c.password_hasher.hash(password),
     )
     if verified:
         user.advance(UserStage.OTP_VERIFIED)
@@ -78,7 +78,7 @@ def auth(sqlite_container: Any, accounts: dict[Role, User]) -> Auth:
         user: User | None = None,
     ) -> dict[str, str]:
         who = user or accounts[role]
-        token = sqlite_container.issuer.access_token(who, platform, AuthMethod.PASSWORD, None)
+        token = sqlite_container.identity.issuer.access_token(who, platform, AuthMethod.PASSWORD, None)
         return {"Authorization": f"Bearer {token}", "X-Platform": platform.value}
 
     return headers

@@ -104,7 +104,7 @@ async def test_check_2_a_hundred_leads_wait_for_an_admin(
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "APPLIED"
     assert await count_assignments(c, method="BULK") == 100
-    admins = await c.delivery.mailbox(None, None, PageRequest(1, 100))
+    admins = await c.platform.delivery.mailbox(None, None, PageRequest(1, 100))
     assert any(m.template == "crm.request_filed" for m in admins.items)
 
 
@@ -118,7 +118,7 @@ async def test_check_3_no_approving_your_own_request_nor_a_rejected_one(
     floor = await add_floor(c, "North")
     admin = accounts[Role.ADMIN]
     # The admin acts as the head (impersonation) and files a request that needs approval.
-    as_head = c.issuer.access_token(
+    as_head = c.identity.issuer.access_token(
         floor.head, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.IMPERSONATION, None, actor=admin.id
     )
     request_id, _ = await file_pending(
@@ -247,7 +247,7 @@ async def test_check_7_targets_flag_off_is_403_page_disabled(
     async with c.uow() as uow:
         await uow.users.set_permissions(floor.head.id, ["crm.assignment"], floor.head.id)
         await uow.commit()
-    await c.access.forget(floor.head.id)
+    await c.identity.access.forget(floor.head.id)
     refused = await client.put("/api/crm/targets", json=body, headers=auth(user=floor.head))
     assert refused.status_code == 403 and refused.json()["code"] == "page_forbidden"
 
@@ -366,7 +366,7 @@ async def test_check_15_a_request_pending_72_hours_expires_with_one_email(
         f"/api/crm/assignment-requests/{request_id}", headers=auth(user=floor.head)
     )
     assert detail.json()["request"]["status"] == "EXPIRED"
-    mails = (await c.delivery.mailbox(None, floor.head.email, PageRequest())).items
+    mails = (await c.platform.delivery.mailbox(None, floor.head.email, PageRequest())).items
     assert [m.template for m in mails] == ["crm.request_expired"]
     late = await client.post(
         f"/api/crm/assignment-requests/{request_id}/approve", headers=auth(Role.ADMIN)
@@ -407,7 +407,7 @@ async def test_single_assignment_rules(client: Client, auth: Auth, sqlite_contai
         url, json={"slot": "SECOND_LINE", "assignee_id": str(counsellor_id)}, headers=head
     )
     assert second.status_code == 200
-    mails = (await c.delivery.mailbox(None, floor.telecallers[0].email, PageRequest())).items
+    mails = (await c.platform.delivery.mailbox(None, floor.telecallers[0].email, PageRequest())).items
     assert [m.template for m in mails] == ["crm.leads_assigned"]
 
     await set_lead(c, lead, status="CONVERTED")

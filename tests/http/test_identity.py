@@ -16,7 +16,7 @@ NEW_PASSWORD = "a much better passphrase"
 
 
 async def last_code(c: Any, email: str) -> str:
-    box = await c.delivery.mailbox(None, email, PageRequest(1, 1))
+    box = await c.platform.delivery.mailbox(None, email, PageRequest(1, 1))
     match = re.search(r"\b(\d{6})\b", box.items[0].body_text)
     assert match, box.items[0].body_text
     return match.group(1)
@@ -50,7 +50,7 @@ async def test_signup_sends_one_code_and_login_waits_for_it(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["email"] == "new.student@example.com" and body["stage"] == 1
-    box = await sqlite_container.delivery.mailbox(None, "new.student@example.com", PageRequest())
+    box = await sqlite_container.platform.delivery.mailbox(None, "new.student@example.com", PageRequest())
     assert box.total == 1 and "Mr. Mentor" in box.items[0].subject
     login = await client.post(
         "/api/auth/login", json={"email": "new.student@example.com", "password": PASSWORD}
@@ -94,7 +94,7 @@ async def test_otp_brute_force_ends_in_429_then_410(
     assert "retry-after" in {k.lower() for k in response.headers}
     # After the Retry-After the limiter lets the right code through, but the code is locked.
     wait = int(response.headers["retry-after"])
-    limiter = sqlite_container.auth.d.limiter
+    limiter = sqlite_container.identity.auth.d.limiter
     real_now = limiter._now
     limiter._now = lambda: real_now() + wait
     right = await client.post("/api/auth/verify-otp", json={"email": email, "code": code})
@@ -309,7 +309,7 @@ async def test_admin_creates_accounts_and_credentials_go_out(
     )
     assert response.status_code == 201, response.text
     assert response.json()["role"] == "EXPERT" and response.json()["is_verified"] is True
-    mail = await sqlite_container.delivery.mailbox(None, "mentor@example.com", PageRequest())
+    mail = await sqlite_container.platform.delivery.mailbox(None, "mentor@example.com", PageRequest())
     assert mail.total == 1 and "Temporary password" in mail.items[0].body_text
     again = await client.post(
         "/api/admin/experts", json={"email": "mentor@example.com"}, headers=auth(Role.ADMIN)
@@ -356,7 +356,7 @@ async def test_impersonation(
         headers=auth(Role.ADMIN),
     )
     assert off.status_code == 404, "off unless configured"
-    sqlite_container.accounts.d.impersonation_enabled = True
+    sqlite_container.identity.accounts.d.impersonation_enabled = True
     no_reason = await client.post(
         f"/api/admin/users/{target.id}/impersonate", json={"reason": ""}, headers=auth(Role.ADMIN)
     )
@@ -391,11 +391,11 @@ async def test_sales_head_pages_are_granted_without_relogin(
     bad = await client.put(url, json={"page_keys": ["crm.nope"]}, headers=auth(Role.ADMIN))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "page_keys"
     token = auth(Role.SALES_HEAD)
-    caller = await sqlite_container.access.authenticate(token["Authorization"].split()[1])
+    caller = await sqlite_container.identity.access.authenticate(token["Authorization"].split()[1])
     assert not caller.has_page("crm.targets")
     granted = await client.put(url, json={"page_keys": ["crm.targets"]}, headers=auth(Role.ADMIN))
     assert granted.json()["page_keys"] == ["crm.targets"]
-    caller = await sqlite_container.access.authenticate(token["Authorization"].split()[1])
+    caller = await sqlite_container.identity.access.authenticate(token["Authorization"].split()[1])
     assert caller.has_page("crm.targets"), "the same token sees the new page"
     not_head = await client.get(
         f"/api/admin/sales-heads/{accounts[Role.SALES].id}/permissions", headers=auth(Role.ADMIN)
@@ -448,7 +448,7 @@ async def test_signup_without_mail_transport_is_503_and_keeps_the_code(
             response = await signup(client, "nomail@example.com")
         assert response.status_code == 503
         assert response.json()["code"] == "integration_not_configured"
-        box = await c.delivery.mailbox(None, "nomail@example.com", PageRequest())
+        box = await c.platform.delivery.mailbox(None, "nomail@example.com", PageRequest())
         assert [m.status.value for m in box.items] == ["pending_config"]
     finally:
         await c.close()

@@ -22,7 +22,7 @@ MASTER = "the master passphrase for emergencies"
 @pytest.fixture
 def google(sqlite_container: Any) -> FakeIdentityProvider:
     fake = FakeIdentityProvider()
-    sqlite_container.auth.d.google = fake
+    sqlite_container.identity.auth.d.google = fake
     return fake
 
 
@@ -72,7 +72,7 @@ async def test_google_links_an_existing_password_account(
 async def master(sqlite_container: Any) -> pyotp.TOTP:
     from mas.adapters.identity.totp import PyOtpVerifier
 
-    deps = sqlite_container.accounts.d
+    deps = sqlite_container.identity.accounts.d
     deps.totp = PyOtpVerifier(TOTP_SECRET)
     deps.master_password_hash = deps.hasher.hash(MASTER)
     return pyotp.TOTP(TOTP_SECRET)
@@ -105,14 +105,14 @@ async def test_master_login(
     assert response.status_code == 200, response.text
     assert response.json()["refresh_token"] is None
     token = response.json()["access_token"]
-    caller = await sqlite_container.access.authenticate(token)
+    caller = await sqlite_container.identity.access.authenticate(token)
     assert caller.auth_method == "master" and caller.user_id == admin.id
     replay = await client.post("/api/auth/master-login", json=body)
     assert replay.status_code == 401, "a TOTP code works once"
     async with sqlite_container.uow() as uow:
         events = await uow.audit.page(admin.id, PageRequest())
     assert any(e.event.value == "MASTER_LOGIN" and e.reason for e in events.items)
-    alerts = await sqlite_container.delivery.mailbox(None, admin.email, PageRequest())
+    alerts = await sqlite_container.platform.delivery.mailbox(None, admin.email, PageRequest())
     assert any("master login" in m.subject for m in alerts.items)
 
 

@@ -14,7 +14,8 @@ import pytest
 from litestar.enums import RequestEncodingType
 from litestar.testing import AsyncTestClient
 
-from mas.core.identity.policy import Platform, Role, roles_passing
+from mas.core.identity.policy import Platform, Role
+from mas.modules import roles_passing
 from mas.http.app import create_app
 from tests.http.conftest import Auth
 
@@ -71,8 +72,8 @@ async def grid(
         role: Role = Role.ADMIN, platform: Platform = Platform.MY_ANALYTICS_SCHOOL
     ) -> dict[str, str]:
         # Re-read the account: a grid request such as logout-all bumps its token version.
-        current = await c.accounts.get(users[role].id)
-        token = c.issuer.access_token(current, platform, AuthMethod.PASSWORD, None)
+        current = await c.identity.accounts.get(users[role].id)
+        token = c.identity.issuer.access_token(current, platform, AuthMethod.PASSWORD, None)
         return {"Authorization": f"Bearer {token}", "X-Platform": platform.value}
 
     async with AsyncTestClient(
@@ -91,8 +92,8 @@ async def open_every_page(c: Any, head: Any) -> None:
     now = c.clock.now()
     async with c.uow() as uow:
         await uow.users.set_permissions(head.id, sorted(SALES_HEAD_PAGES), head.id)
-        if await uow.assignments.profile(head.id) is None:
-            await uow.assignments.add_profile(
+        if await uow.head_profiles.get(head.id) is None:
+            await uow.head_profiles.add(
                 SalesHeadProfile(
                     user_id=head.id,
                     display_name="Grid head",

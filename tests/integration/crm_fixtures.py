@@ -58,7 +58,7 @@ async def add_floor(
     head = await add_person(c, Role.SALES_HEAD, f"{name} Head")
     now = c.clock.now()
     async with c.uow() as uow:
-        await uow.assignments.add_profile(
+        await uow.head_profiles.add(
             SalesHeadProfile(
                 user_id=head.id,
                 display_name=f"{name} pool",
@@ -96,7 +96,7 @@ async def add_member(
         **fields,
     )
     async with c.uow() as uow:
-        await uow.assignments.add_member(member)
+        await uow.teams.add_member(member)
         await uow.commit()
     floor.members[user.id] = member
     return user

@@ -52,12 +52,12 @@ def caller(user: Any) -> Caller:
 
 
 async def emails_to(c: Any, address: str) -> list[Any]:
-    return (await c.delivery.mailbox(None, address, PageRequest(1, 100))).items
+    return (await c.platform.delivery.mailbox(None, address, PageRequest(1, 100))).items
 
 
 async def pending_request(c: Any, floor: Floor, count: int = 30) -> tuple[Any, list[uuid.UUID]]:
     leads = await add_leads(c, floor.head.id, count)
-    outcome = await c.crm_assignment.bulk(
+    outcome = await c.crm.assignment.bulk(
         caller(floor.head),
         BulkCommand(
             slot=Slot.FIRST_LINE,
@@ -78,7 +78,7 @@ async def test_apply_replays_write_no_duplicate_rows_or_activities(container: An
     request, leads = await pending_request(c, floor, 30)
     assert await count_assignments(c) == 0, "nothing moves before approval"
 
-    approved = await c.crm_approvals.approve(caller(admin), request.id)
+    approved = await c.crm.approvals.approve(caller(admin), request.id)
     assert approved.status is RequestStatus.APPLIED
     assert (approved.applied_count, approved.skipped_count) == (30, 0)
     rows = await lead_rows(c, leads)
@@ -86,7 +86,7 @@ async def test_apply_replays_write_no_duplicate_rows_or_activities(container: An
     assert [rows[i].assigned_to for i in leads] == [firsts[0]] * 15 + [firsts[1]] * 15
 
     # A redelivered run, a crash that left it APPLYING, and the task sent again with a new key.
-    await c.crm_assignment.apply_request(request.id)
+    await c.crm.assignment.apply_request(request.id)
     async with c.uow() as uow:
         await uow.session.execute(
             update(BulkAssignmentRequestRow)
@@ -94,7 +94,7 @@ async def test_apply_replays_write_no_duplicate_rows_or_activities(container: An
             .values(status="APPLYING")
         )
         await uow.commit()
-    again = await c.crm_assignment.apply_request(request.id)
+    again = await c.crm.assignment.apply_request(request.id)
     await c.jobs.enqueue(
         "crm.apply_bulk_assignment", {"request_id": str(request.id)}, key="replay-by-hand"
     )
@@ -126,7 +126,7 @@ async def test_a_lead_converted_or_moved_before_approval_is_skipped_and_counted(
     await set_lead(c, leads[1], owning_sales_head_id=other.head.id)
     await set_lead(c, leads[2], deleted_at=datetime.now(UTC))
 
-    done = await c.crm_approvals.approve(caller(admin), request.id)
+    done = await c.crm.approvals.approve(caller(admin), request.id)
     assert (done.status, done.applied_count, done.skipped_count) == (RequestStatus.APPLIED, 27, 3)
     rows = await lead_rows(c, leads[:3])
     assert all(rows[i].assigned_to is None for i in leads[:3])
@@ -138,7 +138,7 @@ async def test_a_large_request_applies_in_chunks_and_reports_its_counts(containe
     floor = await add_floor(c, "Big", telecallers=3)
     admin = await add_person(c, Role.ADMIN, "Admin")
     leads = await add_leads(c, floor.head.id, 1100)
-    outcome = await c.crm_assignment.bulk(
+    outcome = await c.crm.assignment.bulk(
         caller(admin),
         BulkCommand(
             slot=Slot.FIRST_LINE,
@@ -151,7 +151,7 @@ async def test_a_large_request_applies_in_chunks_and_reports_its_counts(containe
     )
     assert not outcome.applied, "more than one chunk goes to the task (202)"
     async with c.uow() as uow:
-        final = await uow.assignments.request(outcome.request.id)
+        final = await uow.bulk_requests.get(outcome.request.id)
     assert final is not None
     assert (final.status, final.applied_count, final.skipped_count) == (
         RequestStatus.APPLIED,
@@ -171,20 +171,20 @@ async def test_a_failed_apply_is_retried_by_an_admin(container: Any) -> None:
     admin = await add_person(c, Role.ADMIN, "Admin")
     request, leads = await pending_request(c, floor, 26)
     async with c.uow() as uow:
-        r = await uow.assignments.request(request.id, lock=True)
+        r = await uow.bulk_requests.get(request.id, lock=True)
         r.decide(RequestStatus.APPROVED, admin.id, c.clock.now(), None)
-        await uow.assignments.save_request(r)
+        await uow.bulk_requests.save(r)
         await uow.commit()
-    await c.crm_assignment.mark_failed(request.id, "database went away")
+    await c.crm.assignment.mark_failed(request.id, "database went away")
     async with c.uow() as uow:
-        failed = await uow.assignments.request(request.id)
+        failed = await uow.bulk_requests.get(request.id)
     assert failed.status is RequestStatus.FAILED and failed.last_error == "database went away"
     with pytest.raises(Conflict):
-        await c.crm_approvals.approve(caller(admin), request.id)
-    retried = await c.crm_approvals.retry(caller(admin), request.id)
+        await c.crm.approvals.approve(caller(admin), request.id)
+    retried = await c.crm.approvals.retry(caller(admin), request.id)
     assert (retried.status, retried.applied_count) == (RequestStatus.APPLIED, 26)
     with pytest.raises(Conflict) as again:
-        await c.crm_approvals.retry(caller(admin), request.id)
+        await c.crm.approvals.retry(caller(admin), request.id)
     assert "APPLIED" in again.value.detail
 
 
@@ -199,7 +199,7 @@ async def test_an_ownership_transfer_moves_clears_and_writes_one_activity_per_le
     leads = await add_leads(
         c, north.head.id, 4, assigned_to=caller_one.id, assigned_counsellor=counsellor.id
     )
-    transfer = await c.crm_transfers.transfer(
+    transfer = await c.crm.transfers.transfer(
         caller(admin),
         TransferCommand(
             to_head_id=south.head.id,
@@ -223,7 +223,7 @@ async def test_an_ownership_transfer_moves_clears_and_writes_one_activity_per_le
     assert await count_assignments(c, method="TRANSFER") == 8
     assert len(await emails_to(c, south.head.email)) == 1
     with pytest.raises(ValidationFailed) as again:
-        await c.crm_transfers.transfer(
+        await c.crm.transfers.transfer(
             caller(admin),
             TransferCommand(to_head_id=south.head.id, lead_ids=leads[:1], reason="twice"),
         )
@@ -240,11 +240,11 @@ async def test_leaving_the_team_with_open_leads_needs_reassign_to(container: Any
     member_id = floor.members[leaving.id].id
 
     with pytest.raises(Conflict) as refused:
-        await c.crm_teams.update_member(caller(admin), member_id, MemberChanges(active=False))
+        await c.crm.teams.update_member(caller(admin), member_id, MemberChanges(active=False))
     assert refused.value.code == "has_open_leads"
     assert (await lead_rows(c, open_leads))[open_leads[0]].assigned_to == leaving.id
 
-    left = await c.crm_teams.update_member(
+    left = await c.crm.teams.update_member(
         caller(admin), member_id, MemberChanges(active=False, reassign_to=staying.id)
     )
     assert not left.active and left.left_at is not None
@@ -253,7 +253,7 @@ async def test_leaving_the_team_with_open_leads_needs_reassign_to(container: Any
     assert rows[closed[0]].assigned_to == leaving.id, "a converted lead keeps its history"
     assert await count_assignments(c, method="TRANSFER") == 3
     assert len(await activities(c, "ASSIGNED", open_leads)) == 3
-    team = await c.crm_teams.team(caller(floor.head), None)
+    team = await c.crm.teams.team(caller(floor.head), None)
     assert {(t.user_id, t.open_leads) for t in team} >= {(staying.id, 3)}
     assert leaving.id not in {t.user_id for t in team}
 
@@ -288,7 +288,7 @@ async def test_auto_assign_follows_the_lead_created_event(container: Any) -> Non
     assert "round-robin: next after Auto Caller 3" in reasons
     assert any("skipped Auto Caller 2: unavailable" in r for r in reasons)
     # Already assigned (a racing manual assignment): the conditional update leaves it alone.
-    assert await c.crm_auto_assign.auto_assign(leads[0]) is None
+    assert await c.crm.auto_assign.auto_assign(leads[0]) is None
     assert await count_assignments(c, method="ROUND_ROBIN") == 3
     runs = await c.jobs.page(JobFilter(task="crm.auto_assign"), PageRequest())
     assert runs.total == 3
@@ -309,7 +309,7 @@ async def test_least_loaded_auto_assign_and_daily_capacity(container: Any) -> No
     await add_leads(c, floor.head.id, 2, assigned_to=busy.id)
     leads = await add_leads(c, floor.head.id, 3)
     for lead in leads:
-        await c.crm_auto_assign.auto_assign(lead)
+        await c.crm.auto_assign.auto_assign(lead)
     rows = await lead_rows(c, leads)
     assert [rows[i].assigned_to for i in leads] == [capped.id, busy.id, busy.id]
     reasons = [a.data["reason"] for a in await activities(c, "ASSIGNED", leads)]
@@ -328,10 +328,10 @@ async def test_expiry_sends_exactly_one_email(container: Any) -> None:
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
         await uow.commit()
-    assert await c.crm_approvals.expire_due() == 1
-    assert await c.crm_approvals.expire_due() == 0
+    assert await c.crm.approvals.expire_due() == 1
+    assert await c.crm.approvals.expire_due() == 0
     async with c.uow() as uow:
-        expired = await uow.assignments.request(request.id)
+        expired = await uow.bulk_requests.get(request.id)
     assert expired.status is RequestStatus.EXPIRED
     mails = await emails_to(c, floor.head.email)
     assert [m.template for m in mails] == ["crm.request_expired"]
@@ -373,9 +373,9 @@ async def test_rollup_counts_only_own_calls_of_that_local_day_and_reruns_agree(
                 for r in rows.scalars()
             )
 
-    await c.crm_targets.rollup(day)
+    await c.crm.targets.rollup(day)
     first = await stored()
-    await c.crm_targets.rollup(day)
+    await c.crm.targets.rollup(day)
     assert await stored() == first
     mine = next(r for r in first if r[0] == me.id)
     assert mine[1:] == (4, 1, 0, 1, 0)
@@ -388,15 +388,15 @@ async def test_approval_refuses_an_assignee_who_left_the_team(container: Any) ->
     floor = await add_floor(c, "Gone")
     admin = await add_person(c, Role.ADMIN, "Admin")
     request, leads = await pending_request(c, floor, 30)
-    await c.crm_teams.update_member(
+    await c.crm.teams.update_member(
         caller(admin), floor.members[floor.telecallers[1].id].id, MemberChanges(active=False)
     )
     with pytest.raises(Conflict) as refused:
-        await c.crm_approvals.approve(caller(admin), request.id)
+        await c.crm.approvals.approve(caller(admin), request.id)
     assert refused.value.code == "assignee_inactive"
     assert refused.value.errors[0].field == "assignee_ids[1]"
     async with c.uow() as uow:
-        still = await uow.assignments.request(request.id)
+        still = await uow.bulk_requests.get(request.id)
     assert still.status is RequestStatus.PENDING, "the refused approval changed nothing"
     assert await count_assignments(c) == 0
 
@@ -410,17 +410,17 @@ async def test_moving_a_member_to_another_team_hands_their_leads_over(container:
     leads = await add_leads(c, north.head.id, 2, assigned_to=moving.id)
     member_id = north.members[moving.id].id
     with pytest.raises(Conflict):
-        await c.crm_teams.update_member(
+        await c.crm.teams.update_member(
             caller(admin), member_id, MemberChanges(sales_head_id=south.head.id)
         )
     with pytest.raises(ValidationFailed) as outsider:
-        await c.crm_teams.update_member(
+        await c.crm.teams.update_member(
             caller(admin),
             member_id,
             MemberChanges(sales_head_id=south.head.id, reassign_to=uuid.uuid4()),
         )
     assert outsider.value.errors[0].field == "reassign_to"
-    moved = await c.crm_teams.update_member(
+    moved = await c.crm.teams.update_member(
         caller(admin),
         member_id,
         MemberChanges(sales_head_id=south.head.id, reassign_to=staying.id),
@@ -429,7 +429,7 @@ async def test_moving_a_member_to_another_team_hands_their_leads_over(container:
     assert moved.id != member_id, "the old membership stays as history"
     rows = await lead_rows(c, leads)
     assert {r.assigned_to for r in rows.values()} == {staying.id}
-    north_team = await c.crm_teams.team(caller(north.head), None, include_inactive=True)
+    north_team = await c.crm.teams.team(caller(north.head), None, include_inactive=True)
     assert {(t.user_id, t.active) for t in north_team} >= {(moving.id, False)}
     handover = [m for m in await emails_to(c, staying.email) if m.template == "crm.leads_assigned"]
     assert len(handover) == 1 and "2 leads were assigned" in handover[0].body_text
@@ -446,9 +446,9 @@ async def test_every_assignment_publishes_lead_assigned_after_commit(container: 
     await c.bus.subscribe("mas.lead.assigned", on_assigned)
     lead = (await add_leads(c, floor.head.id, 1))[0]
     who = floor.telecallers[0].id
-    await c.crm_assignment.assign(caller(floor.head), lead, Slot.FIRST_LINE, who)
-    await c.crm_assignment.assign(caller(floor.head), lead, Slot.FIRST_LINE, who)  # no change
-    await c.crm_assignment.unassign(caller(floor.head), lead, Slot.FIRST_LINE)
+    await c.crm.assignment.assign(caller(floor.head), lead, Slot.FIRST_LINE, who)
+    await c.crm.assignment.assign(caller(floor.head), lead, Slot.FIRST_LINE, who)  # no change
+    await c.crm.assignment.unassign(caller(floor.head), lead, Slot.FIRST_LINE)
     assert [(p["lead_id"], p["assignee_id"], p["method"]) for p in received] == [
         (str(lead), str(who), "MANUAL"),
         (str(lead), None, "MANUAL"),
@@ -472,11 +472,11 @@ async def test_an_approved_request_whose_run_was_lost_is_resumed(container: Any)
             .values(status="APPROVED", decided_by=admin.id, updated_at=long_ago)
         )
         await uow.commit()
-    assert await c.crm_approvals.resume_idle() == 1
+    assert await c.crm.approvals.resume_idle() == 1
     async with c.uow() as uow:
-        done = await uow.assignments.request(request.id)
+        done = await uow.bulk_requests.get(request.id)
     assert (done.status, done.applied_count) == (RequestStatus.APPLIED, 26)
-    assert await c.crm_approvals.resume_idle() == 0
+    assert await c.crm.approvals.resume_idle() == 0
 
 
 async def test_a_csv_import_into_an_auto_assign_pool_is_handed_out(container: Any) -> None:
@@ -509,7 +509,7 @@ async def test_a_csv_import_into_an_auto_assign_pool_is_handed_out(container: An
         mails = [m for m in await emails_to(c, person.email) if m.template == "crm.leads_assigned"]
         assert len(mails) == 1, "one notice per assignee for the whole import"
     # The same event again (a redelivery) queues nothing new: the task is keyed by the batch.
-    assert await c.crm_auto_assign.assign_batch(floor.head.id, batch) == 0
+    assert await c.crm.auto_assign.assign_batch(floor.head.id, batch) == 0
 
 
 async def test_a_vendor_pull_into_an_auto_assign_pool_is_handed_out(container: Any) -> None:
@@ -517,10 +517,10 @@ async def test_a_vendor_pull_into_an_auto_assign_pool_is_handed_out(container: A
     floor = await add_floor(c, "Vendor", telecallers=2, auto_assign_enabled=True)
     waiting = await add_leads(c, floor.head.id, 2)  # unassigned before the pull: left alone
     admin = await add_person(c, Role.ADMIN, "Admin")
-    issued = await c.vendor_keys.create(caller(admin), "Shiksha", ["leads:write"])
+    issued = await c.identity.vendor_keys.create(caller(admin), "Shiksha", ["leads:write"])
     key = issued.key.id
-    await c.crm_vendor_leads.assign_head(caller(admin), key, floor.head.id)
-    await c.crm_vendor_leads.push(
+    await c.crm.vendor_leads.assign_head(caller(admin), key, floor.head.id)
+    await c.crm.vendor_leads.push(
         key,
         [
             VendorLeadIn(external_id=f"v{n}", name=f"Lead {n}", phone=f"98765{n:05d}")
@@ -528,7 +528,7 @@ async def test_a_vendor_pull_into_an_auto_assign_pool_is_handed_out(container: A
         ]
         + [VendorLeadIn(external_id="again", name="Lead 0 again", phone="9876500000")],
     )
-    await c.crm_vendor_leads.request_pull(caller(floor.head), key)
+    await c.crm.vendor_leads.request_pull(caller(floor.head), key)
     async with c.uow() as uow:
         pulled = (
             (await uow.session.execute(select(RawLeadRow.id).where(RawLeadRow.source == "VENDOR")))

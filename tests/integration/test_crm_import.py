@@ -94,9 +94,9 @@ async def lead_by_phone(c: Any, number: str) -> Lead:
 
 async def imported(c: Any, caller: Caller, data: bytes, chunk: int = 10_000, **kw: Any) -> Any:
     """Upload and commit; the in-memory broker runs the import inline."""
-    c.crm_imports.d.chunk_rows = chunk
-    batch = await c.crm_imports.upload(caller, "leads.csv", data, **kw)
-    return await c.crm_imports.commit(caller, batch.id)
+    c.crm.imports.d.chunk_rows = chunk
+    batch = await c.crm.imports.upload(caller, "leads.csv", data, **kw)
+    return await c.crm.imports.commit(caller, batch.id)
 
 
 async def test_thousand_rows_ten_without_contact(container: Any) -> None:
@@ -118,7 +118,7 @@ async def test_thousand_rows_ten_without_contact(container: Any) -> None:
     assert batch.rejected_by_reason == {"NO_CONTACT": 10}
     assert batch.total_rows == 1000 and batch.finished_at is not None
     assert await totals(container) == (970, 990, 990)
-    errors = await container.crm_imports.errors_csv(head_caller(head), batch.id)
+    errors = await container.crm.imports.errors_csv(head_caller(head), batch.id)
     lines = list(csv.reader(io.StringIO(errors.decode("utf-8-sig"))))
     assert lines[0] == ["row_no", "reasons", "Name", "Mobile", "Email", "City"]
     assert [line[0] for line in lines[1:]] == [str(i + 1) for i in range(1000) if i % 100 == 42]
@@ -245,7 +245,7 @@ async def test_rerunning_a_batch_creates_nothing(container: Any) -> None:
     before = await totals(container)
     assert before == (300, 300, 300)
 
-    again = await container.crm_imports.run(batch.id)
+    again = await container.crm.imports.run(batch.id)
     assert again.status is ImportStatus.COMPLETED_WITH_ERRORS
     assert await totals(container) == before
 
@@ -256,7 +256,7 @@ async def test_rerunning_a_batch_creates_nothing(container: Any) -> None:
                 "merged_count = 0, rejected_count = 0, rejected_by_reason = '{}'"
             )
         )
-    await container.crm_imports.run(batch.id)
+    await container.crm.imports.run(batch.id)
     assert await totals(container) == before
     assert await count(container, "SELECT count(*) FROM lead_import_rows") == 1
 
@@ -264,8 +264,8 @@ async def test_rerunning_a_batch_creates_nothing(container: Any) -> None:
 async def test_a_run_killed_after_a_chunk_resumes_without_doubles(container: Any) -> None:
     head = await add_user(container, Role.SALES_HEAD)
     rows = [[f"Lead {i}", phone(i % 240), "", ""] for i in range(350)]
-    container.crm_imports.d.chunk_rows = 100
-    batch = await container.crm_imports.upload(head_caller(head), "l.csv", csv_bytes(rows))
+    container.crm.imports.d.chunk_rows = 100
+    batch = await container.crm.imports.upload(head_caller(head), "l.csv", csv_bytes(rows))
     async with container.uow() as uow:  # committed without running (as if the worker died)
         queued = await uow.imports.get(batch.id)
         queued.column_map = batch.column_map
@@ -280,8 +280,8 @@ async def test_a_run_killed_after_a_chunk_resumes_without_doubles(container: Any
         raise Killed
 
     with pytest.raises(Killed):
-        await container.crm_imports.run(batch.id, on_chunk=die)
-    halfway = await container.crm_imports.get(head_caller(head), batch.id)
+        await container.crm.imports.run(batch.id, on_chunk=die)
+    halfway = await container.crm.imports.get(head_caller(head), batch.id)
     assert halfway.status is ImportStatus.RUNNING
     assert halfway.created_count == 100 and await totals(container) == (100, 100, 100)
 
@@ -295,12 +295,12 @@ async def test_a_run_killed_after_a_chunk_resumes_without_doubles(container: Any
     SqlImportRepository.write_chunk = write_then_die  # type: ignore[method-assign]
     try:
         with pytest.raises(Killed):
-            await container.crm_imports.run(batch.id)
+            await container.crm.imports.run(batch.id)
     finally:
         SqlImportRepository.write_chunk = real  # type: ignore[method-assign]
     assert await totals(container) == (100, 100, 100)
 
-    done = await container.crm_imports.run(batch.id)
+    done = await container.crm.imports.run(batch.id)
     assert done.status is ImportStatus.COMPLETED
     assert (done.created_count, done.merged_count) == (240, 110)
     assert await totals(container) == (240, 350, 350)
@@ -310,13 +310,13 @@ async def test_a_dead_import_job_fails_the_batch_and_a_retry_finishes_it(contain
     head = await add_user(container, Role.SALES_HEAD)
     caller = head_caller(head)
     data = csv_bytes([[f"Lead {i}", phone(i), "", ""] for i in range(5)])
-    batch = await container.crm_imports.upload(caller, "d.csv", data)
+    batch = await container.crm.imports.upload(caller, "d.csv", data)
     await container.storage.delete(batch.file_key)  # the job cannot read its file: it dies
-    failed = await container.crm_imports.commit(caller, batch.id)
+    failed = await container.crm.imports.commit(caller, batch.id)
     assert failed.status is ImportStatus.FAILED
     assert failed.last_error is not None and "no stored file" in failed.last_error
     await container.storage.put(batch.file_key, data)
-    retried = await container.crm_imports.retry(caller, batch.id)
+    retried = await container.crm.imports.retry(caller, batch.id)
     assert (retried.status, retried.created_count, retried.last_error) == (
         ImportStatus.COMPLETED,
         5,
@@ -326,12 +326,12 @@ async def test_a_dead_import_job_fails_the_batch_and_a_retry_finishes_it(contain
 
 async def test_concurrent_imports_of_one_phone_give_one_lead(container: Any) -> None:
     heads = [await add_user(container, Role.SALES_HEAD) for _ in range(2)]
-    container.crm_imports.d.chunk_rows = 50
+    container.crm.imports.d.chunk_rows = 50
     batches = []
     for k, head in enumerate(heads):
         rows = [[f"Lead {k}-{i}", phone(i + 100 * k), "", ""] for i in range(200)]
         batches.append(
-            await container.crm_imports.upload(head_caller(head), "c.csv", csv_bytes(rows))
+            await container.crm.imports.upload(head_caller(head), "c.csv", csv_bytes(rows))
         )
     for batch in batches:
         async with container.uow() as uow:
@@ -340,7 +340,7 @@ async def test_concurrent_imports_of_one_phone_give_one_lead(container: Any) -> 
             await uow.imports.save(queued)
             await uow.commit()
 
-    done = await asyncio.gather(*(container.crm_imports.run(b.id) for b in batches))
+    done = await asyncio.gather(*(container.crm.imports.run(b.id) for b in batches))
     assert sum(b.created_count for b in done) == 300
     assert sum(b.merged_count for b in done) == 100
     assert await totals(container) == (300, 400, 400)
@@ -373,65 +373,65 @@ async def test_upload_refusals(container: Any) -> None:
     head = await add_user(container, Role.SALES_HEAD)
     caller = head_caller(head)
     with pytest.raises(BadRequest) as not_csv:
-        await container.crm_imports.upload(caller, "x.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+        await container.crm.imports.upload(caller, "x.png", b"\x89PNG\r\n\x1a\n\x00\x00")
     assert not_csv.value.code == "not_csv"
     too_many = csv_bytes([[f"P{i}", phone(i)] for i in range(50_001)], "Name,Mobile")
     with pytest.raises(ValidationFailed) as rows:
-        await container.crm_imports.upload(caller, "big.csv", too_many)
+        await container.crm.imports.upload(caller, "big.csv", too_many)
     assert rows.value.code == "too_many_rows"
 
-    header_only = await container.crm_imports.upload(caller, "h.csv", b"Name,Mobile\n")
+    header_only = await container.crm.imports.upload(caller, "h.csv", b"Name,Mobile\n")
     assert (header_only.status, header_only.total_rows) == (ImportStatus.PREVIEWED, 0)
     with pytest.raises(ValidationFailed) as empty:
-        await container.crm_imports.commit(caller, header_only.id)
+        await container.crm.imports.commit(caller, header_only.id)
     assert empty.value.code == "empty_file"
 
     data = csv_bytes([["Asha", phone(1), "", ""]])
-    first = await container.crm_imports.upload(caller, "a.csv", data)
+    first = await container.crm.imports.upload(caller, "a.csv", data)
     with pytest.raises(Conflict) as same:
-        await container.crm_imports.upload(caller, "a.csv", data)
+        await container.crm.imports.upload(caller, "a.csv", data)
     assert same.value.code == "duplicate_file"
-    forced = await container.crm_imports.upload(caller, "a.csv", data, force=True)
+    forced = await container.crm.imports.upload(caller, "a.csv", data, force=True)
     assert forced.id != first.id
 
     other = await add_user(container, Role.SALES_HEAD)
     with pytest.raises(Forbidden):
-        await container.crm_imports.upload(caller, "a.csv", data, target_sales_head_id=other.id)
+        await container.crm.imports.upload(caller, "a.csv", data, target_sales_head_id=other.id)
     with pytest.raises(ValidationFailed):
-        await container.crm_imports.upload(ADMIN, "a.csv", data, force=True)
+        await container.crm.imports.upload(ADMIN, "a.csv", data, force=True)
 
 
 async def test_mapping_edits_and_commit_rules(container: Any) -> None:
     head = await add_user(container, Role.SALES_HEAD)
     caller = head_caller(head)
     data = csv_bytes([["Asha", "x", "asha@example.com", "Pune"]], "Full name,Notes,E,Town")
-    batch = await container.crm_imports.upload(caller, "m.csv", data)
+    batch = await container.crm.imports.upload(caller, "m.csv", data)
     assert batch.column_map == {"Full name": "name", "Town": "city"}
     with pytest.raises(ValidationFailed) as no_contact:
-        await container.crm_imports.commit(caller, batch.id)
+        await container.crm.imports.commit(caller, batch.id)
     assert no_contact.value.code == "no_contact_column"
     with pytest.raises(ValidationFailed):
-        await container.crm_imports.set_mapping(caller, batch.id, {"E": "salary"})
-    mapped = await container.crm_imports.set_mapping(
+        await container.crm.imports.set_mapping(caller, batch.id, {"E": "salary"})
+    mapped = await container.crm.imports.set_mapping(
         caller, batch.id, {"Full name": "name", "E": "email", "Town": "city"}
     )
     assert mapped.column_map["E"] == "email"
-    done = await container.crm_imports.commit(caller, batch.id)
+    done = await container.crm.imports.commit(caller, batch.id)
     assert (done.status, done.created_count) == (ImportStatus.COMPLETED, 1)
     with pytest.raises(Conflict):
-        await container.crm_imports.set_mapping(caller, batch.id, {"E": "email"})
+        await container.crm.imports.set_mapping(caller, batch.id, {"E": "email"})
     with pytest.raises(Conflict):
-        await container.crm_imports.cancel(caller, batch.id)
+        await container.crm.imports.cancel(caller, batch.id)
     stranger = head_caller(await add_user(container, Role.SALES_HEAD))
     with pytest.raises(Exception) as hidden:
-        await container.crm_imports.get(stranger, batch.id)
+        await container.crm.imports.get(stranger, batch.id)
     assert getattr(hidden.value, "code", "") == "import_not_found"
 
 
 async def test_tags_from_the_file_and_for_the_whole_batch(container: Any) -> None:
     head = await add_user(container, Role.SALES_HEAD)
     for name in ("drone-tech", "webinar"):
-        await container.crm_tags.create(ADMIN, NewTag(name=name))
+        await container.crm.tags.create(ADMIN, NewTag(name=name))
     rows = [["Asha", phone(1), "Drone Tech, unknown-tag"], ["Ravi", phone(2), ""]]
     data = csv_bytes(rows, "Name,Mobile,Tags")
     with pytest.raises(ValidationFailed):
@@ -448,13 +448,13 @@ async def test_vendor_pull(container: Any) -> None:
         await add_user(container, Role.SALES_HEAD),
     )
     admin = await add_user(container, Role.ADMIN)
-    issued = await container.vendor_keys.create(
+    issued = await container.identity.vendor_keys.create(
         Caller(user_id=admin.id, role=Role.ADMIN, platform=Platform.MY_ANALYTICS_SCHOOL),
         "Shiksha",
         ["leads:write"],
     )
     key = issued.key.id
-    vendor = container.crm_vendor_leads
+    vendor = container.crm.vendor_leads
     leads = [
         VendorLeadIn(external_id="v1", name="Asha", phone="9876500001", city="Pune"),
         VendorLeadIn(external_id="v2", name="Asha again", phone="+91 98765 00001"),

@@ -120,7 +120,7 @@ async def org(container: Any) -> Org:
 async def test_a_salesperson_adds_a_lead_assigned_to_them_in_their_heads_pool(
     container: Any, org: Org
 ) -> None:
-    receipt = await container.crm_intake.add_manual(
+    receipt = await container.crm.intake.add_manual(
         org.sales, NewLead(name=" Asha  Rao ", phone="098765 43210", email=" Asha@Example.COM ")
     )
     assert receipt.outcome is IntakeOutcome.CREATED and not receipt.merged
@@ -141,15 +141,15 @@ async def test_a_salesperson_adds_a_lead_assigned_to_them_in_their_heads_pool(
 
 
 async def test_a_known_phone_merges_without_moving_the_lead(container: Any, org: Org) -> None:
-    first = await container.crm_intake.add_manual(
+    first = await container.crm.intake.add_manual(
         org.head, NewPoolLead(name="Asha", phone="+919876543210")
     )
-    again = await container.crm_intake.add_manual(
+    again = await container.crm.intake.add_manual(
         org.other, NewLead(name="Someone Else", phone="098765 43210", city="Pune")
     )
     assert again.id == first.id and again.merged and again.outcome is IntakeOutcome.MERGED
     assert again.lead is None  # merged into a lead the salesperson may not see
-    lead = await container.crm_leads.get(org.admin, first.id)
+    lead = await container.crm.leads.get(org.admin, first.id)
     assert lead.owning_sales_head_id == org.head.user_id and lead.assigned_to is None
     assert lead.name == "Asha" and lead.city == "Pune" and lead.reinquiry_count == 1
     assert ActivityType.INTAKE_MERGED in await activities(container, first.id)
@@ -158,69 +158,69 @@ async def test_a_known_phone_merges_without_moving_the_lead(container: Any, org:
 
 
 async def test_a_merge_fills_empty_fields_only(container: Any, org: Org) -> None:
-    first = await container.crm_intake.add_manual(
+    first = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="Asha", phone="9876543210", email="asha@example.com")
     )
-    await container.crm_intake.add_manual(
+    await container.crm.intake.add_manual(
         org.admin,
         NewPoolLead(
             name="A. Rao", phone="9876543210", email="other@example.com", city="Pune", tags=[]
         ),
     )
-    lead = await container.crm_leads.get(org.admin, first.id)
+    lead = await container.crm.leads.get(org.admin, first.id)
     assert (lead.name, lead.email, lead.city) == ("Asha", "asha@example.com", "Pune")
 
 
 async def test_matching_order_phone_then_alternate_then_email(container: Any, org: Org) -> None:
-    by_email = await container.crm_intake.add_manual(
+    by_email = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="Mail Only", email="m@example.com")
     )
-    with_alt = await container.crm_intake.add_manual(
+    with_alt = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="Two Phones", phone="9876500001", phone_alt="9876500002")
     )
-    via_alt = await container.crm_intake.add_manual(
+    via_alt = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="X", phone="+91 98765 00002")
     )
     assert via_alt.id == with_alt.id
-    via_email = await container.crm_intake.add_manual(
+    via_email = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="Y", phone="9876500003", email="M@example.com")
     )
     assert via_email.id == by_email.id
-    lead = await container.crm_leads.get(org.admin, by_email.id)
+    lead = await container.crm.leads.get(org.admin, by_email.id)
     assert lead.phone_e164 == "+919876500003"  # the email-only lead gained the phone
 
 
 async def test_a_lost_lead_reopens_and_a_converted_one_stays(container: Any, org: Org) -> None:
-    lost = await container.crm_intake.add_manual(
+    lost = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="L", phone="9876500010")
     )
-    won = await container.crm_intake.add_manual(
+    won = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="W", phone="9876500011")
     )
-    await container.crm_leads.change_status(
+    await container.crm.leads.change_status(
         org.admin, lost.id, StatusRequest(to=LeadStatus.NOT_INTERESTED, lost_reason="price")
     )
     for to in (LeadStatus.CONTACTED, LeadStatus.INTERESTED):
-        await container.crm_leads.change_status(org.admin, won.id, StatusRequest(to=to))
-    await container.crm_leads.change_status(
+        await container.crm.leads.change_status(org.admin, won.id, StatusRequest(to=to))
+    await container.crm.leads.change_status(
         org.admin, won.id, StatusRequest(to=LeadStatus.CONVERTED, conversion_ref="pay_1")
     )
-    again = await container.crm_intake.add_manual(
+    again = await container.crm.intake.add_manual(
         org.admin, NewPoolLead(name="L", phone="9876500010")
     )
     assert again.outcome is IntakeOutcome.REOPENED
-    reopened = await container.crm_leads.get(org.admin, lost.id)
+    reopened = await container.crm.leads.get(org.admin, lost.id)
     assert reopened.status is LeadStatus.NEW and reopened.reinquiry_count == 1
     assert reopened.lost_reason is None
     assert ActivityType.REOPENED in await activities(container, lost.id)
-    await container.crm_intake.add_manual(org.admin, NewPoolLead(name="W", phone="9876500011"))
-    assert (await container.crm_leads.get(org.admin, won.id)).status is LeadStatus.CONVERTED
+    await container.crm.intake.add_manual(org.admin, NewPoolLead(name="W", phone="9876500011"))
+    assert (await container.crm.leads.get(org.admin, won.id)).status is LeadStatus.CONVERTED
 
 
 async def test_intake_is_replay_safe_on_its_channel_reference(container: Any, org: Org) -> None:
     data = NewLead(name="Asha", phone="9876500020")
-    first = await container.crm_intake.add_manual(org.sales, data, "key-1")
-    second = await container.crm_intake.add_manual(org.sales, data, "key-1")
+    first = await container.crm.intake.add_manual(org.sales, data, "key-1")
+    second = await container.crm.intake.add_manual(org.sales, data, "key-1")
     assert first.id == second.id and second.outcome is IntakeOutcome.CREATED
     assert await count(container, LeadIntakeRow) == 1
     assert await activities(container, first.id) != []
@@ -229,16 +229,16 @@ async def test_intake_is_replay_safe_on_its_channel_reference(container: Any, or
 
 async def test_contact_rules(container: Any, org: Org) -> None:
     with pytest.raises(ValidationFailed) as err:
-        await container.crm_intake.add_manual(org.sales, NewLead(name="Nobody"))
+        await container.crm.intake.add_manual(org.sales, NewLead(name="Nobody"))
     assert err.value.code == "contact_required"
     with pytest.raises(ValidationFailed) as err:
-        await container.crm_intake.add_manual(org.sales, NewLead(name="A", email="not-an-email"))
+        await container.crm.intake.add_manual(org.sales, NewLead(name="A", email="not-an-email"))
     assert [e.field for e in err.value.errors] == ["email"]
     with pytest.raises(ValidationFailed):
-        await container.crm_intake.add_manual(
+        await container.crm.intake.add_manual(
             org.sales, NewLead(name="Unknown", phone="9876500030")
         )
-    kept = await container.crm_intake.add_manual(
+    kept = await container.crm.intake.add_manual(
         org.sales, NewLead(name="Bad Phone", phone="12", email="b@example.com")
     )
     assert kept.warnings and kept.lead is not None
@@ -248,7 +248,7 @@ async def test_contact_rules(container: Any, org: Org) -> None:
 async def test_concurrent_intakes_of_one_phone_make_one_lead(container: Any, org: Org) -> None:
     results = await asyncio.gather(
         *[
-            container.crm_intake.add_manual(
+            container.crm.intake.add_manual(
                 org.admin, NewPoolLead(name=f"N{i}", phone="9876500040")
             )
             for i in range(4)
@@ -299,25 +299,25 @@ async def test_a_lost_race_surfaces_as_duplicate_key_inside_the_unit(
 async def test_scope_sales_sees_assigned_head_sees_pool_admin_sees_all(
     container: Any, org: Org
 ) -> None:
-    mine = await container.crm_intake.add_manual(
+    mine = await container.crm.intake.add_manual(
         org.sales, NewLead(name="Mine", phone="9876500060")
     )
-    other_pool = await container.crm_intake.add_manual(
+    other_pool = await container.crm.intake.add_manual(
         org.other_head, NewPoolLead(name="Theirs", phone="9876500061")
     )
-    assert (await container.crm_leads.get(org.sales, mine.id)).id == mine.id
+    assert (await container.crm.leads.get(org.sales, mine.id)).id == mine.id
     with pytest.raises(NotFound):
-        await container.crm_leads.get(org.other, mine.id)
-    assert (await container.crm_leads.get(org.head, mine.id)).id == mine.id
+        await container.crm.leads.get(org.other, mine.id)
+    assert (await container.crm.leads.get(org.head, mine.id)).id == mine.id
     with pytest.raises(NotFound):
-        await container.crm_leads.get(org.head, other_pool.id)
-    assert (await container.crm_leads.get(org.admin, other_pool.id)).id == other_pool.id
-    page = await container.crm_leads.page(org.head, LeadFilter(), PageRequest())
+        await container.crm.leads.get(org.head, other_pool.id)
+    assert (await container.crm.leads.get(org.admin, other_pool.id)).id == other_pool.id
+    page = await container.crm.leads.page(org.head, LeadFilter(), PageRequest())
     assert [lead.id for lead in page.items] == [mine.id] and page.total == 1
-    everything = await container.crm_leads.page(org.admin, LeadFilter(), PageRequest())
+    everything = await container.crm.leads.page(org.admin, LeadFilter(), PageRequest())
     assert everything.total == 2
     with pytest.raises(Forbidden):
-        await container.crm_intake.add_manual(
+        await container.crm.intake.add_manual(
             org.head,
             NewPoolLead(name="X", phone="9876500062", owning_sales_head_id=org.other_head.user_id),
         )
@@ -326,7 +326,7 @@ async def test_scope_sales_sees_assigned_head_sees_pool_admin_sees_all(
 async def test_a_head_without_isolation_reads_every_pool_but_writes_only_their_own(
     container: Any, org: Org
 ) -> None:
-    theirs = await container.crm_intake.add_manual(
+    theirs = await container.crm.intake.add_manual(
         org.other_head, NewPoolLead(name="Theirs", phone="9876500070")
     )
     async with container.sessions() as s:
@@ -334,9 +334,9 @@ async def test_a_head_without_isolation_reads_every_pool_but_writes_only_their_o
             SalesHeadProfileRow(user_id=org.head.user_id, display_name="H", isolation_enabled=False)
         )
         await s.commit()
-    assert (await container.crm_leads.get(org.head, theirs.id)).id == theirs.id
+    assert (await container.crm.leads.get(org.head, theirs.id)).id == theirs.id
     with pytest.raises(Forbidden):
-        await container.crm_leads.change_status(
+        await container.crm.leads.change_status(
             org.head, theirs.id, StatusRequest(to=LeadStatus.CONTACTED)
         )
 
@@ -345,27 +345,27 @@ async def test_a_head_without_isolation_reads_every_pool_but_writes_only_their_o
 
 
 async def test_status_rules_and_events(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="S", phone="9876500080"))
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="S", phone="9876500080"))
     with pytest.raises(InvalidState) as err:
-        await container.crm_leads.change_status(
+        await container.crm.leads.change_status(
             org.sales, lead.id, StatusRequest(to=LeadStatus.CONVERTED, conversion_ref="x")
         )
     assert "NEW" in err.value.detail and "CONVERTED" in err.value.detail
-    moved = await container.crm_leads.change_status(
+    moved = await container.crm.leads.change_status(
         org.sales, lead.id, StatusRequest(to=LeadStatus.CONTACTED)
     )
     assert moved.status is LeadStatus.CONTACTED and moved.version == 1
-    same = await container.crm_leads.change_status(
+    same = await container.crm.leads.change_status(
         org.sales, lead.id, StatusRequest(to=LeadStatus.CONTACTED)
     )
     assert same.version == 1
     with pytest.raises(ValidationFailed) as missing:
-        await container.crm_leads.change_status(
+        await container.crm.leads.change_status(
             org.sales, lead.id, StatusRequest(to=LeadStatus.NOT_INTERESTED)
         )
     assert missing.value.errors[0].field == "lost_reason"
     with pytest.raises(Conflict) as stale:
-        await container.crm_leads.change_status(
+        await container.crm.leads.change_status(
             org.sales, lead.id, StatusRequest(to=LeadStatus.INTERESTED), expected_version=0
         )
     assert stale.value.code == "stale_version"
@@ -378,17 +378,17 @@ async def test_status_rules_and_events(container: Any, org: Org) -> None:
 
 
 async def test_edits_need_the_current_version(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="E", phone="9876500090"))
-    edited = await container.crm_leads.update(
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="E", phone="9876500090"))
+    edited = await container.crm.leads.update(
         org.sales, lead.id, LeadChanges(city="Pune", extra_data={"a": 1}), 0
     )
     assert edited.city == "Pune" and edited.version == 1 and edited.extra_data == {"a": 1}
     with pytest.raises(Conflict) as err:
-        await container.crm_leads.update(org.sales, lead.id, LeadChanges(city="Goa"), 0)
+        await container.crm.leads.update(org.sales, lead.id, LeadChanges(city="Goa"), 0)
     assert err.value.code == "stale_version"
-    unchanged = await container.crm_leads.update(org.sales, lead.id, LeadChanges(city="Pune"), 1)
+    unchanged = await container.crm.leads.update(org.sales, lead.id, LeadChanges(city="Pune"), 1)
     assert unchanged.version == 1
-    cleared = await container.crm_leads.update(
+    cleared = await container.crm.leads.update(
         org.sales, lead.id, LeadChanges(extra_data={"a": None, "b": "x"}), 1
     )
     assert cleared.extra_data == {"b": "x"}
@@ -396,8 +396,8 @@ async def test_edits_need_the_current_version(container: Any, org: Org) -> None:
 
 
 async def test_the_journal_is_append_only(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="J", phone="9876500100"))
-    note = await container.crm_leads.add_note(org.sales, lead.id, " called, busy ")
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="J", phone="9876500100"))
+    note = await container.crm.leads.add_note(org.sales, lead.id, " called, busy ")
     assert note.summary == "called, busy"
     from mas.adapters.db.crm.leads import SqlLeadRepository
 
@@ -418,100 +418,100 @@ async def test_the_journal_is_append_only(container: Any, org: Org) -> None:
 
 
 async def test_timeline_newest_first_with_cursor(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="T", phone="9876500110"))
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="T", phone="9876500110"))
     for i in range(5):
-        await container.crm_leads.add_note(org.sales, lead.id, f"note {i}")
-    first = await container.crm_leads.timeline(org.sales, lead.id, None, 3)
+        await container.crm.leads.add_note(org.sales, lead.id, f"note {i}")
+    first = await container.crm.leads.timeline(org.sales, lead.id, None, 3)
     assert [a.summary for a in first.items] == ["note 4", "note 3", "note 2"]
     assert first.next_cursor
-    rest = await container.crm_leads.timeline(org.sales, lead.id, first.next_cursor, 10)
+    rest = await container.crm.leads.timeline(org.sales, lead.id, first.next_cursor, 10)
     assert [a.summary for a in rest.items][:2] == ["note 1", "note 0"]
     assert rest.next_cursor is None
-    feed = await container.crm_leads.feed(org.sales, None, 2)
+    feed = await container.crm.leads.feed(org.sales, None, 2)
     assert [a.summary for a in feed.items] == ["note 4", "note 3"]
     with pytest.raises(NotFound):
-        await container.crm_leads.timeline(org.other, lead.id, None, 3)
+        await container.crm.leads.timeline(org.other, lead.id, None, 3)
 
 
 # --- follow-ups -------------------------------------------------------------------------------
 
 
 async def test_follow_ups_schedule_complete_and_window(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="F", phone="9876500120"))
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="F", phone="9876500120"))
     now = container.clock.now()
     with pytest.raises(ValidationFailed):
-        await container.crm_follow_ups.schedule(
+        await container.crm.follow_ups.schedule(
             org.sales, lead.id, NewFollowUp(due_at=now - timedelta(hours=1))
         )
-    follow_up = await container.crm_follow_ups.schedule(
+    follow_up = await container.crm.follow_ups.schedule(
         org.sales, lead.id, NewFollowUp(due_at=now, note="call back", move_to_follow_up=True)
     )
-    detail = await container.crm_leads.get(org.sales, lead.id)
+    detail = await container.crm.leads.get(org.sales, lead.id)
     assert detail.status is LeadStatus.FOLLOW_UP
     assert detail.next_follow_up_at == follow_up.due_at
     assert [f.id for f in detail.open_follow_ups] == [follow_up.id]
-    due = await container.crm_leads.page(org.sales, LeadFilter(), PageRequest(), due_follow_up=True)
+    due = await container.crm.leads.page(org.sales, LeadFilter(), PageRequest(), due_follow_up=True)
     assert [lead_.id for lead_ in due.items] == [lead.id]
-    overdue = await container.crm_follow_ups.agenda(org.sales, FollowUpWindow.WEEK)
+    overdue = await container.crm.follow_ups.agenda(org.sales, FollowUpWindow.WEEK)
     assert [i.id for i in overdue] == [follow_up.id] and overdue[0].lead_name == "F"
-    done = await container.crm_follow_ups.update(
+    done = await container.crm.follow_ups.update(
         org.sales, follow_up.id, FollowUpUpdate(action=FollowUpAction.DONE, outcome_note="ok")
     )
     assert done.status is FollowUpStatus.DONE
     with pytest.raises(InvalidState):
-        await container.crm_follow_ups.update(
+        await container.crm.follow_ups.update(
             org.sales, follow_up.id, FollowUpUpdate(action=FollowUpAction.CANCEL)
         )
-    assert (await container.crm_leads.get(org.sales, lead.id)).next_follow_up_at is None
-    none_due = await container.crm_leads.page(
+    assert (await container.crm.leads.get(org.sales, lead.id)).next_follow_up_at is None
+    none_due = await container.crm.leads.page(
         org.sales, LeadFilter(), PageRequest(), due_follow_up=True
     )
     assert none_due.items == []
     with pytest.raises(NotFound):
-        await container.crm_follow_ups.update(
+        await container.crm.follow_ups.update(
             org.other, follow_up.id, FollowUpUpdate(action=FollowUpAction.CANCEL)
         )
 
 
 async def test_follow_ups_reschedule_and_owners(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="R", phone="9876500125"))
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="R", phone="9876500125"))
     now = container.clock.now()
-    first = await container.crm_follow_ups.schedule(
+    first = await container.crm.follow_ups.schedule(
         org.sales, lead.id, NewFollowUp(due_at=now + timedelta(days=2))
     )
     later = now + timedelta(days=3)
-    moved = await container.crm_follow_ups.update(
+    moved = await container.crm.follow_ups.update(
         org.sales, first.id, FollowUpUpdate(action=FollowUpAction.RESCHEDULE, due_at=later)
     )
     assert moved.due_at == later
-    assert (await container.crm_leads.get(org.sales, lead.id)).next_follow_up_at == later
+    assert (await container.crm.leads.get(org.sales, lead.id)).next_follow_up_at == later
     with pytest.raises(ValidationFailed):
-        await container.crm_follow_ups.update(
+        await container.crm.follow_ups.update(
             org.sales, first.id, FollowUpUpdate(action=FollowUpAction.RESCHEDULE)
         )
     with pytest.raises(ValidationFailed) as err:
-        await container.crm_follow_ups.schedule(
+        await container.crm.follow_ups.schedule(
             org.sales, lead.id, NewFollowUp(due_at=later, owner_id=org.other.user_id)
         )
     assert err.value.errors[0].field == "owner_id"
-    for_member = await container.crm_follow_ups.schedule(
+    for_member = await container.crm.follow_ups.schedule(
         org.head, lead.id, NewFollowUp(due_at=now + timedelta(days=1), owner_id=org.sales.user_id)
     )
     assert for_member.owner_id == org.sales.user_id
     assert (
-        await container.crm_leads.get(org.sales, lead.id)
+        await container.crm.leads.get(org.sales, lead.id)
     ).next_follow_up_at == for_member.due_at
-    await container.crm_follow_ups.update(
+    await container.crm.follow_ups.update(
         org.sales, first.id, FollowUpUpdate(action=FollowUpAction.CANCEL)
     )
     with pytest.raises(Conflict):
-        await container.crm_follow_ups.update(
+        await container.crm.follow_ups.update(
             org.sales, first.id, FollowUpUpdate(action=FollowUpAction.RESCHEDULE, due_at=later)
         )
 
 
 async def test_the_missed_job_marks_once(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="M", phone="9876500130"))
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="M", phone="9876500130"))
     now = container.clock.now()
     late = FollowUp(
         id=uuid7(),
@@ -537,10 +537,10 @@ async def test_the_missed_job_marks_once(container: Any, org: Org) -> None:
 
 
 async def test_the_digest_goes_out_once_a_day(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(
+    lead = await container.crm.intake.add_manual(
         org.sales, NewLead(name="Digest Lead", phone="9876500140")
     )
-    await container.crm_follow_ups.schedule(
+    await container.crm.follow_ups.schedule(
         org.sales, lead.id, NewFollowUp(due_at=container.clock.now(), note="call")
     )
     await container.jobs.enqueue("crm.follow_up_digest", {}, key="cron:1")
@@ -555,61 +555,61 @@ async def test_the_digest_goes_out_once_a_day(container: Any, org: Org) -> None:
 
 
 async def test_tags_attach_filter_and_bulk(container: Any, org: Org) -> None:
-    hot = await container.crm_tags.create(org.admin, NewTag(name="Hot Lead"))
+    hot = await container.crm.tags.create(org.admin, NewTag(name="Hot Lead"))
     assert hot.name == "hot-lead"
     with pytest.raises(Conflict):
-        await container.crm_tags.create(org.admin, NewTag(name="HOT lead"))
-    a = await container.crm_intake.add_manual(org.sales, NewLead(name="A", phone="9876500150"))
-    b = await container.crm_intake.add_manual(org.head, NewPoolLead(name="B", phone="9876500151"))
-    c = await container.crm_intake.add_manual(
+        await container.crm.tags.create(org.admin, NewTag(name="HOT lead"))
+    a = await container.crm.intake.add_manual(org.sales, NewLead(name="A", phone="9876500150"))
+    b = await container.crm.intake.add_manual(org.head, NewPoolLead(name="B", phone="9876500151"))
+    c = await container.crm.intake.add_manual(
         org.other_head, NewPoolLead(name="C", phone="9876500152")
     )
-    detail = await container.crm_tags.attach(org.sales, a.id, hot.id)
+    detail = await container.crm.tags.attach(org.sales, a.id, hot.id)
     assert detail.tags == ["hot-lead"]
     with pytest.raises(NotFound):
-        await container.crm_tags.attach(org.sales, b.id, hot.id)
-    result = await container.crm_tags.bulk(
+        await container.crm.tags.attach(org.sales, b.id, hot.id)
+    result = await container.crm.tags.bulk(
         org.head, BulkTag(lead_ids=[a.id, b.id, c.id], add=["hot-lead"])
     )
     assert (result.in_scope, result.added) == (2, 1)
-    page = await container.crm_leads.page(org.admin, LeadFilter(tag="hot-lead"), PageRequest())
+    page = await container.crm.leads.page(org.admin, LeadFilter(tag="hot-lead"), PageRequest())
     assert {lead.id for lead in page.items} == {a.id, b.id}
     assert all(lead.tags == ["hot-lead"] for lead in page.items)
-    cold = await container.crm_tags.create(org.admin, NewTag(name="Alpha Batch"))
-    await container.crm_tags.attach(org.sales, a.id, cold.id)
-    listed = await container.crm_leads.page(org.admin, LeadFilter(), PageRequest())
+    cold = await container.crm.tags.create(org.admin, NewTag(name="Alpha Batch"))
+    await container.crm.tags.attach(org.sales, a.id, cold.id)
+    listed = await container.crm.leads.page(org.admin, LeadFilter(), PageRequest())
     tags_of = {lead.id: lead.tags for lead in listed.items}
     assert tags_of[a.id] == ["alpha-batch", "hot-lead"], "a lead's tags come sorted by name"
     assert tags_of[c.id] == []
-    await container.crm_tags.delete(hot.id)
-    assert (await container.crm_leads.get(org.admin, a.id)).tags == ["alpha-batch"]
+    await container.crm.tags.delete(hot.id)
+    assert (await container.crm.leads.get(org.admin, a.id)).tags == ["alpha-batch"]
 
 
 async def test_list_filters_and_capped_totals(container: Any, org: Org, monkeypatch: Any) -> None:
     for i in range(5):
-        await container.crm_intake.add_manual(
+        await container.crm.intake.add_manual(
             org.head, NewPoolLead(name=f"Lead {i}", phone=f"98765002{i:02d}")
         )
-    await container.crm_intake.add_manual(org.sales, NewLead(name="Assigned", phone="9876500299"))
-    unassigned = await container.crm_leads.page(
+    await container.crm.intake.add_manual(org.sales, NewLead(name="Assigned", phone="9876500299"))
+    unassigned = await container.crm.leads.page(
         org.head, LeadFilter(unassigned=True), PageRequest(1, 2)
     )
     assert unassigned.total == 5 and len(unassigned.items) == 2
     assert unassigned.items[0].name == "Lead 4"
-    found = await container.crm_leads.page(org.head, LeadFilter(q="lead 3"), PageRequest())
+    found = await container.crm.leads.page(org.head, LeadFilter(q="lead 3"), PageRequest())
     assert [lead.name for lead in found.items] == ["Lead 3"]
-    by_digits = await container.crm_leads.page(org.head, LeadFilter(q="00203"), PageRequest())
+    by_digits = await container.crm.leads.page(org.head, LeadFilter(q="00203"), PageRequest())
     assert [lead.name for lead in by_digits.items] == ["Lead 3"]
     import mas.adapters.db.crm.leads as repo
 
     monkeypatch.setattr(repo, "COUNT_CAP", 3)
-    capped = await container.crm_leads.page(org.head, LeadFilter(), PageRequest())
+    capped = await container.crm.leads.page(org.head, LeadFilter(), PageRequest())
     assert capped.total == 3 and capped.total_capped and len(capped.items) == 6
     # A page past the end still knows the total (counted on its own, no row carries it).
-    past = await container.crm_leads.page(org.head, LeadFilter(), PageRequest(9, 5))
+    past = await container.crm.leads.page(org.head, LeadFilter(), PageRequest(9, 5))
     assert past.items == [] and past.total == 3 and past.total_capped
     monkeypatch.setattr(repo, "COUNT_CAP", 1000)
-    second = await container.crm_leads.page(org.head, LeadFilter(), PageRequest(2, 4))
+    second = await container.crm.leads.page(org.head, LeadFilter(), PageRequest(2, 4))
     assert (second.total, len(second.items), second.total_capped) == (6, 2, False)
 
 
@@ -620,48 +620,48 @@ async def test_export_streams_every_row_in_batches(
 
     monkeypatch.setattr(analytics, "EXPORT_BATCH", 2)
     for i in range(5):
-        await container.crm_intake.add_manual(
+        await container.crm.intake.add_manual(
             org.head, NewPoolLead(name=f"=Lead {i}", phone=f"98765003{i:02d}")
         )
-    chunks = [chunk async for chunk in await container.crm_analytics.export(org.head, LeadFilter())]
+    chunks = [chunk async for chunk in await container.crm.analytics.export(org.head, LeadFilter())]
     body = b"".join(chunks).decode()
     lines = body.strip().splitlines()
     assert lines[0].startswith("id,name,phone_e164") and len(lines) == 6
     assert "'=Lead 0" in body and "+91987650030" in body
     monkeypatch.setattr(analytics, "EXPORT_MAX_ROWS", 4)
     with pytest.raises(ValidationFailed):
-        await container.crm_analytics.export(org.head, LeadFilter())
+        await container.crm.analytics.export(org.head, LeadFilter())
 
 
 async def test_funnel_counts_in_scope(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="F", phone="9876500400"))
-    await container.crm_intake.add_manual(org.other_head, NewPoolLead(name="G", phone="9876500401"))
-    await container.crm_leads.change_status(
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="F", phone="9876500400"))
+    await container.crm.intake.add_manual(org.other_head, NewPoolLead(name="G", phone="9876500401"))
+    await container.crm.leads.change_status(
         org.sales, lead.id, StatusRequest(to=LeadStatus.CONTACTED)
     )
-    report = await container.crm_analytics.funnel(org.head, None, None, LeadFilter())
+    report = await container.crm.analytics.funnel(org.head, None, None, LeadFilter())
     assert (
         report.total == 1
         and report.by_status["CONTACTED"] == 1
         and report.by_source == {"MANUAL": 1}
     )
-    everything = await container.crm_analytics.funnel(org.admin, None, None, LeadFilter())
+    everything = await container.crm.analytics.funnel(org.admin, None, None, LeadFilter())
     assert everything.total == 2
     today = report.date_to
     with pytest.raises(ValidationFailed):
-        await container.crm_analytics.funnel(
+        await container.crm.analytics.funnel(
             org.admin, today - timedelta(days=400), today, LeadFilter()
         )
 
 
 async def test_soft_delete_hides_the_lead(container: Any, org: Org) -> None:
-    lead = await container.crm_intake.add_manual(org.sales, NewLead(name="D", phone="9876500500"))
-    await container.crm_leads.delete(org.admin, lead.id)
+    lead = await container.crm.intake.add_manual(org.sales, NewLead(name="D", phone="9876500500"))
+    await container.crm.leads.delete(org.admin, lead.id)
     with pytest.raises(NotFound):
-        await container.crm_leads.get(org.admin, lead.id)
+        await container.crm.leads.get(org.admin, lead.id)
     with pytest.raises(NotFound):
-        await container.crm_leads.delete(org.admin, lead.id)
-    again = await container.crm_intake.add_manual(org.sales, NewLead(name="D", phone="9876500500"))
+        await container.crm.leads.delete(org.admin, lead.id)
+    again = await container.crm.intake.add_manual(org.sales, NewLead(name="D", phone="9876500500"))
     assert again.id != lead.id and again.outcome is IntakeOutcome.CREATED
 
 
@@ -669,8 +669,8 @@ async def test_soft_delete_hides_the_lead(container: Any, org: Org) -> None:
 
 
 async def test_campaign_submissions_promote_into_the_pool(container: Any, org: Org) -> None:
-    await container.crm_tags.create(org.admin, NewTag(name="web"))
-    campaign = await container.crm_campaigns.create(
+    await container.crm.tags.create(org.admin, NewTag(name="web"))
+    campaign = await container.crm.campaigns.create(
         org.admin,
         NewCampaign(
             slug="drone-2025",
@@ -680,67 +680,67 @@ async def test_campaign_submissions_promote_into_the_pool(container: Any, org: O
             default_tags=["web"],
         ),
     )
-    await container.crm_campaigns.submit(
+    await container.crm.campaigns.submit(
         "drone-2025", Submission(name="Ravi", phone="9876500600", utm_source="ig"), "1.2.3.4"
     )
-    page = await container.crm_leads.page(org.head, LeadFilter(), PageRequest())
+    page = await container.crm.leads.page(org.head, LeadFilter(), PageRequest())
     assert page.total == 1
     lead = page.items[0]
     assert lead.course_interest == "drone-tech" and lead.tags == ["web"]
     assert lead.extra_data["campaign"] == "drone-2025" and lead.extra_data["utm_source"] == "ig"
-    submissions = await container.crm_campaigns.submissions(campaign.id, None, PageRequest())
+    submissions = await container.crm.campaigns.submissions(campaign.id, None, PageRequest())
     assert submissions.items[0].status is CampaignLeadStatus.PROMOTED
     assert submissions.items[0].raw_lead_id == lead.id
-    await container.crm_campaigns.submit(
+    await container.crm.campaigns.submit(
         "drone-2025", Submission(name="Bot", phone="9876500601", website="http://spam"), "1.2.3.4"
     )
-    rejected = await container.crm_campaigns.submissions(
+    rejected = await container.crm.campaigns.submissions(
         campaign.id, CampaignLeadStatus.REJECTED, PageRequest()
     )
     assert rejected.total == 1 and rejected.items[0].reject_reason == "honeypot"
     with pytest.raises(NotFound):
-        await container.crm_campaigns.submit("nope", Submission(name="A", phone="9876500602"), None)
+        await container.crm.campaigns.submit("nope", Submission(name="A", phone="9876500602"), None)
     from mas.core.crm.campaigns import CampaignChanges
 
-    await container.crm_campaigns.update(
+    await container.crm.campaigns.update(
         campaign.id, CampaignChanges(ends_at=container.clock.now() - timedelta(minutes=1))
     )
     with pytest.raises(Gone):
-        await container.crm_campaigns.submit(
+        await container.crm.campaigns.submit(
             "drone-2025", Submission(name="A", phone="9876500603"), None
         )
 
 
 async def test_form_rate_limits(container: Any, org: Org) -> None:
-    await container.crm_campaigns.create(
+    await container.crm.campaigns.create(
         org.admin, NewCampaign(slug="space", name="Space", programme="space-tech")
     )
     for _ in range(3):
-        await container.crm_campaigns.submit(
+        await container.crm.campaigns.submit(
             "space", Submission(name="R", phone="9876500700"), "9.9.9.9"
         )
     with pytest.raises(RateLimited) as err:
-        await container.crm_campaigns.submit(
+        await container.crm.campaigns.submit(
             "space", Submission(name="R", phone="9876500700"), "9.9.9.8"
         )
     assert err.value.retry_after and err.value.retry_after > 0
     for i in range(2):
-        await container.crm_campaigns.submit(
+        await container.crm.campaigns.submit(
             "space", Submission(name="R", email=f"r{i}@x.org"), "9.9.9.9"
         )
     with pytest.raises(RateLimited):
-        await container.crm_campaigns.submit(
+        await container.crm.campaigns.submit(
             "space", Submission(name="R", email="z@x.org"), "9.9.9.9"
         )
 
 
 async def test_the_sweeper_promotes_what_the_task_missed(container: Any, org: Org) -> None:
-    await container.crm_campaigns.create(
+    await container.crm.campaigns.create(
         org.admin, NewCampaign(slug="late", name="Late", programme="space-tech")
     )
     from mas.core.crm.model import CampaignLead
 
-    campaign = await container.crm_campaigns.page(PageRequest())
+    campaign = await container.crm.campaigns.page(PageRequest())
     stuck = CampaignLead(
         id=uuid7(),
         campaign_id=campaign.items[0].id,
@@ -754,9 +754,9 @@ async def test_the_sweeper_promotes_what_the_task_missed(container: Any, org: Or
         await uow.commit()
     await container.jobs.enqueue("crm.sweep_campaign_leads", {}, key="s1")
     assert await count(container, RawLeadRow) == 1
-    assert await container.crm_campaigns.promote(stuck.id) is CampaignLeadStatus.PROMOTED
+    assert await container.crm.campaigns.promote(stuck.id) is CampaignLeadStatus.PROMOTED
     assert await count(container, LeadIntakeRow) == 1
 
 
 def test_intake_service_is_built(container: Any) -> None:
-    assert isinstance(container.crm_intake, LeadIntakeService)
+    assert isinstance(container.crm.intake, LeadIntakeService)

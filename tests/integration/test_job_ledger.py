@@ -7,30 +7,39 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import msgspec
+
 from mas.core.platform.job_model import JobFilter, JobStatus
 from mas.core.platform.paging import PageRequest
-from mas.jobs.registry import task
+from tests.taskprobe import probe, probe_module
 
 CALLS: dict[str, list[str]] = {}
 
 
-@task("test.record", attempts=2, backoff_s=0.01, timeout_s=5)
-async def record(c: Any, tag: str) -> None:
+class Tagged(msgspec.Struct, frozen=True):
+    tag: str
+
+
+@probe("test.record", Tagged, attempts=2, backoff_s=0.01, timeout_s=5)
+async def record(_: Any, message: Tagged) -> None:
     """Append the tag to CALLS (the side effect we count)."""
-    CALLS.setdefault(tag, []).append("ran")
+    CALLS.setdefault(message.tag, []).append("ran")
 
 
-@task("test.always_fails", attempts=3, backoff_s=0.05, max_backoff_s=10, timeout_s=5)
-async def always_fails(c: Any, tag: str) -> None:
+@probe("test.always_fails", Tagged, attempts=3, backoff_s=0.05, max_backoff_s=10, timeout_s=5)
+async def always_fails(_: Any, message: Tagged) -> None:
     """Fails every time."""
-    CALLS.setdefault(tag, []).append("attempt")
-    raise RuntimeError(f"boom {tag}")
+    CALLS.setdefault(message.tag, []).append("attempt")
+    raise RuntimeError(f"boom {message.tag}")
 
 
-@task("test.slow", attempts=1, timeout_s=0.2)
-async def slow(c: Any) -> None:
+@probe("test.slow", attempts=1, timeout_s=0.2)
+async def slow(_: Any, __: Any) -> None:
     """Outlives its timeout."""
     await asyncio.sleep(5)
+
+
+TASKS_MODULE = probe_module("test_job_ledger", record, always_fails, slow)
 
 
 async def test_a_task_runs_and_succeeds(container: Any) -> None:

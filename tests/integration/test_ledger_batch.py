@@ -16,15 +16,18 @@ from mas.core.platform.errors import InvalidState
 from mas.core.platform.ids import uuid7
 from mas.core.platform.job_model import JobRun, JobStatus
 from mas.core.platform.jobs import Claim
-from mas.jobs.registry import task
+from tests.taskprobe import probe, probe_module
 
 NOW = datetime(2025, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
 TIMEOUT_S = 30.0
 
 
-@task("test.batch_noop", timeout_s=TIMEOUT_S)
-async def batch_noop(c: Any) -> None:
+@probe("test.batch_noop", timeout_s=TIMEOUT_S)
+async def batch_noop(_: Any, __: Any) -> None:
     """Does nothing (the ledger is what these tests watch)."""
+
+
+TASKS_MODULE = probe_module("test_ledger_batch", batch_noop)
 
 
 class SetClock:

@@ -24,10 +24,10 @@ class SomethingHappened(DomainEvent, frozen=True, kw_only=True):
 
 
 async def test_a_message_is_delivered_to_the_local_mailbox(container: Any) -> None:
-    sent = await container.messenger.send_email(
+    sent = await container.platform.messenger.send_email(
         " Student@Example.COM ", "Hello", "Your code: 123456"
     )
-    message = (await container.delivery.mailbox(None, "student@example.com", PageRequest())).items[
+    message = (await container.platform.delivery.mailbox(None, "student@example.com", PageRequest())).items[
         0
     ]
     assert message.id == sent.id
@@ -45,7 +45,7 @@ async def test_nothing_leaves_when_the_transaction_rolls_back(container: Any) ->
         )
         uow.record(SomethingHappened(what="never"))
         # leaving without commit rolls back
-    assert (await container.delivery.mailbox(None, None, PageRequest())).total == 0
+    assert (await container.platform.delivery.mailbox(None, None, PageRequest())).total == 0
     assert (await container.jobs.page(JobFilter(), PageRequest())).total == 0
 
 
@@ -65,7 +65,7 @@ async def test_events_are_published_after_commit_once(container: Any) -> None:
         ("mas.test.something_happened", "lead created")
     ]
     assert received[0]["event_id"]
-    assert await container.relay.publish_events() == 0, "already published"
+    assert await container.platform.relay.publish_events() == 0, "already published"
 
 
 async def test_the_sweepers_finish_what_a_crash_left(container: Any) -> None:
@@ -87,7 +87,7 @@ async def test_the_sweepers_finish_what_a_crash_left(container: Any) -> None:
     await container.jobs.enqueue("comms.dispatch_outbox")
     await container.jobs.enqueue("comms.dispatch_outbox")  # a second sweep sends nothing more
     assert received == ["orphan"]
-    delivered = (await container.delivery.mailbox(None, "late@b.co", PageRequest())).items[0]
+    delivered = (await container.platform.delivery.mailbox(None, "late@b.co", PageRequest())).items[0]
     assert delivered.status is OutboxStatus.SENT
     sends = await container.jobs.page(JobFilter(task="comms.send_email"), PageRequest())
     assert [r.status for r in sends.items] == [JobStatus.SUCCEEDED]
@@ -117,13 +117,13 @@ async def test_smtp_delivery_end_to_end(
     )
     c = await open_container(settings)
     try:
-        await c.messenger.send_email("learner@example.com", "Welcome", "Hi there")
-        await c.messenger.send_email("nobody@example.com", "Lost", "No such user")
+        await c.platform.messenger.send_email("learner@example.com", "Welcome", "Hi there")
+        await c.platform.messenger.send_email("nobody@example.com", "Lost", "No such user")
         await asyncio.sleep(0.05)
         assert [(to, msg["Subject"]) for _, to, msg in mailbox.received] == [
             (["learner@example.com"], "Welcome")
         ]
-        box = {m.recipient: m for m in (await c.delivery.mailbox(None, None, PageRequest())).items}
+        box = {m.recipient: m for m in (await c.platform.delivery.mailbox(None, None, PageRequest())).items}
         assert box["learner@example.com"].status is OutboxStatus.SENT
         assert box["learner@example.com"].transport == "smtp"
         refused = box["nobody@example.com"]
@@ -142,8 +142,8 @@ async def test_unconfigured_smtp_parks_messages_until_configured(
     unset = make_settings(sqlite_url, tmp_path, mail_transport="smtp", smtp_host="")
     c = await open_container(unset)
     try:
-        await c.messenger.send_email("waiting@example.com", "Code", "123456")
-        parked = (await c.delivery.mailbox(None, None, PageRequest())).items[0]
+        await c.platform.messenger.send_email("waiting@example.com", "Code", "123456")
+        parked = (await c.platform.delivery.mailbox(None, None, PageRequest())).items[0]
         assert parked.status is OutboxStatus.PENDING_CONFIG
         await c.jobs.enqueue("comms.dispatch_outbox")
         assert mailbox.received == [], "still no transport: nothing is dropped or sent"
@@ -162,7 +162,7 @@ async def test_unconfigured_smtp_parks_messages_until_configured(
     try:
         await c.jobs.enqueue("comms.dispatch_outbox")
         assert [to for _, to, _ in mailbox.received] == [["waiting@example.com"]]
-        sent = (await c.delivery.mailbox(None, None, PageRequest())).items[0]
+        sent = (await c.platform.delivery.mailbox(None, None, PageRequest())).items[0]
         assert sent.status is OutboxStatus.SENT
     finally:
         await c.close()
@@ -175,9 +175,9 @@ async def test_a_broker_outage_after_commit_loses_nothing(container: Any) -> Non
 
     real_queue = container.jobs._queue
     container.jobs._queue = DownQueue()
-    message = await container.messenger.send_email("later@b.co", "Hi", "body")
+    message = await container.platform.messenger.send_email("later@b.co", "Hi", "body")
     container.jobs._queue = real_queue
-    box = await container.delivery.mailbox(None, "later@b.co", PageRequest())
+    box = await container.platform.delivery.mailbox(None, "later@b.co", PageRequest())
     assert box.items[0].id == message.id, "the write stands"
     assert box.items[0].status is OutboxStatus.PENDING
     # Its send run is recorded but never reached the broker: the reaper sends it again.
@@ -186,5 +186,5 @@ async def test_a_broker_outage_after_commit_loses_nothing(container: Any) -> Non
     later = container.clock.now() + timedelta(minutes=11)
     container.jobs._clock = type("Later", (), {"now": staticmethod(lambda: later)})()
     assert await container.jobs.reap_stuck() == 1
-    delivered = (await container.delivery.mailbox(None, "later@b.co", PageRequest())).items[0]
+    delivered = (await container.platform.delivery.mailbox(None, "later@b.co", PageRequest())).items[0]
     assert delivered.status is OutboxStatus.SENT

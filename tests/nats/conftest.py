@@ -80,15 +80,13 @@ async def stack_env(
 @pytest.fixture
 async def producer(stack_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Any]:
     """This test process's own container on the same stream and database (it only sends)."""
-    import tests.nats.probe_tasks  # noqa: F401 - the producer must know the probe policies
-    from mas.jobs import runtime
     from mas.settings import load_settings
+    from tests.nats.probe_tasks import MODULE  # the producer must know the probe policies
 
     settings = load_settings(environ={**stack_env})
-    c = await open_container(settings, inline_tasks=False)
+    c = await open_container(settings, inline_tasks=False, extra=(MODULE,))
     yield c
     await c.close()
-    runtime.install(None)
 
 
 class Processes:

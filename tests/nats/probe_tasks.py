@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mas.jobs.registry import task
+import msgspec
+
+from tests.taskprobe import probe, probe_module
 
 
 def _append(path: str, line: str) -> None:
@@ -18,15 +20,27 @@ def _append(path: str, line: str) -> None:
         handle.write(line + "\n")
 
 
-@task("probe.record", attempts=3, backoff_s=0.5, timeout_s=6)
-async def record(c: Any, path: str, sleep_s: float = 0.0) -> None:
+class Record(msgspec.Struct, frozen=True):
+    path: str
+    sleep_s: float = 0.0
+
+
+class Fail(msgspec.Struct, frozen=True):
+    path: str
+
+
+@probe("probe.record", Record, attempts=3, backoff_s=0.5, timeout_s=6)
+async def record(_: Any, message: Record) -> None:
     """Sleep, then record one completed run."""
-    await asyncio.sleep(sleep_s)
-    _append(path, f"done {time.time()}")
+    await asyncio.sleep(message.sleep_s)
+    _append(message.path, f"done {time.time()}")
 
 
-@task("probe.fail", attempts=3, backoff_s=0.5, max_backoff_s=10, timeout_s=5)
-async def fail(c: Any, path: str) -> None:
+@probe("probe.fail", Fail, attempts=3, backoff_s=0.5, max_backoff_s=10, timeout_s=5)
+async def fail(_: Any, message: Fail) -> None:
     """Record the attempt time, then fail."""
-    _append(path, f"{time.time()}")
+    _append(message.path, f"{time.time()}")
     raise RuntimeError("probe failure")
+
+
+MODULE = probe_module("probe", record, fail)

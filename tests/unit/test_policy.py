@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mas.core.identity.policy import POLICY, Platform, Role, allows, platform_allows, roles_passing
+from mas.core.identity.policy import Platform, Role, platform_allows
+from mas.modules import POLICY, allows, roles_passing
 
 # Written out by hand so a change to POLICY has to be made twice, on purpose.
 OWN_ROLES: dict[str, set[Role]] = {

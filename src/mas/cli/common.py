@@ -51,12 +51,11 @@ def run(fn: Callable[P, Awaitable[R]]) -> Callable[P, R]:
 async def container(inline_tasks: bool = True) -> AsyncIterator[Any]:
     """A container for one command. With the in-memory broker, tasks it sends run inline."""
     from mas.bootstrap import build_container
-    from mas.jobs import registry, runtime
+    from mas.jobs.runner import register_all
 
     settings = settings_or_exit()
     c = await build_container(settings, inline_tasks=inline_tasks)
-    runtime.install(c)
-    registry.register_all(c.broker)
+    register_all(c.broker, c)
     await c.start_broker()
     try:
         yield c

@@ -106,10 +106,18 @@ async def ping(wait: float = typer.Option(10.0, help="Seconds to wait.")) -> Non
 @app.command()
 def tasks(json: bool = typer.Option(False, "--json")) -> None:
     """List registered tasks and their retry policies."""
-    from mas.jobs import registry
+    from mas.modules import handlers
 
-    registry.load_task_modules()
-    described = registry.describe()
+    described = [
+        {
+            "task": name,
+            "attempts": handler.task.policy.attempts,
+            "backoff_s": handler.task.policy.backoff_s,
+            "timeout_s": handler.task.policy.timeout_s,
+            "summary": handler.summary,
+        }
+        for name, handler in sorted(handlers().items())
+    ]
     if json:
         print_json(described)
         return

@@ -101,7 +101,7 @@ async def _import(
     quiet: bool,
 ) -> tuple[Any, bytes | None]:
     async with container() as c:
-        batch = await c.crm_imports.prepare_local(
+        batch = await c.crm.imports.prepare_local(
             name, head, pool_email=pool, overrides=overrides, tags=tags
         )
         with Progress(
@@ -119,8 +119,8 @@ async def _import(
                 rows = done.created_count + done.merged_count + done.rejected_count
                 progress.update(bar, completed=body.tell(), description=f"{rows:,} rows")
 
-            batch = await c.crm_imports.run(batch.id, source=lambda: body, on_chunk=on_chunk)
+            batch = await c.crm.imports.run(batch.id, source=lambda: body, on_chunk=on_chunk)
         rejected = None
         if batch.rejected_count:
-            rejected = await c.crm_imports.errors_csv(CONSOLE, batch.id)
+            rejected = await c.crm.imports.errors_csv(CONSOLE, batch.id)
     return batch, rejected

@@ -9,8 +9,9 @@ import sys
 import typer
 
 from mas import __version__
-from mas.cli import db, jobs, leads, outbox, system, users
 from mas.cli.common import err, settings_or_exit
+from mas.modules import MODULES
+from mas.modules.base import resolve
 from mas.settings import SettingsError, check_startup
 
 app = typer.Typer(
@@ -19,12 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(jobs.app, name="jobs")
-app.add_typer(outbox.app, name="outbox")
-app.add_typer(system.config_app, name="config")
-app.add_typer(users.app, name="users")
-app.add_typer(leads.app, name="leads")
+for _module in MODULES:
+    for _group, _ref in _module.cli.items():
+        app.add_typer(resolve(_ref), name=_group)
 
 
 def _ready_to_serve() -> None:

@@ -22,7 +22,7 @@ async def list_(
 ) -> None:
     """List messages, newest first, with their bodies (OTP codes included)."""
     async with container() as c:
-        result = await c.delivery.mailbox(status, to, PageRequest(page, page_size))
+        result = await c.platform.delivery.mailbox(status, to, PageRequest(page, page_size))
     if json:
         print_json(result)
         return

@@ -31,7 +31,7 @@ async def _seed() -> None:
             async with c.uow() as uow:
                 exists = await uow.users.by_email(email)
             if exists is None:
-                await c.accounts.create(CONSOLE, email, role, name, DEMO_PASSWORD)
+                await c.identity.accounts.create(CONSOLE, email, role, name, DEMO_PASSWORD)
                 created.append(email)
         async with c.uow() as uow:
             if await uow.outbox.get_message(WELCOME_ID) is None:

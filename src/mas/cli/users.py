@@ -54,7 +54,7 @@ async def create(
         )
     parsed, super_mentor = parse_role(role_name)
     async with container() as c:
-        created = await c.accounts.create(
+        created = await c.identity.accounts.create(
             CONSOLE, email, parsed, full_name, password or None, super_mentor=super_mentor
         )
     if json:
@@ -74,7 +74,7 @@ async def list_(
 ) -> None:
     """List accounts, newest first."""
     async with container() as c:
-        found = await c.accounts.page(
+        found = await c.identity.accounts.page(
             [role] if role else None, search, PageRequest(page, page_size)
         )
     if json:
@@ -117,5 +117,5 @@ async def block(
                 err.print(f"[red]error:[/] no user {who}")
                 raise typer.Exit(1)
             user_id = found.id
-        user = await c.accounts.set_blocked(CONSOLE, user_id, not unblock)
+        user = await c.identity.accounts.set_blocked(CONSOLE, user_id, not unblock)
     console.print(f"{user.email} is {'blocked' if user.is_blocked else 'active'}")

@@ -1,6 +1,7 @@
 """The one guard, ``access_guard``: ``policy_guard`` checks roles, ``vendor_guard`` vendor keys.
 
-A handler names a policy of ``mas.core.identity.policy.POLICY`` in ``opt["policy"]`` (and a
+A handler names a policy of the one policy table (``mas.modules.POLICY_TABLE``: what the
+domains declare) in ``opt["policy"]`` (and a
 SALES_HEAD page in ``opt["page"]``), or says ``opt["public"] = True``; a vendor route says
 ``opt["vendor_scope"]``. The route-grid tests read these. Tokens come from
 ``Authorization: Bearer``, then the ``token`` or ``authToken`` cookie.
@@ -12,13 +13,14 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
-from mas.core.identity.policy import Caller, Platform, allows, platform_allows
+from mas.core.identity.policy import Caller, Platform, platform_allows
 from mas.core.identity.tokens import RequestInfo
 from mas.core.identity.vendor import VendorCaller
 from mas.core.platform.errors import Forbidden, Unauthorized
-from mas.http.params import Deps
+from mas.modules.container import Container
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 
@@ -56,7 +58,7 @@ async def resolve_caller(connection: Connection) -> Caller:
     token = bearer_token(connection)
     if not token:
         raise Unauthorized("send 'Authorization: Bearer <access token>'", code="not_authenticated")
-    caller = await connection.app.state.container.access.authenticate(token)
+    caller = await connection.app.state.container.identity.access.authenticate(token)
     platform = platform_of(connection)
     if platform is Platform.MR_HIRE and caller.platform is not Platform.MR_HIRE:
         raise Forbidden("this token was not issued for mr-hire", code="platform_forbidden")
@@ -77,7 +79,7 @@ async def policy_guard(connection: Connection, handler: BaseRouteHandler) -> Non
         # A route nobody classified is closed, not open.
         raise Forbidden("this route has no access policy", code="no_policy")
     caller = await resolve_caller(connection)
-    if not allows(policy, caller.role):
+    if not connection.app.state.policies.allows(policy, caller.role):
         raise Forbidden(
             f"role {caller.role.value} may not use this route (needs '{policy}')",
             code="role_forbidden",
@@ -95,7 +97,9 @@ async def vendor_guard(connection: Connection, handler: BaseRouteHandler) -> Non
     raw = connection.headers.get("x-api-key") or connection.headers.get("authorization", "")
     if not raw.strip():
         raise Unauthorized("send 'X-API-Key: vk_live_…'", code="not_authenticated")
-    vendor: VendorCaller = await connection.app.state.container.vendor_keys.authenticate(raw, scope)
+    vendor: VendorCaller = await connection.app.state.container.identity.vendor_keys.authenticate(
+        raw, scope
+    )
     connection.scope.setdefault("state", {})["vendor"] = vendor
 
 
@@ -105,7 +109,9 @@ async def access_guard(connection: Connection, handler: BaseRouteHandler) -> Non
     await vendor_guard(connection, handler)
 
 
-async def provide_caller(request: Request[Any, Any, Any], container: Deps) -> Caller:
+async def provide_caller(
+    request: Request[Any, Any, Any], container: NamedDependency[Container]
+) -> Caller:
     # ``container`` is not used: depending on it puts this provider after the container's, so
     # Litestar resolves the two in turn instead of spawning a task group for them per request.
     del container

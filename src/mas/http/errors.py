@@ -20,7 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from mas.core.shared import errors as domain
+from mas.core.platform import errors as domain
 from mas.observability import request_id
 
 log = logging.getLogger("mas.http")

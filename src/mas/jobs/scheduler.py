@@ -13,13 +13,14 @@ import os
 import socket
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-if TYPE_CHECKING:
-    from mas.bootstrap import Container
+from mas import modules
+from mas.modules.base import Module
+from mas.modules.container import Container
 
 log = logging.getLogger("mas.scheduler")
 
@@ -89,6 +90,16 @@ class Scheduler:
             async with self._c.uow() as uow:
                 await uow.leases.release(LEASE, self.holder)
                 await uow.commit()
+
+
+def effective_crons(
+    overrides: dict[str, str], extra: tuple[Module[Any], ...] = ()
+) -> dict[str, str]:
+    """The domains' crons with ``MAS_CRON_OVERRIDES`` applied (an ``"off"`` entry drops one).
+
+    croniter's optional sixth field is seconds, which the tests use."""
+    merged = {**modules.crons(modules.MODULES + extra), **overrides}
+    return {name: expr for name, expr in merged.items() if expr.strip().lower() != "off"}
 
 
 async def release_due_loop(c: Container, stop: asyncio.Event) -> None:

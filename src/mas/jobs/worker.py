@@ -14,9 +14,9 @@ from taskiq.api import run_receiver_task
 from taskiq.receiver import Receiver
 
 from mas.bootstrap import build_container
-from mas.jobs import registry, runtime
-from mas.jobs.scheduler import Scheduler, release_due_loop
-from mas.jobs.schedules import effective
+from mas.jobs.runner import register_all
+from mas.jobs.scheduler import Scheduler, effective_crons, release_due_loop
+from mas.modules.base import Module, resolve
 from mas.settings import Settings
 
 log = logging.getLogger("mas.worker")
@@ -39,13 +39,17 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def run_worker(settings: Settings, modules: list[str], concurrency: int) -> None:
-    registry.load_task_modules(modules)
+def extra_modules(refs: list[str]) -> tuple[Module[Any], ...]:
+    """``--import pkg.mod``: a Python module whose ``MODULE`` is one more domain manifest (the
+    tests' probe tasks)."""
+    return tuple(resolve(f"{ref}:MODULE") for ref in refs)
+
+
+async def run_worker(settings: Settings, imports: list[str], concurrency: int) -> None:
     # JetStream's max_ack_pending is sized from this setting: keep it in step with --concurrency.
     settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
-    c = await build_container(settings)
-    runtime.install(c)
-    registry.register_all(c.broker)
+    c = await build_container(settings, extra=extra_modules(imports))
+    register_all(c.broker, c)
     c.broker.is_worker_process = True
     await c.start_broker()
     # What startup built lives as long as the process: keep the collector from walking it again.
@@ -64,7 +68,7 @@ async def run_worker(settings: Settings, modules: list[str], concurrency: int) -
         )
     )
     release = asyncio.create_task(release_due_loop(c, stop))
-    log.info("worker.started", extra={"concurrency": concurrency, "tasks": sorted(registry.TASKS)})
+    log.info("worker.started", extra={"concurrency": concurrency, "tasks": sorted(c.tasks)})
     try:
         await stop.wait()
     finally:
@@ -75,14 +79,13 @@ async def run_worker(settings: Settings, modules: list[str], concurrency: int) -
         log.info("worker.stopped")
 
 
-async def run_scheduler(settings: Settings, modules: list[str]) -> None:
-    registry.load_task_modules(modules)
-    c = await build_container(settings)
-    runtime.install(c)
+async def run_scheduler(settings: Settings, imports: list[str]) -> None:
+    extra = extra_modules(imports)
+    c = await build_container(settings, extra=extra)
     await c.start_broker()
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        await Scheduler(c, effective(settings.cron_overrides)).run(stop)
+        await Scheduler(c, effective_crons(settings.cron_overrides, extra)).run(stop)
     finally:
         await c.close()

@@ -18,6 +18,7 @@ from mas.adapters.db.base import Base
 from mas.adapters.db.schema_check import SchemaBehind as SchemaBehind
 from mas.adapters.db.schema_check import ensure_at_head as ensure_at_head
 from mas.adapters.db.session import ensure_sqlite_folder, sqlite_file_missing
+from mas.modules import load_tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -75,6 +76,7 @@ def compare_type(
 
 def _diff(connection: Connection) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": compare_type})
+    load_tables()
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -1,41 +1,41 @@
-"""The SQLAlchemy unit of work: one session, one transaction, events relayed after commit."""
+"""The SQLAlchemy unit of work: one session, one transaction, events relayed after commit.
+
+It knows no domain: the repositories are a mapping (attribute name -> class taking the
+session) gathered from the domains' manifests, and each is built on its first use in a
+transaction (``uow.leads`` builds the lead repository; a use case that never touches it never
+pays for it). A domain's core types the unit by its own protocol (``CrmUnitOfWork``, …).
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mas.adapters.db.crm.assignment import SqlAssignmentRepository
-from mas.adapters.db.crm.imports import SqlImportRepository
-from mas.adapters.db.crm.leads import SqlLeadRepository
-from mas.adapters.db.identity.repos import (
-    SqlAuditLog,
-    SqlOtpRepository,
-    SqlSessionRepository,
-    SqlUserRepository,
-    SqlVendorKeyRepository,
-)
-from mas.adapters.db.platform.jobs import SqlJobRunRepository
-from mas.adapters.db.platform.leases import SqlLeaseRepository
 from mas.adapters.db.platform.outbox import SqlOutboxRepository
 from mas.core.platform.events import DomainEvent
 from mas.core.platform.ids import uuid7
 from mas.core.platform.messages import OutboxMessage
 
 AfterCommit = Callable[[list[uuid.UUID], list[uuid.UUID]], Awaitable[None]]
+RepositoryFactory = Callable[[AsyncSession], Any]
 
 
 class SqlUnitOfWork:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        repositories: Mapping[str, RepositoryFactory],
+        after_commit: AfterCommit | None = None,
     ) -> None:
         self._sessions = sessions
+        self._factories = repositories
         self._after_commit = after_commit
         self._session: AsyncSession | None = None
+        self._repositories: dict[str, Any] = {}
         self._events: list[DomainEvent] = []
         self._message_ids: list[uuid.UUID] = []
 
@@ -45,19 +45,18 @@ class SqlUnitOfWork:
             raise RuntimeError("the unit of work is not open: use 'async with uow'")
         return self._session
 
+    def __getattr__(self, name: str) -> Any:
+        """A repository, built on its first use in this transaction."""
+        factories = self.__dict__.get("_factories", {})
+        if name not in factories:
+            raise AttributeError(f"no repository named {name!r} is declared by any domain")
+        repository = self._repositories.get(name)
+        if repository is None:
+            repository = self._repositories[name] = factories[name](self.session)
+        return repository
+
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
-        self.jobs = SqlJobRunRepository(self._session)
-        self.outbox = SqlOutboxRepository(self._session)
-        self.leases = SqlLeaseRepository(self._session)
-        self.users = SqlUserRepository(self._session)
-        self.sessions = SqlSessionRepository(self._session)
-        self.otps = SqlOtpRepository(self._session)
-        self.vendor_keys = SqlVendorKeyRepository(self._session)
-        self.audit = SqlAuditLog(self._session)
-        self.leads = SqlLeadRepository(self._session)
-        self.imports = SqlImportRepository(self._session)
-        self.assignments = SqlAssignmentRepository(self._session)
         return self
 
     async def __aexit__(
@@ -73,19 +72,24 @@ class SqlUnitOfWork:
         finally:
             await session.close()
             self._session = None
+            self._repositories.clear()
+
+    def _outbox(self) -> SqlOutboxRepository:
+        outbox: SqlOutboxRepository = self.outbox
+        return outbox
 
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
     async def send(self, message: OutboxMessage) -> None:
-        await self.outbox.add_message(message)
+        await self._outbox().add_message(message)
         self._message_ids.append(message.id)
 
     async def commit(self) -> None:
         event_ids = []
         for event in self._events:
             event_id = uuid7()
-            await self.outbox.add_event(event_id, event.subject, event.payload())
+            await self._outbox().add_event(event_id, event.subject, event.payload())
             event_ids.append(event_id)
         await self.session.commit()
         message_ids = self._message_ids

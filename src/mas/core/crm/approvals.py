@@ -11,9 +11,7 @@ import msgspec
 
 from mas.core.crm import notices
 from mas.core.crm.assignment_access import (
-    AssignmentDeps,
     head_page,
-    is_admin,
     pool_filter,
     real_actor,
 )
@@ -30,6 +28,9 @@ from mas.core.identity.policy import Caller
 from mas.core.platform.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
@@ -52,16 +53,20 @@ def _is_requester(actor: Caller, request: BulkRequest) -> bool:
 
 
 class ApprovalService:
-    def __init__(self, deps: AssignmentDeps) -> None:
-        self.d = deps
+    def __init__(
+        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._jobs = jobs
 
     async def _visible(
         self, uow: CrmUnitOfWork, actor: Caller, request_id: uuid.UUID, *, lock: bool = False
     ) -> BulkRequest:
-        if not is_admin(actor):
+        if not actor.is_admin:
             await head_page(uow, actor, "bulk_assign")
-        request = await uow.assignments.request(request_id, lock=lock)
-        if request is None or not (is_admin(actor) or request.pool_head_id == actor.user_id):
+        request = await uow.bulk_requests.get(request_id, lock=lock)
+        if request is None or not (actor.is_admin or request.pool_head_id == actor.user_id):
             raise NotFound("no such assignment request", code="request_not_found")
         return request
 
@@ -72,20 +77,20 @@ class ApprovalService:
         pool_head_id: uuid.UUID | None,
         req: PageRequest,
     ) -> Page[BulkRequest]:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await head_page(uow, actor, "bulk_assign")
             pool, empty = pool_filter(actor, pool_head_id)
             if empty:
                 return Page(items=[], total=0, page=req.page, page_size=req.page_size)
-            return await uow.assignments.requests_page(pool, status, req)
+            return await uow.bulk_requests.page(pool, status, req)
 
     async def get(self, actor: Caller, request_id: uuid.UUID) -> RequestDetail:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             request = await self._visible(uow, actor, request_id)
             counts = preview(
                 request.strategy, request.lead_ids, request.assignee_ids, request.explicit_map
             )
-            people = await uow.assignments.people(list(counts))
+            people = await uow.people.by_ids(list(counts))
         shares = [
             Share(
                 assignee_id=who,
@@ -99,15 +104,15 @@ class ApprovalService:
     async def approve(
         self, actor: Caller, request_id: uuid.UUID, note: str | None = None
     ) -> BulkRequest:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             request = await self._visible(uow, actor, request_id, lock=True)
             if _is_requester(actor, request):
                 raise Forbidden("nobody approves their own request", code="own_request")
             request.decide(RequestStatus.APPROVED, actor.user_id, now, (note or "").strip() or None)
             team = {
                 m.user_id: m
-                for m in await uow.assignments.members(request.pool_head_id, active_only=True)
+                for m in await uow.teams.members(request.pool_head_id, active_only=True)
             }
             gone = [
                 FieldError(f"assignee_ids[{i}]", f"{who}: {PROBLEM_TEXT[problem]}")
@@ -122,12 +127,12 @@ class ApprovalService:
                     errors=gone,
                 )
             request.updated_at = now
-            await uow.assignments.save_request(request)
+            await uow.bulk_requests.save(request)
             await self._tell_requester(uow, request)
             await uow.commit()
-        await self.d.jobs.submit(APPLY_BULK_ASSIGNMENT, RequestRef(request_id), key=str(request_id))
-        async with self.d.uow() as uow:
-            return await uow.assignments.request(request_id) or request
+        await self._jobs.submit(APPLY_BULK_ASSIGNMENT, RequestRef(request_id), key=str(request_id))
+        async with self._uow() as uow:
+            return await uow.bulk_requests.get(request_id) or request
 
     async def reject(self, actor: Caller, request_id: uuid.UUID, note: str) -> BulkRequest:
         note = note.strip()
@@ -136,61 +141,61 @@ class ApprovalService:
                 "say why the request is rejected",
                 errors=[FieldError("decision_note", "required to reject")],
             )
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             request = await self._visible(uow, actor, request_id, lock=True)
             request.decide(RequestStatus.REJECTED, actor.user_id, now, note[:500])
             request.updated_at = now
-            await uow.assignments.save_request(request)
+            await uow.bulk_requests.save(request)
             await self._tell_requester(uow, request)
             await uow.commit()
         return request
 
     async def cancel(self, actor: Caller, request_id: uuid.UUID) -> BulkRequest:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             request = await self._visible(uow, actor, request_id, lock=True)
             if not (_is_requester(actor, request) or actor.user_id == request.pool_head_id):
                 raise Forbidden("only the requester cancels a request", code="not_requester")
             request.decide(RequestStatus.CANCELLED, real_actor(actor), now, None)
             request.updated_at = now
-            await uow.assignments.save_request(request)
+            await uow.bulk_requests.save(request)
             await uow.commit()
         return request
 
     async def retry(self, actor: Caller, request_id: uuid.UUID) -> BulkRequest:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             request = await self._visible(uow, actor, request_id, lock=True)
             request.move(RequestStatus.APPLYING)
             request.last_error = None
-            request.updated_at = self.d.clock.now()
-            await uow.assignments.save_request(request)
+            request.updated_at = self._clock.now()
+            await uow.bulk_requests.save(request)
             await uow.commit()
         # The first run's key is spent (it died); this retry gets its own.
-        await self.d.jobs.submit(
+        await self._jobs.submit(
             APPLY_BULK_ASSIGNMENT, RequestRef(request_id), key=f"{request_id}:retry:{uuid7()}"
         )
-        async with self.d.uow() as uow:
-            return await uow.assignments.request(request_id) or request
+        async with self._uow() as uow:
+            return await uow.bulk_requests.get(request_id) or request
 
     async def _tell_requester(self, uow: CrmUnitOfWork, request: BulkRequest) -> None:
-        requester = (await uow.assignments.people([request.requested_by])).get(request.requested_by)
+        requester = (await uow.people.by_ids([request.requested_by])).get(request.requested_by)
         if requester is not None and requester.usable:
-            await notices.request_decided(uow, request, requester, self.d.clock.now())
+            await notices.request_decided(uow, request, requester, self._clock.now())
 
     # --- jobs -------------------------------------------------------------------------------
 
     async def expire_due(self, limit: int = 500) -> int:
         """PENDING past ``expires_at`` -> EXPIRED, with one email to the requester each."""
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            due = await uow.assignments.due_to_expire(now, limit)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            due = await uow.bulk_requests.due_to_expire(now, limit)
         expired = 0
         for request_id in due:
-            async with self.d.uow() as uow:
-                if not await uow.assignments.expire_pending(request_id, now):
+            async with self._uow() as uow:
+                if not await uow.bulk_requests.expire_pending(request_id, now):
                     continue  # decided meanwhile
-                request = await uow.assignments.request(request_id)
+                request = await uow.bulk_requests.get(request_id)
                 assert request is not None
                 await self._tell_requester(uow, request)
                 await uow.commit()
@@ -202,12 +207,12 @@ class ApprovalService:
     async def resume_idle(self, limit: int = 100) -> int:
         """Re-queue the apply of APPROVED / APPLYING requests nobody touched for 10 minutes
         (a crash between the decision and the queue, or a lost run)."""
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            idle = await uow.assignments.idle_requests(now - IDLE_AFTER, limit)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            idle = await uow.bulk_requests.idle(now - IDLE_AFTER, limit)
         for request in idle:
             stamp = request.updated_at.isoformat()
-            await self.d.jobs.submit(
+            await self._jobs.submit(
                 APPLY_BULK_ASSIGNMENT, RequestRef(request.id), key=f"{request.id}:resume:{stamp}"
             )
         return len(idle)

@@ -17,10 +17,7 @@ import msgspec
 
 from mas.core.crm import config, notices
 from mas.core.crm.assignment_access import (
-    ADMIN_ROLES,
-    AssignmentDeps,
     head_page,
-    is_admin,
     real_actor,
     record_changes,
     sales_head,
@@ -50,7 +47,7 @@ from mas.core.crm.assignment_model import (
 from mas.core.crm.model import LeadStatus
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tasks import APPLY_BULK_ASSIGNMENT, RequestRef
-from mas.core.identity.policy import Caller
+from mas.core.identity.policy import ADMIN_ROLES, Caller
 from mas.core.platform.errors import (
     Conflict,
     FieldError,
@@ -59,6 +56,9 @@ from mas.core.platform.errors import (
     ValidationFailed,
 )
 from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
@@ -136,8 +136,12 @@ def _label_map(people: dict[uuid.UUID, Person]) -> dict[uuid.UUID, str]:
 
 
 class AssignmentService:
-    def __init__(self, deps: AssignmentDeps) -> None:
-        self.d = deps
+    def __init__(
+        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._jobs = jobs
 
     # --- one lead ---------------------------------------------------------------------------
 
@@ -151,7 +155,7 @@ class AssignmentService:
         lead = (await uow.assignments.lead_slots([lead_id], lock=True)).get(lead_id)
         if lead is None or lead.deleted:
             raise NotFound("no such lead", code="lead_not_found")
-        if is_admin(actor) or lead.owning_sales_head_id == actor.user_id:
+        if actor.is_admin or lead.owning_sales_head_id == actor.user_id:
             return lead
         if profile is not None and not profile.isolation_enabled:
             raise Forbidden(
@@ -162,8 +166,8 @@ class AssignmentService:
     async def assign(
         self, actor: Caller, lead_id: uuid.UUID, slot: Slot, assignee_id: uuid.UUID
     ) -> AssignOutcome:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             profile = await head_page(uow, actor, "assign")
             lead = await self._writable_lead(uow, actor, profile, lead_id)
             check_single_assign(lead, slot)
@@ -173,7 +177,7 @@ class AssignmentService:
                     "this lead is in no pool: transfer it into a pool first",
                     code="lead_has_no_pool",
                 )
-            problem = member_problem(await uow.assignments.membership_of(assignee_id), pool, slot)
+            problem = member_problem(await uow.teams.membership_of(assignee_id), pool, slot)
             if problem is not None:
                 raise ValidationFailed(
                     f"the assignee is {PROBLEM_TEXT[problem]}",
@@ -189,7 +193,7 @@ class AssignmentService:
                     previous_assignee_id=previous,
                     changed=False,
                 )
-            people = await uow.assignments.people(
+            people = await uow.people.by_ids(
                 [p for p in (actor.user_id, assignee_id, previous) if p]
             )
             reason = f"manual: assigned by {people[actor.user_id].label} ({actor.role.value})"
@@ -217,8 +221,8 @@ class AssignmentService:
         )
 
     async def unassign(self, actor: Caller, lead_id: uuid.UUID, slot: Slot) -> AssignOutcome:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             profile = await head_page(uow, actor, "assign")
             lead = await self._writable_lead(uow, actor, profile, lead_id)
             previous = lead.holder(slot)
@@ -230,7 +234,7 @@ class AssignmentService:
                     previous_assignee_id=None,
                     changed=False,
                 )
-            people = await uow.assignments.people([actor.user_id, previous])
+            people = await uow.people.by_ids([actor.user_id, previous])
             reason = f"manual: unassigned by {people[actor.user_id].label} ({actor.role.value})"
             change = SlotChange(
                 lead_id=lead_id,
@@ -256,10 +260,10 @@ class AssignmentService:
 
     async def bulk(self, actor: Caller, cmd: BulkCommand) -> BulkOutcome:
         lead_ids, assignee_ids, explicit = _shape(cmd)
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             pool = await self._pool(uow, actor, cmd.pool_head_id)
-            profile = None if is_admin(actor) else await uow.assignments.profile(pool)
+            profile = None if actor.is_admin else await uow.head_profiles.get(pool)
             default = await config.read(uow, config.BULK_ASSIGN_THRESHOLD)
             gate, why = bulk_gate(actor.role, profile, len(lead_ids), default)
             await _check_leads(uow, pool, lead_ids)
@@ -283,14 +287,14 @@ class AssignmentService:
             if gate is Gate.IMMEDIATE:
                 # The gate itself decided (decided_by stays empty), or an ADMIN did.
                 request.decide(
-                    RequestStatus.APPROVED, actor.user_id if is_admin(actor) else None, now, why
+                    RequestStatus.APPROVED, actor.user_id if actor.is_admin else None, now, why
                 )
-            await uow.assignments.add_request(request)
+            await uow.bulk_requests.add(request)
             if gate is Gate.NEEDS_APPROVAL:
-                people = await uow.assignments.people([request.requested_by])
+                people = await uow.people.by_ids([request.requested_by])
                 admins = [
                     Person(id=u.id, email=u.email, role=u.role, name=u.full_name)
-                    for u in await uow.users.active_with_roles(list(ADMIN_ROLES))
+                    for u in await uow.users.active_with_roles(sorted(ADMIN_ROLES))
                 ]
                 await notices.request_filed(uow, request, people[request.requested_by], admins, now)
             await uow.commit()
@@ -304,11 +308,11 @@ class AssignmentService:
             return BulkOutcome(
                 applied=True, request=await self.apply_request(request.id) or request
             )
-        await self.d.jobs.submit(APPLY_BULK_ASSIGNMENT, RequestRef(request.id), key=str(request.id))
+        await self._jobs.submit(APPLY_BULK_ASSIGNMENT, RequestRef(request.id), key=str(request.id))
         return BulkOutcome(applied=False, request=request)
 
     async def _pool(self, uow: CrmUnitOfWork, actor: Caller, wanted: uuid.UUID | None) -> uuid.UUID:
-        if not is_admin(actor):
+        if not actor.is_admin:
             if wanted is not None and wanted != actor.user_id:
                 raise Forbidden("a sales head assigns in their own pool only", code="not_your_pool")
             return actor.user_id
@@ -323,23 +327,23 @@ class AssignmentService:
     async def apply_request(self, request_id: uuid.UUID) -> BulkRequest | None:
         """Apply an approved request (the body of ``crm.apply_bulk_assignment``); a rerun
         continues where the last one stopped and never writes a lead twice."""
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            request = await uow.assignments.request(request_id, lock=True)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            request = await uow.bulk_requests.get(request_id, lock=True)
             if request is None:
                 log.warning("crm.apply_missing", extra={"request_id": str(request_id)})
                 return None
             if request.status is RequestStatus.APPROVED:
                 request.move(RequestStatus.APPLYING)
                 request.updated_at = now
-                await uow.assignments.save_request(request)
+                await uow.bulk_requests.save(request)
                 await uow.commit()
             elif request.status is not RequestStatus.APPLYING:
                 return request
             ids = [*request.assignee_ids, request.requested_by]
             if request.decided_by:
                 ids.append(request.decided_by)
-            people = await uow.assignments.people(ids)
+            people = await uow.people.by_ids(ids)
         approval = (
             f"approved by {people[request.decided_by].label}"
             if request.decided_by and request.decided_by in people
@@ -352,12 +356,12 @@ class AssignmentService:
         applied = 0
         for start in range(0, request.lead_count, APPLY_CHUNK):
             chunk = request.lead_ids[start : start + APPLY_CHUNK]
-            async with self.d.uow() as uow:
-                current = await uow.assignments.request(request_id, lock=True)
+            async with self._uow() as uow:
+                current = await uow.bulk_requests.get(request_id, lock=True)
                 if current is None or current.status is not RequestStatus.APPLYING:
                     return current
                 leads = await uow.assignments.lead_slots(chunk, lock=True)
-                done = await uow.assignments.applied_leads(request_id, chunk)
+                done = await uow.bulk_requests.applied_leads(request_id, chunk)
                 changes = []
                 for lead_id in chunk:
                     lead = leads.get(lead_id)
@@ -377,28 +381,28 @@ class AssignmentService:
                             assigned_by=request.requested_by,
                         )
                     )
-                await record_changes(uow, changes, labels, self.d.clock.now())
+                await record_changes(uow, changes, labels, self._clock.now())
                 applied += len(done) + len(changes)
                 current.applied_count = applied
                 current.skipped_count = start + len(chunk) - applied
-                current.updated_at = self.d.clock.now()
-                await uow.assignments.save_request(current)
+                current.updated_at = self._clock.now()
+                await uow.bulk_requests.save(current)
                 await uow.commit()
         return await self._finish(request_id)
 
     async def _finish(self, request_id: uuid.UUID) -> BulkRequest | None:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            request = await uow.assignments.request(request_id, lock=True)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            request = await uow.bulk_requests.get(request_id, lock=True)
             if request is None or request.status is not RequestStatus.APPLYING:
                 return request
             request.move(RequestStatus.APPLIED)
             request.updated_at = now
-            per_assignee = await uow.assignments.applied_per_assignee(request_id)
+            per_assignee = await uow.bulk_requests.applied_per_assignee(request_id)
             request.applied_count = sum(per_assignee.values())
             request.skipped_count = request.lead_count - request.applied_count
-            await uow.assignments.save_request(request)
-            people = await uow.assignments.people(list(per_assignee))
+            await uow.bulk_requests.save(request)
+            people = await uow.people.by_ids(list(per_assignee))
             for assignee, count in per_assignee.items():
                 if assignee in people:
                     await notices.leads_assigned(
@@ -423,8 +427,8 @@ class AssignmentService:
 
     async def mark_failed(self, request_id: uuid.UUID, error: str) -> None:
         """The apply task ran out of attempts: the request is FAILED until an ADMIN retries."""
-        async with self.d.uow() as uow:
-            request = await uow.assignments.request(request_id, lock=True)
+        async with self._uow() as uow:
+            request = await uow.bulk_requests.get(request_id, lock=True)
             if request is None:
                 return
             if request.status is RequestStatus.APPROVED:
@@ -433,8 +437,8 @@ class AssignmentService:
                 return
             request.move(RequestStatus.FAILED)
             request.last_error = error[:2000]
-            request.updated_at = self.d.clock.now()
-            await uow.assignments.save_request(request)
+            request.updated_at = self._clock.now()
+            await uow.bulk_requests.save(request)
             await uow.commit()
 
 
@@ -461,7 +465,7 @@ async def _check_leads(uow: CrmUnitOfWork, pool: uuid.UUID, lead_ids: list[uuid.
 async def _check_assignees(
     uow: CrmUnitOfWork, pool: uuid.UUID, slot: Slot, assignee_ids: list[uuid.UUID]
 ) -> None:
-    team = {m.user_id: m for m in await uow.assignments.members(pool, active_only=True)}
+    team = {m.user_id: m for m in await uow.teams.members(pool, active_only=True)}
     errors = [
         FieldError(f"assignee_ids[{i}]", PROBLEM_TEXT[problem])
         for i, who in enumerate(assignee_ids)

@@ -1,4 +1,4 @@
-"""What the assignment use cases share: their dependencies and who may act on which pool.
+"""What the assignment use cases share: who may act on which pool, and how a change is recorded.
 
 Page access of a SALES_HEAD is two switches that must both be on: the identity page permission
 (``crm.assignment``, ``crm.approvals``, ``crm.targets``, ``crm.leaderboard``, ``crm.team``),
@@ -9,7 +9,6 @@ CRM profile's ``page_flags`` entry, checked here (403 ``page_disabled``). ADMIN 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from mas.core.crm.assignment_model import (
@@ -26,23 +25,6 @@ from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from mas.core.platform.ids import uuid7
-from mas.core.platform.ports.clock import Clock
-from mas.core.platform.ports.tasks import Enqueuer
-from mas.core.platform.ports.uow import UnitOfWorkFactory
-
-ADMIN_ROLES = (Role.ADMIN, Role.SUPERADMIN)
-
-
-@dataclass
-class AssignmentDeps:
-    uow: UnitOfWorkFactory[CrmUnitOfWork]
-    clock: Clock
-    jobs: Enqueuer
-    zone: str = "Asia/Kolkata"
-
-
-def is_admin(actor: Caller) -> bool:
-    return actor.role in ADMIN_ROLES
 
 
 def real_actor(actor: Caller) -> uuid.UUID:
@@ -52,24 +34,24 @@ def real_actor(actor: Caller) -> uuid.UUID:
 
 async def head_page(uow: CrmUnitOfWork, actor: Caller, flag: str) -> SalesHeadProfile | None:
     """The caller's profile, after checking its page flag; None for an administrator."""
-    if is_admin(actor):
+    if actor.is_admin:
         return None
     if actor.role is not Role.SALES_HEAD:
         raise Forbidden("only a sales head or an ADMIN may do this", code="role_forbidden")
-    profile = await uow.assignments.profile(actor.user_id)
+    profile = await uow.head_profiles.get(actor.user_id)
     require_flag(profile, flag)
     return profile
 
 
 def pool_filter(actor: Caller, wanted: uuid.UUID | None) -> tuple[uuid.UUID | None, bool]:
     """(pool to read, empty): a head reads only their own pool; another pool reads as empty."""
-    if is_admin(actor):
+    if actor.is_admin:
         return wanted, False
     return actor.user_id, wanted is not None and wanted != actor.user_id
 
 
 async def sales_head(uow: CrmUnitOfWork, user_id: uuid.UUID, field: str) -> Person:
-    person = (await uow.assignments.people([user_id])).get(user_id)
+    person = (await uow.people.by_ids([user_id])).get(user_id)
     if person is None or not person.usable:
         raise NotFound("no such sales head", code="sales_head_not_found")
     if person.role is not Role.SALES_HEAD:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from mas.core.crm.model import LeadStatus
-from mas.core.identity.policy import Role
+from mas.core.identity.policy import Role, is_admin
 from mas.core.platform.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 
 MAX_BULK_LEADS = 10_000
@@ -309,7 +309,7 @@ def bulk_gate(
     role: Role, profile: SalesHeadProfile | None, lead_count: int, default_threshold: int
 ) -> tuple[Gate, str]:
     """Whether a bulk assignment applies now, and why (the why ends up in every reason)."""
-    if role in (Role.ADMIN, Role.SUPERADMIN):
+    if is_admin(role):
         return Gate.IMMEDIATE, f"applied immediately ({role.value})"
     if role is not Role.SALES_HEAD:
         raise Forbidden("only a sales head or an ADMIN assigns leads", code="role_forbidden")

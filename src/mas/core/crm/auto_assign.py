@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import datetime
 
 from mas.core.crm import notices
-from mas.core.crm.assignment_access import AssignmentDeps, record_changes
+from mas.core.crm.assignment_access import record_changes
 from mas.core.crm.assignment_model import (
     APPLY_CHUNK,
     AssignMethod,
@@ -42,25 +42,33 @@ from mas.core.crm.tasks import (
     LeadRef,
     PullAutoAssign,
 )
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
 
 class AutoAssigner:
-    def __init__(self, deps: AssignmentDeps) -> None:
-        self.d = deps
+    def __init__(
+        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer, zone: str
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._jobs = jobs
+        self._zone = zone
 
     async def _wanted(self, head_id: uuid.UUID | None) -> uuid.UUID | None:
         if head_id is None:
             return None
-        async with self.d.uow() as uow:
-            profile = await uow.assignments.profile(head_id)
+        async with self._uow() as uow:
+            profile = await uow.head_profiles.get(head_id)
         return head_id if profile is not None and profile.auto_assign_enabled else None
 
     async def on_lead_created(self, event: LeadCreated) -> None:
         """``mas.lead.created``: queue auto-assign for an unassigned lead of such a pool."""
         if event.assigned_to is None and await self._wanted(event.owning_sales_head_id):
-            await self.d.jobs.submit(AUTO_ASSIGN, LeadRef(event.lead_id))
+            await self._jobs.submit(AUTO_ASSIGN, LeadRef(event.lead_id))
 
     async def on_leads_imported(self, event: LeadsImported) -> None:
         """``mas.lead.imported``: queue auto-assign for the leads a CSV batch or a vendor pull
@@ -71,10 +79,10 @@ class AutoAssigner:
         if head is None:
             return
         if event.channel == "CSV" and event.batch_id:
-            await self.d.jobs.submit(AUTO_ASSIGN_BATCH, BatchAutoAssign(head, event.batch_id))
+            await self._jobs.submit(AUTO_ASSIGN_BATCH, BatchAutoAssign(head, event.batch_id))
         elif event.channel == "VENDOR" and event.vendor_key_id and event.started_at:
             vendor, started = event.vendor_key_id, event.started_at
-            await self.d.jobs.submit(
+            await self._jobs.submit(
                 AUTO_ASSIGN_PULL,
                 PullAutoAssign(head, vendor, started),
                 key=f"{vendor}@{started.isoformat()}",
@@ -82,14 +90,14 @@ class AutoAssigner:
 
     async def auto_assign(self, lead_id: uuid.UUID) -> SlotChange | None:
         """Give one new pool lead to a telecaller (only while it is unassigned)."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             lead = (await uow.assignments.lead_slots([lead_id])).get(lead_id)
             if lead is None or lead.owning_sales_head_id is None:
                 return None
             changes = await self._assign(uow, lead.owning_sales_head_id, [lead_id])
             for change in changes:
                 who = change.assignee_id
-                person = (await uow.assignments.people([who])).get(who) if who else None
+                person = (await uow.people.by_ids([who])).get(who) if who else None
                 if person is not None:
                     await notices.leads_assigned(
                         uow,
@@ -98,7 +106,7 @@ class AutoAssigner:
                         1,
                         Slot.FIRST_LINE,
                         change.reason,
-                        self.d.clock.now(),
+                        self._clock.now(),
                     )
             await uow.commit()
         return changes[0] if changes else None
@@ -140,7 +148,7 @@ class AutoAssigner:
         per_assignee: Counter[uuid.UUID] = Counter()
         after: uuid.UUID | None = None
         while True:
-            async with self.d.uow() as uow:
+            async with self._uow() as uow:
                 ids = await uow.assignments.unassigned_intake_leads(
                     head_id, channel, after, APPLY_CHUNK, ref_prefix=ref_prefix, since=since
                 )
@@ -153,8 +161,8 @@ class AutoAssigner:
             if len(ids) < APPLY_CHUNK:
                 break
         if per_assignee:
-            async with self.d.uow() as uow:
-                people = await uow.assignments.people(list(per_assignee))
+            async with self._uow() as uow:
+                people = await uow.people.by_ids(list(per_assignee))
                 for who, count in per_assignee.items():
                     if who in people:
                         await notices.leads_assigned(
@@ -164,7 +172,7 @@ class AutoAssigner:
                             count,
                             Slot.FIRST_LINE,
                             notice_text,
-                            self.d.clock.now(),
+                            self._clock.now(),
                         )
                 await uow.commit()
         return sum(per_assignee.values())
@@ -172,7 +180,7 @@ class AutoAssigner:
     async def _assign(
         self, uow: CrmUnitOfWork, head: uuid.UUID, lead_ids: list[uuid.UUID]
     ) -> list[SlotChange]:
-        now = self.d.clock.now()
+        now = self._clock.now()
         leads = await uow.assignments.lead_slots(lead_ids, lock=True)
         wanted = [
             i
@@ -183,7 +191,7 @@ class AutoAssigner:
             and lead.owning_sales_head_id == head
             and lead.status in OPEN
         ]
-        profile = await uow.assignments.profile(head, lock=True)  # serialises the cursor
+        profile = await uow.head_profiles.get(head, lock=True)  # serialises the cursor
         if not wanted or profile is None or not profile.auto_assign_enabled:
             return []
         candidates = await self._candidates(uow, head)
@@ -196,7 +204,7 @@ class AutoAssigner:
         claimed = await uow.assignments.claim_first_line(
             [(p.lead_id, p.assignee_id) for p in picks], now
         )
-        await uow.assignments.save_profile(profile)
+        await uow.head_profiles.save(profile)
         changes = [
             SlotChange(
                 lead_id=p.lead_id,
@@ -216,10 +224,10 @@ class AutoAssigner:
     async def _candidates(self, uow: CrmUnitOfWork, head: uuid.UUID) -> list[Candidate]:
         team = [
             m
-            for m in await uow.assignments.members(head, active_only=True)
+            for m in await uow.teams.members(head, active_only=True)
             if m.member_role is MemberRole.TELECALLER
         ]
-        since, _ = day_bounds(local_today(self.d.clock.now(), self.d.zone), self.d.zone)
+        since, _ = day_bounds(local_today(self._clock.now(), self._zone), self._zone)
         today = await uow.assignments.assigned_since([m.user_id for m in team], since)
         return [
             Candidate(

@@ -72,7 +72,7 @@ def _key(key: str) -> ConfigKey:
 async def read(uow: CrmUnitOfWork, key: str) -> Any:
     """The value of ``key`` inside an open unit of work (its default when no row is stored)."""
     spec = _key(key)
-    stored = await uow.assignments.config_value(key)
+    stored = await uow.system_config.get(key)
     if stored is None:
         return spec.default
     try:
@@ -89,7 +89,7 @@ class SystemConfig:
     async def get(self, key: str) -> ConfigValue:
         spec = _key(key)
         async with self._uow() as uow:
-            stored = await uow.assignments.config_value(key)
+            stored = await uow.system_config.get(key)
         if stored is None:
             return ConfigValue(
                 key=key,
@@ -111,6 +111,6 @@ class SystemConfig:
     async def set(self, actor: Caller, key: str, value: Any) -> ConfigValue:
         checked = _key(key).check(value)
         async with self._uow() as uow:
-            await uow.assignments.set_config_value(key, checked, actor.user_id, self._clock.now())
+            await uow.system_config.put(key, checked, actor.user_id, self._clock.now())
             await uow.commit()
         return await self.get(key)

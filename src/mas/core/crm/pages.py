@@ -1,7 +1,14 @@
-"""The SALES_HEAD pages the CRM declares: an admin grants them per head (identity stores the
+"""The CRM's access declarations: its route policies, and the SALES_HEAD pages it declares: an admin grants them per head (identity stores the
 grant), and a route names the one it needs in ``opt["page"]``."""
 
 from __future__ import annotations
+
+from mas.core.identity.policy import Guard, Role
+
+POLICIES: dict[str, Guard] = {
+    "sales": Guard(frozenset({Role.SALES, Role.SALES_HEAD})),
+    "sales_head": Guard(frozenset({Role.SALES_HEAD})),
+}
 
 SALES_HEAD_PAGES = frozenset(
     {
@@ -15,3 +22,6 @@ SALES_HEAD_PAGES = frozenset(
         "crm.analytics",
     }
 )
+
+VENDOR_SCOPES = frozenset({"leads:write", "leads:read"})
+"""What a vendor API key may be granted: push leads (``leads:write``), read them back."""

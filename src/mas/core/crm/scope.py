@@ -29,7 +29,7 @@ class LeadScope(msgspec.Struct, frozen=True):
 
 
 def scope_for(caller: Caller, *, isolation_enabled: bool = True) -> LeadScope:
-    if caller.role in (Role.ADMIN, Role.SUPERADMIN):
+    if caller.is_admin:
         return LeadScope(ScopeKind.ALL)
     if caller.role is Role.SALES_HEAD:
         return LeadScope(ScopeKind.POOL, caller.user_id, read_all_pools=not isolation_enabled)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from mas.core.crm.analytics import LeadAnalytics
 from mas.core.crm.approvals import ApprovalService
 from mas.core.crm.assignment import AssignmentService
-from mas.core.crm.assignment_access import AssignmentDeps
 from mas.core.crm.auto_assign import AutoAssigner
 from mas.core.crm.campaigns import CampaignService
 from mas.core.crm.config import SystemConfig
@@ -85,7 +84,6 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         phone=ports.phones,
         jobs=ports.jobs,
     )
-    assigning = AssignmentDeps(uow=ports.uow, clock=ports.clock, jobs=ports.jobs, zone=ports.zone)
     leads = LeadService(leads_deps)
     return CrmServices(
         clock=ports.clock,
@@ -96,12 +94,14 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         tags=TagService(leads_deps, leads),
         campaigns=CampaignService(leads_deps),
         analytics=LeadAnalytics(leads_deps),
-        assignment=AssignmentService(assigning),
-        auto_assign=AutoAssigner(assigning),
-        approvals=ApprovalService(assigning),
-        transfers=OwnershipTransfers(assigning),
-        teams=TeamService(assigning),
-        targets=TargetService(assigning),
+        assignment=AssignmentService(uow=ports.uow, clock=ports.clock, jobs=ports.jobs),
+        auto_assign=AutoAssigner(
+            uow=ports.uow, clock=ports.clock, jobs=ports.jobs, zone=ports.zone
+        ),
+        approvals=ApprovalService(uow=ports.uow, clock=ports.clock, jobs=ports.jobs),
+        transfers=OwnershipTransfers(uow=ports.uow, clock=ports.clock),
+        teams=TeamService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
+        targets=TargetService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
         imports=ImportService(importing),
         vendor_leads=VendorLeadService(importing),
         config=SystemConfig(ports.uow, ports.clock),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from mas.core.crm.assignment_access import AssignmentDeps, head_page, is_admin, pool_filter
+from mas.core.crm.assignment_access import head_page, pool_filter
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.targets_model import (
     Actuals,
@@ -28,6 +28,8 @@ from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import FieldError, Forbidden, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 
 class TargetLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,11 +48,13 @@ class TodaySheet(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TargetService:
-    def __init__(self, deps: AssignmentDeps) -> None:
-        self.d = deps
+    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, zone: str) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._zone = zone
 
     def _today(self) -> date:
-        return local_today(self.d.clock.now(), self.d.zone)
+        return local_today(self._clock.now(), self._zone)
 
     async def _team_ids(
         self, uow: CrmUnitOfWork, actor: Caller, head_id: uuid.UUID | None
@@ -61,14 +65,14 @@ class TargetService:
             return []
         if pool is None:
             return None
-        return [m.user_id for m in await uow.assignments.members(pool, active_only=False)]
+        return [m.user_id for m in await uow.teams.members(pool, active_only=False)]
 
     async def live(
         self, uow: CrmUnitOfWork, people: list[uuid.UUID], day: date
     ) -> dict[uuid.UUID, Actuals]:
-        now = self.d.clock.now()
-        start, end = day_bounds(day, self.d.zone)
-        counted = tally(await uow.assignments.activity_facts(people, start, end), self.d.zone, now)
+        now = self._clock.now()
+        start, end = day_bounds(day, self._zone)
+        counted = tally(await uow.targets.activity_facts(people, start, end), self._zone, now)
         return {
             p: counted.get((p, day)) or Actuals(salesperson_id=p, target_date=day, computed_at=now)
             for p in people
@@ -80,12 +84,12 @@ class TargetService:
                 "no target rows", errors=[FieldError("body", "at least one row")]
             )
         check_targets(rows, self._today())
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             await head_page(uow, actor, "targets")
             people = list(dict.fromkeys(r.salesperson_id for r in rows))
-            if is_admin(actor):
-                found = await uow.assignments.people(people)
+            if actor.is_admin:
+                found = await uow.people.by_ids(people)
                 errors = [
                     FieldError(f"targets[{i}].salesperson_id", "not an active SALES user")
                     for i, r in enumerate(rows)
@@ -96,10 +100,7 @@ class TargetService:
                 if errors:
                     raise ValidationFailed("targets are for salespeople", errors=errors)
             else:
-                team = {
-                    m.user_id
-                    for m in await uow.assignments.members(actor.user_id, active_only=True)
-                }
+                team = {m.user_id for m in await uow.teams.members(actor.user_id, active_only=True)}
                 outside = [str(p) for p in people if p not in team]
                 if outside:
                     raise Forbidden(
@@ -108,7 +109,7 @@ class TargetService:
             first, last = min(r.date for r in rows), max(r.date for r in rows)
             existing = {
                 (t.salesperson_id, t.target_date): t
-                for t in await uow.assignments.targets(people, first, last)
+                for t in await uow.targets.in_range(people, first, last)
             }
             saved = []
             for r in rows:
@@ -130,7 +131,7 @@ class TargetService:
                         note=r.note,
                     )
                 )
-            await uow.assignments.upsert_targets(saved)
+            await uow.targets.upsert(saved)
             await uow.commit()
         return saved
 
@@ -146,23 +147,23 @@ class TargetService:
         today = self._today()
         start, end = start or today, end or start or today
         check_range(start, end)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await head_page(uow, actor, "targets")
             people = await self._team_ids(uow, actor, head_id)
             if salesperson_id is not None:
                 people = [salesperson_id] if people is None or salesperson_id in people else []
             if people == []:
                 return Page(items=[], total=0, page=req.page, page_size=req.page_size)
-            targets = await uow.assignments.targets(people, start, end)
+            targets = await uow.targets.in_range(people, start, end)
             window = targets[req.offset : req.offset + req.page_size]
             ids = list({t.salesperson_id for t in window})
             stored = {
                 (a.salesperson_id, a.target_date): a
-                for a in await uow.assignments.stored_actuals(ids, start, end)
+                for a in await uow.targets.stored_actuals(ids, start, end)
             }
             today_ids = [t.salesperson_id for t in window if t.target_date == today]
             live = await self.live(uow, today_ids, today) if today_ids else {}
-            names = await uow.assignments.people(ids)
+            names = await uow.people.by_ids(ids)
         lines = []
         for t in window:
             is_live = t.target_date == today
@@ -187,8 +188,8 @@ class TargetService:
 
     async def today(self, actor: Caller) -> TodaySheet:
         today = self._today()
-        async with self.d.uow() as uow:
-            found = await uow.assignments.targets([actor.user_id], today, today)
+        async with self._uow() as uow:
+            found = await uow.targets.in_range([actor.user_id], today, today)
             actual = (await self.live(uow, [actor.user_id], today))[actor.user_id]
         return TodaySheet(date=today, target=found[0] if found else None, actual=actual)
 
@@ -198,18 +199,18 @@ class TargetService:
         today = self._today()
         start, end = start or today, end or start or today
         check_range(start, end)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await head_page(uow, actor, "targets")
             pool, empty = pool_filter(actor, head_id)
             if empty:
                 return []
-            members = await uow.assignments.members(pool, active_only=True)
+            members = await uow.teams.members(pool, active_only=True)
             people = list(dict.fromkeys(m.user_id for m in members))
             names = {m.user_id: m.name or str(m.user_id) for m in members}
             per: dict[uuid.UUID, list[Actuals]] = {p: [] for p in people}
             last_stored = min(end, today - timedelta(days=1))
             if people and start <= last_stored:
-                for a in await uow.assignments.stored_actuals(people, start, last_stored):
+                for a in await uow.targets.stored_actuals(people, start, last_stored):
                     per[a.salesperson_id].append(a)
             if people and start <= today <= end:
                 for p, a in (await self.live(uow, people, today)).items():
@@ -219,21 +220,21 @@ class TargetService:
     async def rollup(self, day: date | None = None) -> int:
         """Recompute and store the actuals of ``day`` (default: today, and yesterday too during
         the first hour of the day, so the last minutes of yesterday are counted)."""
-        now = self.d.clock.now()
+        now = self._clock.now()
         today = self._today()
         days = [day] if day else [today]
-        local = now.astimezone(ZoneInfo(self.d.zone))
+        local = now.astimezone(ZoneInfo(self._zone))
         if day is None and local.time() < time(1, 0):
             days.append(today - timedelta(days=1))
         written = 0
         for d in days:
-            async with self.d.uow() as uow:
-                people = {m.user_id for m in await uow.assignments.members(None, active_only=True)}
-                people |= set(await uow.assignments.people_with_targets(d))
+            async with self._uow() as uow:
+                people = {m.user_id for m in await uow.teams.members(None, active_only=True)}
+                people |= set(await uow.targets.people_with_targets(d))
                 rows = list((await self.live(uow, sorted(people), d)).values())
                 for row in rows:
                     row.computed_at = now
-                await uow.assignments.upsert_actuals(rows)
+                await uow.targets.upsert_actuals(rows)
                 await uow.commit()
             written += len(rows)
         return written

@@ -15,8 +15,6 @@ import msgspec
 
 from mas.core.crm import notices
 from mas.core.crm.assignment_access import (
-    AssignmentDeps,
-    is_admin,
     pool_filter,
     record_changes,
     sales_head,
@@ -45,7 +43,8 @@ from mas.core.platform.errors import (
     ValidationFailed,
 )
 from mas.core.platform.ids import uuid7
-from mas.core.platform.ports.uow import DuplicateKey
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 Threshold = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
@@ -113,24 +112,26 @@ class TeamLine(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TeamService:
-    def __init__(self, deps: AssignmentDeps) -> None:
-        self.d = deps
+    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, zone: str) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._zone = zone
 
     # --- profiles ---------------------------------------------------------------------------
 
     async def profiles(self) -> list[SalesHeadProfile]:
-        async with self.d.uow() as uow:
-            return await uow.assignments.profiles()
+        async with self._uow() as uow:
+            return await uow.head_profiles.all()
 
     async def profile(self, user_id: uuid.UUID) -> SalesHeadProfile:
-        async with self.d.uow() as uow:
-            found = await uow.assignments.profile(user_id)
+        async with self._uow() as uow:
+            found = await uow.head_profiles.get(user_id)
         if found is None:
             raise NotFound("this sales head has no profile", code="profile_not_found")
         return found
 
     async def create_profile(self, actor: Caller, cmd: NewProfile) -> SalesHeadProfile:
-        now = self.d.clock.now()
+        now = self._clock.now()
         profile = SalesHeadProfile(
             user_id=cmd.user_id,
             display_name=cmd.display_name.strip(),
@@ -144,10 +145,10 @@ class TeamService:
             assignment_strategy=cmd.assignment_strategy,
             updated_by=actor.user_id,
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await _must_be(uow, cmd.user_id, Role.SALES_HEAD, "user_id")
             try:
-                await uow.assignments.add_profile(profile)
+                await uow.head_profiles.add(profile)
             except DuplicateKey:
                 raise Conflict(
                     "this sales head has a profile already", code="profile_exists"
@@ -158,8 +159,8 @@ class TeamService:
     async def update_profile(
         self, actor: Caller, user_id: uuid.UUID, changes: ProfileChanges
     ) -> SalesHeadProfile:
-        async with self.d.uow() as uow:
-            profile = await uow.assignments.profile(user_id, lock=True)
+        async with self._uow() as uow:
+            profile = await uow.head_profiles.get(user_id, lock=True)
             if profile is None:
                 raise NotFound("this sales head has no profile", code="profile_not_found")
             for name in msgspec.structs.asdict(changes):
@@ -169,9 +170,9 @@ class TeamService:
                 if name == "page_flags":
                     value = {**profile.page_flags, **check_page_flags(value)}
                 setattr(profile, name, value)
-            profile.updated_at = self.d.clock.now()
+            profile.updated_at = self._clock.now()
             profile.updated_by = actor.user_id
-            await uow.assignments.save_profile(profile)
+            await uow.head_profiles.save(profile)
             await uow.commit()
         return profile
 
@@ -180,17 +181,17 @@ class TeamService:
     async def team(
         self, actor: Caller, head_id: uuid.UUID | None, include_inactive: bool = False
     ) -> list[TeamLine]:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
-            if not is_admin(actor) and actor.role is not Role.SALES_HEAD:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if not actor.is_admin and actor.role is not Role.SALES_HEAD:
                 raise Forbidden("only a sales head or an ADMIN reads teams", code="role_forbidden")
             pool, empty = pool_filter(actor, head_id)
             if empty:
                 return []
-            members = await uow.assignments.members(pool, active_only=not include_inactive)
+            members = await uow.teams.members(pool, active_only=not include_inactive)
             ids = [m.user_id for m in members]
             open_counts = await uow.assignments.open_lead_counts(ids)
-            since, _ = day_bounds(local_today(now, self.d.zone), self.d.zone)
+            since, _ = day_bounds(local_today(now, self._zone), self._zone)
             today = await uow.assignments.assigned_since(ids, since)
         return [
             TeamLine(
@@ -211,7 +212,7 @@ class TeamService:
         ]
 
     async def add_member(self, actor: Caller, cmd: NewMember) -> TeamMember:
-        now = self.d.clock.now()
+        now = self._clock.now()
         member = TeamMember(
             id=uuid7(),
             sales_head_id=cmd.sales_head_id,
@@ -221,13 +222,13 @@ class TeamService:
             daily_capacity=cmd.daily_capacity,
             available=cmd.available,
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await sales_head(uow, cmd.sales_head_id, "sales_head_id")
             await _must_be(uow, cmd.user_id, Role.SALES, "user_id")
-            if await uow.assignments.membership_of(cmd.user_id) is not None:
+            if await uow.teams.membership_of(cmd.user_id) is not None:
                 raise Conflict("this salesperson is already in a team", code="already_in_team")
             try:
-                await uow.assignments.add_member(member)
+                await uow.teams.add_member(member)
             except DuplicateKey:
                 raise Conflict(
                     "this salesperson is already in a team", code="already_in_team"
@@ -238,14 +239,14 @@ class TeamService:
     async def update_member(
         self, actor: Caller, member_id: uuid.UUID, changes: MemberChanges
     ) -> TeamMember:
-        now = self.d.clock.now()
+        now = self._clock.now()
         if changes.active is True:
             raise ValidationFailed(
                 "a membership is not reactivated: add the salesperson again",
                 errors=[FieldError("active", "only false (leave the team) is accepted")],
             )
-        async with self.d.uow() as uow:
-            member = await uow.assignments.member(member_id)
+        async with self._uow() as uow:
+            member = await uow.teams.member(member_id)
             if member is None:
                 raise NotFound("no such team membership", code="member_not_found")
             if not member.active:
@@ -259,12 +260,12 @@ class TeamService:
                 if value is not UNSET:
                     setattr(member, name, value)
             if not (moving or changes.active is False):
-                await uow.assignments.save_member(member)
+                await uow.teams.save_member(member)
                 await uow.commit()
                 return member
             await self._hand_over(uow, actor, member, changes.reassign_to, now)
             member.leave(now)
-            await uow.assignments.save_member(member)
+            await uow.teams.save_member(member)
             if moving:
                 assert isinstance(changes.sales_head_id, uuid.UUID)
                 member = TeamMember(
@@ -277,7 +278,7 @@ class TeamService:
                     available=member.available,
                     name=member.name,
                 )
-                await uow.assignments.add_member(member)
+                await uow.teams.add_member(member)
             await uow.commit()
         return member
 
@@ -298,7 +299,7 @@ class TeamService:
                 "give reassign_to (a member of the same team) to move them",
                 code="has_open_leads",
             )
-        target = await uow.assignments.membership_of(reassign_to)
+        target = await uow.teams.membership_of(reassign_to)
         slots = {slot for lead in held for slot in Slot if lead.holder(slot) == member.user_id}
         for slot in sorted(slots):
             problem = member_problem(target, member.sales_head_id, slot)
@@ -310,7 +311,7 @@ class TeamService:
                     code=problem,
                     errors=[FieldError("reassign_to", PROBLEM_TEXT[problem])],
                 )
-        people = await uow.assignments.people([member.user_id, reassign_to, actor.user_id])
+        people = await uow.people.by_ids([member.user_id, reassign_to, actor.user_id])
         reason = (
             f"handed over from {people[member.user_id].label}, who left the team, "
             f"by {people[actor.user_id].label}"
@@ -343,7 +344,7 @@ class TeamService:
 
 
 async def _must_be(uow: CrmUnitOfWork, user_id: uuid.UUID, role: Role, field: str) -> None:
-    person = (await uow.assignments.people([user_id])).get(user_id)
+    person = (await uow.people.by_ids([user_id])).get(user_id)
     if person is None or not person.usable or person.role is not role:
         raise ValidationFailed(
             f"that user is not an active {role.value}",

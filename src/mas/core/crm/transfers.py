@@ -10,7 +10,7 @@ from typing import Annotated
 import msgspec
 
 from mas.core.crm import notices
-from mas.core.crm.assignment_access import AssignmentDeps, is_admin, record_changes, sales_head
+from mas.core.crm.assignment_access import record_changes, sales_head
 from mas.core.crm.assignment_model import (
     MAX_BULK_LEADS,
     AssignMethod,
@@ -20,9 +20,12 @@ from mas.core.crm.assignment_model import (
     offending_ids,
 )
 from mas.core.crm.model import Activity, ActivityType
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller
 from mas.core.platform.errors import FieldError, Forbidden, ValidationFailed
 from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 
 class TransferCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -34,11 +37,12 @@ class TransferCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class OwnershipTransfers:
-    def __init__(self, deps: AssignmentDeps) -> None:
-        self.d = deps
+    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
 
     async def transfer(self, actor: Caller, cmd: TransferCommand) -> OwnershipTransfer:
-        if not is_admin(actor):
+        if not actor.is_admin:
             raise Forbidden("only an ADMIN moves leads between pools", code="role_forbidden")
         if cmd.from_head_id == cmd.to_head_id:
             raise ValidationFailed(
@@ -47,7 +51,7 @@ class OwnershipTransfers:
                 errors=[FieldError("to_head_id", "must differ from from_head_id")],
             )
         lead_ids = list(dict.fromkeys(cmd.lead_ids))
-        now = self.d.clock.now()
+        now = self._clock.now()
         transfer = OwnershipTransfer(
             id=uuid7(),
             from_head_id=cmd.from_head_id,
@@ -59,7 +63,7 @@ class OwnershipTransfers:
             performed_by=actor.user_id,
             created_at=now,
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             target = await sales_head(uow, cmd.to_head_id, "to_head_id")
             if cmd.from_head_id is not None:
                 await sales_head(uow, cmd.from_head_id, "from_head_id")

@@ -1,6 +1,7 @@
 """Who may pass which guard: the one policy table of mas.
 
-Every HTTP route names a guard from ``POLICY``; the route-grid tests are generated from it.
+Every HTTP route names a guard of the ``PolicyTable`` (identity's role guards in ``POLICY`` plus
+those the domains declare); the route-grid tests are generated from it.
 ``ADMIN`` passes every role guard except the SUPERADMIN-only ones; ``SUPERADMIN`` passes all.
 """
 
@@ -10,6 +11,8 @@ import enum
 import uuid
 
 import msgspec
+
+from mas.core.platform.errors import Forbidden
 
 
 class Role(enum.StrEnum):
@@ -31,6 +34,14 @@ class Platform(enum.StrEnum):
     MR_HIRE = "mr-hire"
 
 
+ADMIN_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SUPERADMIN})
+"""The administrators: they pass every role guard but the SUPERADMIN-only ones."""
+
+
+def is_admin(role: Role) -> bool:
+    return role in ADMIN_ROLES
+
+
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
     """The authenticated principal of a request, job or CLI call."""
 
@@ -44,9 +55,13 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     auth_method: str = "pwd"
     impersonated_by: uuid.UUID | None = None
 
+    @property
+    def is_admin(self) -> bool:
+        return is_admin(self.role)
+
     def has_page(self, key: str) -> bool:
         """SALES_HEAD page permission; ADMIN and SUPERADMIN have every page."""
-        if self.role in (Role.ADMIN, Role.SUPERADMIN):
+        if self.is_admin:
             return True
         return self.role is Role.SALES_HEAD and key in self.page_permissions
 
@@ -57,16 +72,23 @@ class Guard(msgspec.Struct, frozen=True):
     roles: frozenset[Role]
     admin_passes: bool = True
 
+    def admits(self, role: Role) -> bool:
+        if role is Role.SUPERADMIN:
+            return True
+        if role is Role.ADMIN and self.admin_passes:
+            return True
+        return role in self.roles
+
 
 ANY_ROLE = frozenset(Role)
 
+# The role guards identity owns; a domain declares its own (the CRM's ``sales``) in its module,
+# and ``PolicyTable`` holds them all.
 POLICY: dict[str, Guard] = {
     "authenticated": Guard(ANY_ROLE),
     "admin": Guard(frozenset({Role.ADMIN})),
     "superadmin": Guard(frozenset({Role.SUPERADMIN}), admin_passes=False),
     "finance": Guard(frozenset({Role.FINANCE})),
-    "sales": Guard(frozenset({Role.SALES, Role.SALES_HEAD})),
-    "sales_head": Guard(frozenset({Role.SALES_HEAD})),
     "expert": Guard(frozenset({Role.EXPERT})),
     "student": Guard(frozenset({Role.USER})),
     "hr": Guard(frozenset({Role.EXTERNAL_HR})),
@@ -74,22 +96,41 @@ POLICY: dict[str, Guard] = {
 }
 
 
-def allows(guard_name: str, role: Role) -> bool:
-    guard = POLICY[guard_name]
-    if role is Role.SUPERADMIN:
-        return True
-    if role is Role.ADMIN and guard.admin_passes:
-        return True
-    return role in guard.roles
+class PolicyTable:
+    """Every route policy of every domain: the one table the HTTP guard and the route grid
+    read. A name declared twice is refused."""
 
+    def __init__(self, *declared: dict[str, Guard]) -> None:
+        self.guards: dict[str, Guard] = {}
+        for policies in declared:
+            for name, guard in policies.items():
+                if name in self.guards:
+                    raise ValueError(f"route policy {name!r} is declared twice")
+                self.guards[name] = guard
 
-def roles_passing(guard_name: str) -> frozenset[Role]:
-    """Every role that passes ``guard_name`` (used by the route grid)."""
-    return frozenset(role for role in Role if allows(guard_name, role))
+    def allows(self, guard_name: str, role: Role) -> bool:
+        """Whether ``role`` passes; an unknown name is a programming error (``KeyError``)."""
+        return self.guards[guard_name].admits(role)
+
+    def roles_passing(self, guard_name: str) -> frozenset[Role]:
+        """Every role that passes ``guard_name`` (used by the route grid)."""
+        return frozenset(role for role in Role if self.allows(guard_name, role))
 
 
 def platform_allows(platform: Platform, role: Role) -> bool:
     """``mr-hire`` is for recruiters and admins only; the other platforms take everyone."""
     if platform is Platform.MR_HIRE:
-        return role in (Role.EXTERNAL_HR, Role.ADMIN, Role.SUPERADMIN)
+        return role is Role.EXTERNAL_HR or is_admin(role)
     return True
+
+
+def check_platform(request_platform: Platform, caller: Caller) -> None:
+    """The ``mr-hire`` rule for a request: its token must have been issued for ``mr-hire`` and
+    its role must be one ``mr-hire`` takes. Raises ``Forbidden`` (``platform_forbidden``)."""
+    if request_platform is Platform.MR_HIRE and caller.platform is not Platform.MR_HIRE:
+        raise Forbidden("this token was not issued for mr-hire", code="platform_forbidden")
+    if not platform_allows(request_platform, caller.role):
+        raise Forbidden(
+            f"{caller.role.value} may not use {request_platform.value}",
+            code="platform_forbidden",
+        )

@@ -1,4 +1,7 @@
-"""The identity domain's services, as the platform builds them once per process."""
+"""The identity domain's services, as the platform builds them once per process.
+
+``build_identity`` is the one place that constructs them: its module hands it the ports.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mas.core.identity.access import AccessGuard
-from mas.core.identity.admin import AccountAdmin, AdminDeps
-from mas.core.identity.auth import AuthDeps, AuthService
+from mas.core.identity.accounts import AccountAdmin
+from mas.core.identity.breakglass import BreakGlass
+from mas.core.identity.codes import OneTimeCodes
+from mas.core.identity.housekeeping import Housekeeping
+from mas.core.identity.impersonation import Impersonation
+from mas.core.identity.passwords import Passwords
 from mas.core.identity.ports import (
     IdentityProvider,
     IdentityUnitOfWork,
@@ -16,6 +23,10 @@ from mas.core.identity.ports import (
     TokenCodec,
     TotpVerifier,
 )
+from mas.core.identity.registration import Registration
+from mas.core.identity.sales_head_pages import SalesHeadPages
+from mas.core.identity.sessions import Sessions
+from mas.core.identity.signin import SignIn
 from mas.core.identity.tokens import TokenIssuer
 from mas.core.identity.vendor import VendorKeys
 from mas.core.platform.ports.cache import Cache
@@ -27,9 +38,19 @@ from mas.core.platform.ratelimit import RateLimiter
 @dataclass(frozen=True)
 class IdentityServices:
     access: AccessGuard
+    """Access token to ``Caller`` (the HTTP guard), and the cached account."""
     issuer: TokenIssuer
-    auth: AuthService
+    hasher: PasswordHasher
+    """The password hasher the services use (fixtures hash their accounts' passwords with it)."""
+    registration: Registration
+    sign_in: SignIn
+    sessions: Sessions
+    passwords: Passwords
+    housekeeping: Housekeeping
     accounts: AccountAdmin
+    sales_head_pages: SalesHeadPages
+    impersonation: Impersonation
+    break_glass: BreakGlass
     vendor_keys: VendorKeys
 
 
@@ -56,42 +77,62 @@ class IdentityPorts:
 
 
 def build_identity(ports: IdentityPorts) -> IdentityServices:
+    uow, clock, hasher = ports.uow, ports.clock, ports.hasher
     issuer = TokenIssuer(
-        ports.codec, ports.secrets, ports.clock, ports.access_ttl_s, ports.refresh_ttl_s
+        ports.codec, ports.secrets, clock, ports.access_ttl_s, ports.refresh_ttl_s
     )
-    access = AccessGuard(ports.codec, ports.cache, ports.uow, ports.access_ttl_s)
-    auth = AuthService(
-        AuthDeps(
-            uow=ports.uow,
-            issuer=issuer,
-            hasher=ports.hasher,
-            secrets=ports.secrets,
-            clock=ports.clock,
-            guard=access,
-            limiter=ports.limiter,
-            google=ports.google,
-            mail_configured=ports.mail_configured,
-        )
-    )
-    accounts = AccountAdmin(
-        AdminDeps(
-            uow=ports.uow,
-            issuer=issuer,
-            hasher=ports.hasher,
-            secrets=ports.secrets,
-            clock=ports.clock,
-            guard=access,
-            limiter=ports.limiter,
-            totp=ports.totp,
-            master_password_hash=ports.master_password_hash,
-            pages=ports.pages,
-            impersonation_enabled=ports.impersonation_enabled,
-        )
-    )
+    access = AccessGuard(ports.codec, ports.cache, uow, ports.access_ttl_s)
+    codes = OneTimeCodes(secrets=ports.secrets, clock=clock, limiter=ports.limiter)
     return IdentityServices(
         access=access,
         issuer=issuer,
-        auth=auth,
-        accounts=accounts,
-        vendor_keys=VendorKeys(ports.uow, ports.secrets, ports.clock),
+        hasher=hasher,
+        registration=Registration(
+            uow=uow,
+            clock=clock,
+            hasher=hasher,
+            codes=codes,
+            issuer=issuer,
+            guard=access,
+            mail_configured=ports.mail_configured,
+        ),
+        sign_in=SignIn(
+            uow=uow,
+            clock=clock,
+            hasher=hasher,
+            issuer=issuer,
+            guard=access,
+            limiter=ports.limiter,
+            google=ports.google,
+        ),
+        sessions=Sessions(
+            uow=uow, clock=clock, secrets=ports.secrets, issuer=issuer, guard=access
+        ),
+        passwords=Passwords(
+            uow=uow,
+            clock=clock,
+            hasher=hasher,
+            codes=codes,
+            issuer=issuer,
+            guard=access,
+            limiter=ports.limiter,
+        ),
+        housekeeping=Housekeeping(uow=uow, clock=clock),
+        accounts=AccountAdmin(
+            uow=uow, clock=clock, hasher=hasher, secrets=ports.secrets, guard=access
+        ),
+        sales_head_pages=SalesHeadPages(uow=uow, clock=clock, guard=access, pages=ports.pages),
+        impersonation=Impersonation(
+            uow=uow, clock=clock, issuer=issuer, enabled=ports.impersonation_enabled
+        ),
+        break_glass=BreakGlass(
+            uow=uow,
+            clock=clock,
+            hasher=hasher,
+            issuer=issuer,
+            limiter=ports.limiter,
+            totp=ports.totp,
+            master_password_hash=ports.master_password_hash,
+        ),
+        vendor_keys=VendorKeys(uow, ports.secrets, clock),
     )

@@ -9,7 +9,7 @@ import msgspec
 
 from mas.core.identity.model import AMR, AuthMethod, RefreshSession, User
 from mas.core.identity.policy import Platform
-from mas.core.identity.ports import AccessTokenClaims, Secrets, TokenCodec
+from mas.core.identity.ports import AccessTokenClaims, Secrets, SessionRepository, TokenCodec
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
 
@@ -101,3 +101,11 @@ class TokenIssuer:
             expires_in=self.access_ttl_s,
             session_id=session.id,
         )
+
+    async def open_session(
+        self, sessions: SessionRepository, user: User, method: AuthMethod, info: RequestInfo
+    ) -> TokenPair:
+        """Save a new refresh session (in the caller's unit of work) and hand out its pair."""
+        session, token = self.new_session(user, method, info)
+        await sessions.add(session)
+        return self.pair(user, session, token)

@@ -12,7 +12,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mas.adapters.db import bulk_leads
+from mas.adapters.db.crm import bulk_leads
 from mas.adapters.db.crm.tables import (
     LeadImportBatchRow,
     LeadImportRowRow,

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from mas.adapters.db.base import Base
 from mas.adapters.db.migrate import compare_type
+from mas.modules import load_tables  # every domain's tables, from the manifests
 
 config = context.config
+load_tables()
 target_metadata = Base.metadata
 
 
