@@ -30,12 +30,11 @@ async def send_and_measure(
 
     from mas.adapters.db.platform.tables import JobRunRow
     from mas.bootstrap import build_container
-    from mas.jobs import registry, runtime
+    from mas.jobs.runner import register_all
     from mas.settings import load_settings
 
     c = await build_container(load_settings(environ=env))
-    runtime.install(c)
-    registry.register_all(c.broker)
+    register_all(c.broker, c)
     await c.start_broker()
     sent_started = time.perf_counter()
     for start in range(0, count, 200):

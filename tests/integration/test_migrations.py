@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mas.adapters.db import migrate, schema_check
+from mas.modules import table_modules
 from tests.conftest import PG_ADMIN_URL, missing_service
 
 
@@ -29,7 +30,9 @@ def _round_trip(url: str) -> None:
     assert schema_check.script_heads() == {migrate.head_revision()}
     assert asyncio.run(schema_check.stored_revisions(url)) == {migrate.head_revision()}
     asyncio.run(schema_check.ensure_at_head(url))
-    assert asyncio.run(migrate.schema_drift(url)) == [], "models and migrations disagree"
+    assert asyncio.run(migrate.schema_drift(url, table_modules())) == [], (
+        "models and migrations disagree"
+    )
     assert {"job_runs", "outbox_messages", "leases"} <= asyncio.run(_tables(url))
     migrate.downgrade(url, "-1")
     with pytest.raises(schema_check.SchemaBehind, match="run `mas db upgrade`"):

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mas.adapters.fakes.clock import FrozenClock
+from mas.adapters.fakes.identity import FakeCodec, FakeSecrets
 from mas.core.crm.pages import SALES_HEAD_PAGES
-from mas.core.identity.access import is_admin, revoked_session_key, snapshot_key
+from mas.core.identity.access import revoked_session_key, snapshot_key
 from mas.core.identity.mail import BRAND, alert_email, credentials_email, otp_email
 from mas.core.identity.model import (
     AMR,
@@ -24,13 +26,12 @@ from mas.core.identity.model import (
     parse_role,
     snapshot_of,
 )
-from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.identity.policy import Caller, Platform, Role, is_admin
 from mas.core.identity.ports import AccessTokenClaims
 from mas.core.identity.secrets import StdSecrets, same
 from mas.core.identity.tokens import RequestInfo, TokenIssuer
 from mas.core.identity.views import view
 from mas.core.platform.errors import Conflict, InvalidState, ValidationFailed
-from tests.unit.identity_fakes import FakeCodec, FakeSecrets, FrozenClock
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 

@@ -2,200 +2,44 @@
 
 from __future__ import annotations
 
-import copy
 import random
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
 
 import pytest
 
-from mas.core.platform.errors import Conflict, NotFound
+from mas.adapters.fakes.platform import (
+    FakeClock,
+    FakeJobRunClaims,
+    FakePlatformUnitOfWork,
+    FakeTaskQueue,
+    PlatformStore,
+    QueueDown,
+)
+from mas.core.platform.errors import Conflict, InvalidState, NotFound
 from mas.core.platform.job_model import JobFilter, JobRun, JobStatus, RetryPolicy
 from mas.core.platform.jobs import Claim, JobService
-from mas.core.platform.paging import Page, PageRequest
-from mas.core.platform.ports.uow import DuplicateKey
+from mas.core.platform.paging import PageRequest
 
 START = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 TASK = "crm.assign_leads"
 POLICY = RetryPolicy(max_attempts=3, base_delay_s=10, max_delay_s=3600, jitter=0, timeout_s=60)
 
 
-# --- fakes -------------------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **kwargs: float) -> None:
-        self._now += timedelta(**kwargs)
-
-
-class QueueDown(Exception):
-    pass
-
-
-class FakeQueue:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, uuid.UUID]] = []
-        self.down = False
-
-    async def send(self, task: str, run_id: uuid.UUID) -> None:
-        if self.down:
-            raise QueueDown(task)
-        self.sent.append((task, run_id))
-
-
-@dataclass
-class RunAt:
-    id: uuid.UUID
-    run_at: datetime
-    run_id: uuid.UUID
-    task: str
-    claimed_until: datetime | None = None
-
-
-class Store:
-    """The committed state a database would hold."""
-
-    def __init__(self) -> None:
-        self.runs: dict[uuid.UUID, JobRun] = {}
-        self.run_at: list[RunAt] = []
-        self.before_save: Callable[[JobRun], None] | None = None
-
-
-class FakeJobRuns:
-    """``JobRunRepository`` with the unique (task, key) index and the version check."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def add(self, run: JobRun) -> None:
-        if run.id in self._store.runs:
-            raise DuplicateKey(f"id {run.id}")
-        if run.status is not JobStatus.SKIPPED and self._holder(run.task, run.idempotency_key):
-            raise DuplicateKey(f"({run.task}, {run.idempotency_key})")
-        self._store.runs[run.id] = copy.deepcopy(run)
-
-    async def get(self, run_id: uuid.UUID) -> JobRun | None:
-        run = self._store.runs.get(run_id)
-        return copy.deepcopy(run) if run else None
-
-    async def find_active(self, task: str, key: str) -> JobRun | None:
-        holder = self._holder(task, key)
-        return copy.deepcopy(holder) if holder else None
-
-    def _holder(self, task: str, key: str) -> JobRun | None:
-        for run in self._store.runs.values():
-            if (run.task, run.idempotency_key) == (task, key) and run.status != "skipped":
-                return run
-        return None
-
-    async def save(self, run: JobRun) -> bool:
-        if self._store.before_save is not None:
-            self._store.before_save(run)
-        stored = self._store.runs.get(run.id)
-        if stored is None or stored.version != run.version:
-            return False
-        run.version += 1
-        self._store.runs[run.id] = copy.deepcopy(run)
-        return True
-
-    async def page(self, flt: JobFilter, req: PageRequest) -> Page[JobRun]:
-        found = [
-            r
-            for r in self._store.runs.values()
-            if (flt.status is None or r.status == flt.status)
-            and (flt.task is None or r.task == flt.task)
-        ]
-        items = found[req.offset : req.offset + req.page_size]
-        return Page(items=items, total=len(found), page=req.page, page_size=req.page_size)
-
-    async def schedule(self, run_id: uuid.UUID, task: str, run_at: datetime) -> None:
-        self._store.run_at.append(RunAt(uuid.uuid4(), run_at, run_id, task))
-
-    async def claim_due(
-        self, now: datetime, limit: int, hold_s: float = 60.0
-    ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-        due = [
-            row
-            for row in self._store.run_at
-            if row.run_at <= now and (row.claimed_until is None or row.claimed_until < now)
-        ]
-        due = sorted(due, key=lambda row: row.run_at)[:limit]
-        for row in due:
-            row.claimed_until = now + timedelta(seconds=hold_s)
-        return [(row.id, row.run_id, row.task) for row in due]
-
-    async def release_claimed(self, claim_ids: list[uuid.UUID]) -> None:
-        self._store.run_at = [row for row in self._store.run_at if row.id not in claim_ids]
-
-    async def stale_queued(self, before: datetime, limit: int) -> list[JobRun]:
-        waiting = {row.run_id for row in self._store.run_at}
-        stale = [
-            copy.deepcopy(r)
-            for r in self._store.runs.values()
-            if r.status == JobStatus.QUEUED and r.enqueued_at < before and r.id not in waiting
-        ]
-        return stale[:limit]
-
-    async def stale_running(self, now: datetime, limit: int) -> list[JobRun]:
-        stale = [
-            copy.deepcopy(r)
-            for r in self._store.runs.values()
-            if r.status == JobStatus.RUNNING and r.lease_until is not None and r.lease_until < now
-        ]
-        return stale[:limit]
-
-
-class FakeUnitOfWork:
-    """Rolls back (restores the snapshot taken on entry) unless committed."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self.jobs = FakeJobRuns(store)
-        self.outbox: Any = None
-        self.leases: Any = None
-        self._snapshot: tuple[Any, Any] | None = None
-
-    async def __aenter__(self) -> Self:
-        self._snapshot = copy.deepcopy((self._store.runs, self._store.run_at))
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.rollback()
-
-    async def commit(self) -> None:
-        self._snapshot = copy.deepcopy((self._store.runs, self._store.run_at))
-
-    async def rollback(self) -> None:
-        assert self._snapshot is not None
-        self._store.runs, self._store.run_at = copy.deepcopy(self._snapshot)
-
-
 class Ledger:
-    def __init__(self, policies: dict[str, RetryPolicy] | None = None) -> None:
-        self.store = Store()
-        self.queue = FakeQueue()
+    def __init__(
+        self, policies: dict[str, RetryPolicy] | None = None, *, hot_path: bool = False
+    ) -> None:
+        self.store = PlatformStore()
+        self.queue = FakeTaskQueue()
         self.clock = FakeClock(START)
         self.service = JobService(
-            lambda: FakeUnitOfWork(self.store),  # type: ignore[arg-type, return-value]
+            lambda: FakePlatformUnitOfWork(self.store),
             self.queue,
             self.clock,
             policies or {TASK: POLICY},
             rng=random.Random(42),
+            claims=FakeJobRunClaims(self.store, self.clock) if hot_path else None,
         )
 
     def stored(self, run_id: uuid.UUID) -> JobRun:
@@ -402,6 +246,36 @@ async def test_begin_loses_to_a_delivery_that_wrote_first(ledger: Ledger) -> Non
     assert ledger.stored(run.id).status is JobStatus.QUEUED  # our claim was not written
 
 
+# --- the hot path (JobRunClaims) --------------------------------------------------------------
+
+
+async def test_the_hot_path_claims_and_succeeds_a_delivery_that_names_its_task() -> None:
+    ledger = Ledger(hot_path=True)
+    run = await ledger.service.enqueue(TASK)
+    claim = await ledger.service.begin(run.id, TASK)
+    assert claim.run is not None
+    assert (claim.run.status, claim.run.attempts) == (JobStatus.RUNNING, 1)
+    assert ledger.stored(run.id).lease_until == START + timedelta(seconds=POLICY.timeout_s)
+    ledger.clock.advance(seconds=2)
+    await ledger.service.succeed(run.id)
+    stored = ledger.stored(run.id)
+    assert stored.status is JobStatus.SUCCEEDED
+    assert stored.finished_at == START + timedelta(seconds=2)
+
+
+async def test_what_the_hot_path_cannot_settle_takes_the_per_run_path() -> None:
+    ledger = Ledger(hot_path=True)
+    run = await ledger.service.enqueue(TASK)
+    await ledger.service.begin(run.id, TASK)
+    busy = await ledger.service.begin(run.id, TASK)  # a live lease: told when to ask again
+    assert busy == Claim(None, busy_until=START + timedelta(seconds=POLICY.timeout_s))
+    await ledger.service.succeed(run.id)
+    assert await ledger.service.begin(run.id, TASK) == Claim(None)  # finished: nothing to do
+    with pytest.raises(InvalidState):
+        await ledger.service.succeed(run.id)  # the per-run path says why it cannot
+    assert ledger.stored(run.id).attempts == 1
+
+
 # --- succeed / fail ----------------------------------------------------------------------------
 
 
@@ -516,7 +390,7 @@ async def test_retry_from_a_process_that_does_not_declare_the_task(ledger: Ledge
     await ledger.service.fail(run.id, "bad", retryable=False)
     ledger.store.runs[run.id].max_attempts = 5  # set by the worker's policy
     cli = JobService(
-        lambda: FakeUnitOfWork(ledger.store),  # type: ignore[arg-type, return-value]
+        lambda: FakePlatformUnitOfWork(ledger.store),
         ledger.queue,
         ledger.clock,
         {},

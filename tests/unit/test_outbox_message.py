@@ -5,15 +5,20 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pytest
 
+from mas.adapters.fakes.platform import (
+    FakeClock,
+    FakeMailTransport,
+    FakePlatformUnitOfWork,
+    PlatformStore,
+)
 from mas.core.platform.errors import InvalidState
 from mas.core.platform.messages import Channel, OutboxMessage, OutboxStatus
 from mas.core.platform.messenger import DeliveryFailed, MessageDelivery, Messenger
-from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.paging import PageRequest
 from mas.core.platform.ports.mail import Envelope, TransportError
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
@@ -119,127 +124,19 @@ def test_mark_failed_counts_and_keeps_2000_characters() -> None:
     assert message.last_error == "e" * 2000
 
 
-# --- fakes -------------------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-
-class FakeTransport:
-    def __init__(self, *, configured: bool = True) -> None:
-        self.name = "smtp"
-        self._configured = configured
-        self.delivered: list[Envelope] = []
-        self.error: TransportError | None = None
-
-    @property
-    def configured(self) -> bool:
-        return self._configured
-
-    def configure(self) -> None:
-        self._configured = True
-
-    async def deliver(self, envelope: Envelope) -> None:
-        self.delivered.append(envelope)
-        if self.error is not None:
-            raise self.error
-
-
-class FakeOutbox:
-    def __init__(self, store: dict[uuid.UUID, OutboxMessage]) -> None:
-        self._store = store
-
-    async def add_message(self, message: OutboxMessage) -> None:
-        self._store[message.id] = copy.deepcopy(message)
-
-    async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None:
-        found = self._store.get(message_id)
-        return copy.deepcopy(found) if found else None
-
-    async def save_message(self, message: OutboxMessage) -> None:
-        self._store[message.id] = copy.deepcopy(message)
-
-    async def messages(
-        self, status: OutboxStatus | None, recipient: str | None, req: PageRequest
-    ) -> Page[OutboxMessage]:
-        found = [
-            m
-            for m in self._store.values()
-            if (status is None or m.status == status)
-            and (recipient is None or m.recipient == recipient)
-        ]
-        items = found[req.offset : req.offset + req.page_size]
-        return Page(items=items, total=len(found), page=req.page, page_size=req.page_size)
-
-    async def unsent_messages(
-        self, statuses: list[OutboxStatus], limit: int
-    ) -> list[tuple[uuid.UUID, OutboxStatus]]:
-        return [(m.id, m.status) for m in self._store.values() if m.status in statuses][:limit]
-
-
-class Store:
-    def __init__(self) -> None:
-        self.messages: dict[uuid.UUID, OutboxMessage] = {}
-        self.commits = 0
-
-
-class FakeUnitOfWork:
-    """Keeps writes only when committed."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self.outbox = FakeOutbox(store.messages)
-        self.jobs: Any = None
-        self.leases: Any = None
-        self._snapshot: dict[uuid.UUID, OutboxMessage] = {}
-
-    async def __aenter__(self) -> Self:
-        self._snapshot = copy.deepcopy(self._store.messages)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.rollback()
-
-    async def commit(self) -> None:
-        self._snapshot = copy.deepcopy(self._store.messages)
-        self._store.commits += 1
-
-    async def rollback(self) -> None:
-        self._store.messages.clear()
-        self._store.messages.update(copy.deepcopy(self._snapshot))
-
-    def record(self, event: Any) -> None:
-        raise AssertionError("delivery records no events")
-
-    async def send(self, message: OutboxMessage) -> None:
-        await self.outbox.add_message(message)
+# --- the mailroom: delivery and the messenger on fakes --------------------------------------
 
 
 class Mailroom:
     def __init__(self, *, configured: bool = True) -> None:
-        self.store = Store()
-        self.transport = FakeTransport(configured=configured)
+        self.store = PlatformStore()
+        self.transport = FakeMailTransport("smtp", configured=configured)
         self.clock = FakeClock(NOW)
-        self.delivery = MessageDelivery(
-            self.uow,  # type: ignore[arg-type]
-            self.transport,
-            self.clock,
-            SENDER,
-        )
-        self.messenger = Messenger(self.uow, self.clock)  # type: ignore[arg-type]
+        self.delivery = MessageDelivery(self.uow, self.transport, self.clock, SENDER)
+        self.messenger = Messenger(self.uow, self.clock)
 
-    def uow(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
+    def uow(self) -> FakePlatformUnitOfWork:
+        return FakePlatformUnitOfWork(self.store)
 
     def put(self, message: OutboxMessage) -> OutboxMessage:
         self.store.messages[message.id] = copy.deepcopy(message)
@@ -276,6 +173,7 @@ async def test_deliver_sends_once(room: Mailroom) -> None:
 
     assert await room.delivery.deliver(message.id) is OutboxStatus.SENT
     assert len(room.transport.delivered) == 1
+    assert room.store.events == []  # delivery records no events
 
 
 async def test_a_message_with_its_own_sender_keeps_it(room: Mailroom) -> None:

@@ -3,112 +3,41 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import pytest
 
+from mas.adapters.fakes.platform import (
+    FakeClock,
+    FakeEnqueuer,
+    FakeEventBus,
+    FakePlatformUnitOfWork,
+    PlatformStore,
+    StoredEvent,
+)
 from mas.core.platform.events import DomainEvent
-from mas.core.platform.outbox import SEND_EMAIL, OutboxRelay
+from mas.core.platform.ids import uuid7
+from mas.core.platform.outbox import OutboxRelay
+from mas.core.platform.tasks import SEND_EMAIL as SEND_EMAIL_TASK
+
+SEND_EMAIL = SEND_EMAIL_TASK.name
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 
 
-class FakeClock:
-    def now(self) -> datetime:
-        return NOW
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
-    async def publish(self, subject: str, payload: dict[str, Any]) -> None:
-        self.published.append((subject, payload))
-
-    async def subscribe(self, pattern: str, handler: Any) -> None:
-        raise AssertionError("the relay only publishes")
-
-    async def close(self) -> None:
-        pass
-
-
-class FakeEnqueuer:
-    def __init__(self) -> None:
-        self.enqueued: list[tuple[str, dict[str, Any] | None, str | None]] = []
-
-    async def enqueue(
-        self,
-        task: str,
-        args: dict[str, Any] | None = None,
-        *,
-        key: str | None = None,
-        delay: timedelta | None = None,
-    ) -> None:
-        assert delay is None
-        self.enqueued.append((task, args, key))
-
-
-class Event:
-    def __init__(self, subject: str, payload: dict[str, Any]) -> None:
-        self.id = uuid.uuid4()
-        self.subject = subject
-        self.payload = payload
-        self.published_at: datetime | None = None
-
-
-class FakeEvents:
-    def __init__(self) -> None:
-        self.rows: list[Event] = []
-        self.commits = 0
-
-    async def claim_unpublished_events(
-        self, limit: int, ids: list[uuid.UUID] | None = None
-    ) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
-        rows = [e for e in self.rows if e.published_at is None and (ids is None or e.id in ids)]
-        return [(e.id, e.subject, dict(e.payload)) for e in rows[:limit]]
-
-    async def mark_published(self, event_ids: list[uuid.UUID], now: datetime) -> None:
-        for event in self.rows:
-            if event.id in event_ids:
-                event.published_at = now
-
-
-class FakeUnitOfWork:
-    def __init__(self, outbox: FakeEvents) -> None:
-        self.outbox = outbox
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        pass
-
-    async def commit(self) -> None:
-        self.outbox.commits += 1
-
-
 class Relay:
     def __init__(self) -> None:
-        self.events = FakeEvents()
-        self.bus = FakeBus()
+        self.events = PlatformStore()  # the outbox's committed rows
+        self.bus = FakeEventBus()
         self.jobs = FakeEnqueuer()
         self.relay = OutboxRelay(
-            lambda: FakeUnitOfWork(self.events),  # type: ignore[arg-type, return-value]
-            self.bus,
-            self.jobs,
-            FakeClock(),
+            lambda: FakePlatformUnitOfWork(self.events), self.bus, self.jobs, FakeClock(NOW)
         )
 
-    def record(self, subject: str, **payload: Any) -> Event:
-        event = Event(subject, payload)
-        self.events.rows.append(event)
+    def record(self, subject: str, **payload: Any) -> StoredEvent:
+        event = StoredEvent(uuid7(), subject, payload)
+        self.events.events.append(event)
         return event
 
 

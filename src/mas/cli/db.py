@@ -56,5 +56,7 @@ def revision(
     from mas.adapters.db import migrate
 
     settings = settings_or_exit()
-    migrate.revision(settings.database_url, message, autogenerate=not empty)
+    from mas.modules import table_modules
+
+    migrate.revision(settings.database_url, message, table_modules(), autogenerate=not empty)
     console.print("created; review it before committing (autogenerate is a draft)")

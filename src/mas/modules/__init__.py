@@ -60,11 +60,15 @@ def repositories(modules: tuple[Module[Any], ...] = MODULES) -> dict[str, Any]:
     return table
 
 
+def table_modules(modules: tuple[Module[Any], ...] = MODULES) -> list[str]:
+    """The modules declaring every domain's tables (for Alembic's autogenerate)."""
+    return [ref for module in modules for ref in module.tables]
+
+
 def load_tables(modules: tuple[Module[Any], ...] = MODULES) -> None:
     """Import every domain's table modules, so that ``Base.metadata`` holds them all."""
-    for module in modules:
-        for ref in module.tables:
-            resolve(ref)
+    for ref in table_modules(modules):
+        resolve(ref)
 
 
 def controllers(modules: tuple[Module[Any], ...] = MODULES) -> list[type]:

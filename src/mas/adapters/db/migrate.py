@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,6 @@ from mas.adapters.db.base import Base
 from mas.adapters.db.schema_check import SchemaBehind as SchemaBehind
 from mas.adapters.db.schema_check import ensure_at_head as ensure_at_head
 from mas.adapters.db.session import ensure_sqlite_folder, sqlite_file_missing
-from mas.modules import load_tables
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,8 +45,19 @@ def downgrade(url: str, revision: str = "-1") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def revision(url: str, message: str, autogenerate: bool = True) -> None:
-    command.revision(alembic_config(url), message=message, autogenerate=autogenerate)
+def load_tables(table_modules: Sequence[str]) -> None:
+    """Import the modules declaring tables (the domains' manifests name them), so that
+    ``Base.metadata`` holds every table before autogenerate or a drift check reads it."""
+    for name in table_modules:
+        importlib.import_module(name)
+
+
+def revision(
+    url: str, message: str, table_modules: Sequence[str], autogenerate: bool = True
+) -> None:
+    config = alembic_config(url)
+    config.attributes["table_modules"] = list(table_modules)
+    command.revision(config, message=message, autogenerate=autogenerate)
 
 
 async def current_revision(url: str) -> str | None:
@@ -76,12 +88,12 @@ def compare_type(
 
 def _diff(connection: Connection) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": compare_type})
-    load_tables()
     return list(compare_metadata(context, Base.metadata))
 
 
-async def schema_drift(url: str) -> list[object]:
+async def schema_drift(url: str, table_modules: Sequence[str]) -> list[object]:
     """What autogenerate would change: empty when the migrations match the models."""
+    load_tables(table_modules)
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from mas.core.crm.model import IncomingLead, Lead
-from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.platform.errors import FieldError, ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")

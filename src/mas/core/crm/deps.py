@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from mas.core.crm.model import Activity, ActivityType
-from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.scope import LeadScope, ScopeKind, scope_for
 from mas.core.identity.policy import Caller, Role

@@ -30,7 +30,7 @@ import msgspec
 
 from mas.core.crm.contact import clean_email, clean_name, clean_text
 from mas.core.crm.model import LEAD_FIELDS, RejectReason, propose_mapping, slugify_tag
-from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.platform.errors import BadRequest, FieldError, ValidationFailed
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -46,7 +46,7 @@ from mas.core.crm.model import (
     slugify_tag,
 )
 from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
-from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tasks import IMPORT_BATCH, BatchRef
 from mas.core.identity.policy import Caller, Role

@@ -39,7 +39,7 @@ from mas.core.crm.model import (
     merge,
     slugify_tag,
 )
-from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import Conflict, FieldError, ValidationFailed

@@ -14,7 +14,7 @@ from mas.core.crm.deps import CrmDeps
 from mas.core.crm.followups import FollowUpService
 from mas.core.crm.imports import ImportDeps, ImportService
 from mas.core.crm.intake import LeadIntakeService
-from mas.core.crm.ports.phone import PhoneNormalizer
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.service import LeadService
 from mas.core.crm.tagging import TagService

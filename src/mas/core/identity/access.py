@@ -13,7 +13,7 @@ import uuid
 import msgspec
 
 from mas.core.identity.model import User, UserSnapshot, snapshot_of
-from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.identity.policy import Caller, Platform
 from mas.core.identity.ports import IdentityUnitOfWork, TokenCodec
 from mas.core.platform.errors import Unauthorized
 from mas.core.platform.ports.cache import Cache
@@ -99,7 +99,3 @@ class AccessGuard:
     async def end_sessions(self, session_ids: list[uuid.UUID]) -> None:
         for session_id in session_ids:
             await self._cache.set(revoked_session_key(session_id), b"1", self._access_ttl_s)
-
-
-def is_admin(role: Role) -> bool:
-    return role in (Role.ADMIN, Role.SUPERADMIN)

@@ -187,9 +187,7 @@ class AccountAdmin:
                 user.unblock()
             await uow.users.save(user)
             kind = AuditKind.BLOCKED if blocked else AuditKind.UNBLOCKED
-            await record_audit(
-                uow, kind, self._clock.now(), actor=actor.user_id, target=user.id
-            )
+            await record_audit(uow, kind, self._clock.now(), actor=actor.user_id, target=user.id)
             await uow.commit()
         await self._guard.end_sessions(revoked)
         await self._guard.forget(user.id)

@@ -100,7 +100,9 @@ class BreakGlass:
             await _alert_admins(uow, user.email, reason, info, now)
             await uow.commit()
         token = self._issuer.access_token(user, info.platform, AuthMethod.MASTER, None)
-        return TokenPair(access_token=token, refresh_token=None, expires_in=self._issuer.access_ttl_s)
+        return TokenPair(
+            access_token=token, refresh_token=None, expires_in=self._issuer.access_ttl_s
+        )
 
     async def _refuse_while_locked(self, ip: str | None) -> None:
         for key, limit, window in FAILURE_LIMITS:

@@ -11,7 +11,7 @@ from mas.core.platform.tasking import Handler, NoArgs
 
 async def purge_expired(identity: IdentityServices, _: NoArgs) -> None:
     """Delete one-time codes older than a day and refresh tokens expired for 30 days."""
-    await identity.auth.purge_expired()
+    await identity.housekeeping.purge_expired()
 
 
 HANDLERS: list[Handler[IdentityServices, Any]] = [Handler(PURGE_EXPIRED, purge_expired)]

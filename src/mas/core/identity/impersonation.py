@@ -61,4 +61,6 @@ class Impersonation:
         token = self._issuer.access_token(
             user, actor.platform, AuthMethod.IMPERSONATION, None, actor=actor.user_id
         )
-        return TokenPair(access_token=token, refresh_token=None, expires_in=self._issuer.access_ttl_s)
+        return TokenPair(
+            access_token=token, refresh_token=None, expires_in=self._issuer.access_ttl_s
+        )

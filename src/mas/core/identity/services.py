@@ -78,9 +78,7 @@ class IdentityPorts:
 
 def build_identity(ports: IdentityPorts) -> IdentityServices:
     uow, clock, hasher = ports.uow, ports.clock, ports.hasher
-    issuer = TokenIssuer(
-        ports.codec, ports.secrets, clock, ports.access_ttl_s, ports.refresh_ttl_s
-    )
+    issuer = TokenIssuer(ports.codec, ports.secrets, clock, ports.access_ttl_s, ports.refresh_ttl_s)
     access = AccessGuard(ports.codec, ports.cache, uow, ports.access_ttl_s)
     codes = OneTimeCodes(secrets=ports.secrets, clock=clock, limiter=ports.limiter)
     return IdentityServices(
@@ -105,9 +103,7 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             limiter=ports.limiter,
             google=ports.google,
         ),
-        sessions=Sessions(
-            uow=uow, clock=clock, secrets=ports.secrets, issuer=issuer, guard=access
-        ),
+        sessions=Sessions(uow=uow, clock=clock, secrets=ports.secrets, issuer=issuer, guard=access),
         passwords=Passwords(
             uow=uow,
             clock=clock,

@@ -63,7 +63,9 @@ class SignIn:
             _may_sign_in(user, info.platform)
             user.last_login_at = self._clock.now()
             await uow.users.save(user)
-            await record_audit(uow, AuditKind.LOGIN_OK, self._clock.now(), target=user.id, info=info)
+            await record_audit(
+                uow, AuditKind.LOGIN_OK, self._clock.now(), target=user.id, info=info
+            )
             pair = await self._issuer.open_session(uow.sessions, user, AuthMethod.PASSWORD, info)
             await uow.commit()
         return user, pair
@@ -89,7 +91,12 @@ class SignIn:
                 user.advance(UserStage.OTP_VERIFIED)
                 await uow.users.add(user)
                 await record_audit(
-                    uow, AuditKind.SIGNUP, self._clock.now(), target=user.id, info=info, detail={"method": "google"}
+                    uow,
+                    AuditKind.SIGNUP,
+                    self._clock.now(),
+                    target=user.id,
+                    info=info,
+                    detail={"method": "google"},
                 )
             else:
                 if user.is_deleted:
@@ -106,7 +113,12 @@ class SignIn:
             user.last_login_at = now
             await uow.users.save(user)
             await record_audit(
-                uow, AuditKind.LOGIN_OK, self._clock.now(), target=user.id, info=info, detail={"method": "google"}
+                uow,
+                AuditKind.LOGIN_OK,
+                self._clock.now(),
+                target=user.id,
+                info=info,
+                detail={"method": "google"},
             )
             pair = await self._issuer.open_session(uow.sessions, user, AuthMethod.GOOGLE, info)
             await uow.commit()

@@ -11,9 +11,9 @@ import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from mas.core.identity.admin import UserChanges
+from mas.core.identity.accounts import UserChanges
 from mas.core.identity.model import parse_role
-from mas.core.identity.policy import Role
+from mas.core.identity.policy import ADMIN_ROLES, Role
 from mas.core.identity.services import IdentityServices
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
@@ -88,7 +88,12 @@ class AdminUsersController(Controller):
     opt = {"policy": "admin"}
 
     async def _list(
-        self, identity: IdentityServices, roles: list[Role], search: str | None, page: int, size: int
+        self,
+        identity: IdentityServices,
+        roles: list[Role],
+        search: str | None,
+        page: int,
+        size: int,
     ) -> Page[UserView]:
         return _page(await identity.accounts.page(roles, search, PageRequest(page, size)))  # type: ignore[arg-type]
 
@@ -96,7 +101,7 @@ class AdminUsersController(Controller):
     async def admins(
         self, identity: Identity, search: Search = None, page: PageNo = 1, page_size: PageSize = 20
     ) -> Page[UserView]:
-        return await self._list(identity, [Role.ADMIN, Role.SUPERADMIN], search, page, page_size)
+        return await self._list(identity, sorted(ADMIN_ROLES), search, page, page_size)
 
     @get("/mentees", operation_id="listMentees", summary="Student (USER) accounts")
     async def mentees(
@@ -122,7 +127,12 @@ class AdminUsersController(Controller):
         return await self._list(identity, [role] if role else [], search, page, page_size)
 
     async def _create(
-        self, identity: IdentityServices, caller: CallerDep, data: NewAccount, role: Role, info: InfoDep
+        self,
+        identity: IdentityServices,
+        caller: CallerDep,
+        data: NewAccount,
+        role: Role,
+        info: InfoDep,
     ) -> UserView:
         created = await identity.accounts.create(
             caller,
@@ -235,7 +245,7 @@ class AdminUsersController(Controller):
         data: JSONBody[ImpersonateBody],
         info: InfoDep,
     ) -> TokenPair:
-        return await identity.accounts.impersonate(caller, user_id, data.reason, info.ip)
+        return await identity.impersonation.act_as(caller, user_id, data.reason, info.ip)
 
     @get(
         "/sales-heads/{user_id:uuid}/permissions",
@@ -245,7 +255,7 @@ class AdminUsersController(Controller):
     async def get_permissions(
         self, identity: Identity, user_id: FromPath[uuid.UUID]
     ) -> PermissionsView:
-        return PermissionsView(user_id, await identity.accounts.permissions(user_id))
+        return PermissionsView(user_id, await identity.sales_head_pages.granted(user_id))
 
     @put(
         "/sales-heads/{user_id:uuid}/permissions",
@@ -260,7 +270,7 @@ class AdminUsersController(Controller):
         data: JSONBody[PageKeys],
     ) -> PermissionsView:
         return PermissionsView(
-            user_id, await identity.accounts.set_permissions(caller, user_id, data.page_keys)
+            user_id, await identity.sales_head_pages.replace(caller, user_id, data.page_keys)
         )
 
     @post(

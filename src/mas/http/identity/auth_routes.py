@@ -9,9 +9,9 @@ import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from mas.core.identity.auth import Session as SessionView
-from mas.core.identity.auth import SignupResult
 from mas.core.identity.model import User
+from mas.core.identity.registration import SignupResult
+from mas.core.identity.sessions import Session as SessionView
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
 from mas.http.identity import Identity
@@ -109,7 +109,7 @@ class AuthController(Controller):
     async def signup(
         self, identity: Identity, data: JSONBody[SignupBody], info: InfoDep
     ) -> SignupResult:
-        return await identity.auth.signup(data.email, data.password, data.full_name, info)
+        return await identity.registration.signup(data.email, data.password, data.full_name, info)
 
     @post(
         "/verify-otp",
@@ -120,14 +120,16 @@ class AuthController(Controller):
     async def verify_otp(
         self, identity: Identity, data: JSONBody[VerifyBody], info: InfoDep
     ) -> SignIn:
-        user, pair = await identity.auth.verify_otp(data.email, data.code, info)
+        user, pair = await identity.registration.verify_otp(data.email, data.code, info)
         return signed_in(user, pair)
 
     @post(
         "/resend-otp", operation_id="resendOtp", summary="Send a new sign-up code", status_code=202
     )
-    async def resend(self, identity: Identity, data: JSONBody[EmailBody], info: InfoDep) -> Accepted:
-        await identity.auth.resend_otp(data.email, info)
+    async def resend(
+        self, identity: Identity, data: JSONBody[EmailBody], info: InfoDep
+    ) -> Accepted:
+        await identity.registration.resend_otp(data.email, info)
         return Accepted("queued", "a new code is on its way")
 
     @post(
@@ -140,7 +142,7 @@ class AuthController(Controller):
     async def complete_profile(
         self, identity: Identity, caller: CallerDep, data: JSONBody[ProfileBody]
     ) -> UserView:
-        user = await identity.auth.complete_profile(
+        user = await identity.registration.complete_profile(
             caller.user_id, data.full_name, data.phone, data.profession, data.domain
         )
         return view(user)
@@ -149,7 +151,7 @@ class AuthController(Controller):
         "/login", operation_id="login", summary="Sign in with email and password", status_code=200
     )
     async def login(self, identity: Identity, data: JSONBody[LoginBody], info: InfoDep) -> SignIn:
-        user, pair = await identity.auth.login(data.email, data.password, info)
+        user, pair = await identity.sign_in.with_password(data.email, data.password, info)
         return signed_in(user, pair)
 
     @post(
@@ -159,7 +161,7 @@ class AuthController(Controller):
         status_code=200,
     )
     async def google(self, identity: Identity, data: JSONBody[GoogleBody], info: InfoDep) -> SignIn:
-        user, pair = await identity.auth.google(data.id_token, info)
+        user, pair = await identity.sign_in.with_google(data.id_token, info)
         return signed_in(user, pair)
 
     @post(
@@ -171,7 +173,7 @@ class AuthController(Controller):
     async def refresh(
         self, identity: Identity, data: JSONBody[RefreshBody], info: InfoDep
     ) -> TokenPair:
-        return await identity.auth.refresh(data.refresh_token, info)
+        return await identity.sessions.refresh(data.refresh_token, info)
 
     @post(
         "/logout",
@@ -181,7 +183,7 @@ class AuthController(Controller):
         opt={"policy": "authenticated", "public": False},
     )
     async def logout(self, identity: Identity, caller: CallerDep) -> None:
-        await identity.auth.logout(caller.user_id, caller.session_id)
+        await identity.sessions.logout(caller.user_id, caller.session_id)
 
     @post(
         "/logout-all",
@@ -191,7 +193,7 @@ class AuthController(Controller):
         opt={"policy": "authenticated", "public": False},
     )
     async def logout_all(self, identity: Identity, caller: CallerDep) -> None:
-        await identity.auth.logout_all(caller.user_id)
+        await identity.sessions.logout_all(caller.user_id)
 
     @get(
         "/sessions",
@@ -200,7 +202,7 @@ class AuthController(Controller):
         opt={"policy": "authenticated", "public": False},
     )
     async def sessions(self, identity: Identity, caller: CallerDep) -> list[SessionView]:
-        return await identity.auth.sessions(caller.user_id, caller.session_id)
+        return await identity.sessions.active(caller.user_id, caller.session_id)
 
     @delete(
         "/sessions/{session_id:uuid}",
@@ -212,7 +214,7 @@ class AuthController(Controller):
     async def revoke_session(
         self, identity: Identity, caller: CallerDep, session_id: FromPath[uuid.UUID]
     ) -> None:
-        await identity.auth.revoke_session(caller.user_id, session_id)
+        await identity.sessions.revoke(caller.user_id, session_id)
 
     @post(
         "/forgot-password",
@@ -220,8 +222,10 @@ class AuthController(Controller):
         summary="Email a reset code if the account exists (always 202)",
         status_code=202,
     )
-    async def forgot(self, identity: Identity, data: JSONBody[EmailBody], info: InfoDep) -> Accepted:
-        await identity.auth.forgot_password(data.email, info)
+    async def forgot(
+        self, identity: Identity, data: JSONBody[EmailBody], info: InfoDep
+    ) -> Accepted:
+        await identity.passwords.forgot(data.email, info)
         return Accepted("accepted", "if an account exists for this email, a code is on its way")
 
     @post(
@@ -231,7 +235,7 @@ class AuthController(Controller):
         status_code=204,
     )
     async def reset(self, identity: Identity, data: JSONBody[ResetBody], info: InfoDep) -> None:
-        await identity.auth.reset_password(data.email, data.code, data.new_password, info)
+        await identity.passwords.reset(data.email, data.code, data.new_password, info)
 
     @post(
         "/change-password",
@@ -241,9 +245,13 @@ class AuthController(Controller):
         opt={"policy": "authenticated", "public": False},
     )
     async def change_password(
-        self, identity: Identity, caller: CallerDep, data: JSONBody[ChangePasswordBody], info: InfoDep
+        self,
+        identity: Identity,
+        caller: CallerDep,
+        data: JSONBody[ChangePasswordBody],
+        info: InfoDep,
     ) -> TokenPair:
-        return await identity.auth.change_password(
+        return await identity.passwords.change(
             caller.user_id, data.current_password, data.new_password, info
         )
 
@@ -256,7 +264,7 @@ class AuthController(Controller):
     async def master_login(
         self, identity: Identity, data: JSONBody[MasterLoginBody], info: InfoDep
     ) -> TokenPair:
-        return await identity.accounts.master_login(
+        return await identity.break_glass.master_login(
             data.email, data.master_password, data.totp_code, data.reason, info
         )
 

@@ -10,11 +10,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mas.adapters.db.base import Base
-from mas.adapters.db.migrate import compare_type
-from mas.modules import load_tables  # every domain's tables, from the manifests
+from mas.adapters.db.migrate import compare_type, load_tables
 
 config = context.config
-load_tables()
+# Autogenerate compares against every domain's tables: `mas db revision` names their modules.
+load_tables(config.attributes.get("table_modules", ()))
 target_metadata = Base.metadata
 
 
