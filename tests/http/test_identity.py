@@ -94,7 +94,7 @@ async def test_otp_brute_force_ends_in_429_then_410(
     assert "retry-after" in {k.lower() for k in response.headers}
     # After the Retry-After the limiter lets the right code through, but the code is locked.
     wait = int(response.headers["retry-after"])
-    limiter = sqlite_container.identity.auth.d.limiter
+    limiter = sqlite_container.rate_limiter
     real_now = limiter._now
     limiter._now = lambda: real_now() + wait
     right = await client.post("/api/auth/verify-otp", json={"email": email, "code": code})
@@ -356,7 +356,7 @@ async def test_impersonation(
         headers=auth(Role.ADMIN),
     )
     assert off.status_code == 404, "off unless configured"
-    sqlite_container.identity.accounts.d.impersonation_enabled = True
+    sqlite_container.identity.impersonation.enabled = True
     no_reason = await client.post(
         f"/api/admin/users/{target.id}/impersonate", json={"reason": ""}, headers=auth(Role.ADMIN)
     )

@@ -22,7 +22,7 @@ MASTER = "the master passphrase for emergencies"
 @pytest.fixture
 def google(sqlite_container: Any) -> FakeIdentityProvider:
     fake = FakeIdentityProvider()
-    sqlite_container.identity.auth.d.google = fake
+    sqlite_container.identity.sign_in.google = fake
     return fake
 
 
@@ -72,9 +72,9 @@ async def test_google_links_an_existing_password_account(
 async def master(sqlite_container: Any) -> pyotp.TOTP:
     from mas.adapters.identity.totp import PyOtpVerifier
 
-    deps = sqlite_container.identity.accounts.d
-    deps.totp = PyOtpVerifier(TOTP_SECRET)
-    deps.master_password_hash = deps.hasher.hash(MASTER)
+    break_glass = sqlite_container.identity.break_glass
+    break_glass.totp = PyOtpVerifier(TOTP_SECRET)
+    break_glass.master_password_hash = sqlite_container.identity.hasher.hash(MASTER)
     return pyotp.TOTP(TOTP_SECRET)
 
 

@@ -7,19 +7,12 @@ import asyncio
 import pytest
 
 from mas.adapters.cache.memory import MemoryCache
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from mas.adapters.fakes.platform import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)  # seconds of a monotonic clock
 
 
 @pytest.fixture
@@ -40,26 +33,26 @@ async def test_set_get_delete(cache: MemoryCache) -> None:
 
 async def test_value_expires_after_its_ttl(cache: MemoryCache, clock: FakeClock) -> None:
     await cache.set("session", b"x", ttl_s=10)
-    clock.now += 9.9
+    clock.advance(seconds=9.9)
     assert await cache.get("session") == b"x"
-    clock.now += 0.1
+    clock.advance(seconds=0.1)
     assert await cache.get("session") is None
 
 
 async def test_set_restarts_the_ttl(cache: MemoryCache, clock: FakeClock) -> None:
     await cache.set("k", b"a", ttl_s=10)
-    clock.now += 8
+    clock.advance(seconds=8)
     await cache.set("k", b"b", ttl_s=10)
-    clock.now += 8
+    clock.advance(seconds=8)
     assert await cache.get("k") == b"b"
 
 
 async def test_incr_counts_and_keeps_the_first_ttl(cache: MemoryCache, clock: FakeClock) -> None:
     assert await cache.incr("hits", ttl_s=10) == 1
-    clock.now += 6
+    clock.advance(seconds=6)
     assert await cache.incr("hits", ttl_s=10) == 2
     assert await cache.get("hits") == b"2"
-    clock.now += 4  # ten seconds after the first increment, not the last
+    clock.advance(seconds=4)  # ten seconds after the first increment, not the last
     assert await cache.get("hits") is None
     assert await cache.incr("hits", ttl_s=10) == 1
 
@@ -81,7 +74,7 @@ async def test_add_if_absent_is_true_once_until_expiry(
     results = await asyncio.gather(*(cache.add_if_absent("lock", b"me", 5) for _ in range(10)))
     assert results.count(True) == 1
     assert await cache.get("lock") == b"me"
-    clock.now += 5
+    clock.advance(seconds=5)
     assert await cache.add_if_absent("lock", b"you", 5) is True
     assert await cache.get("lock") == b"you"
     await cache.delete("lock")
@@ -101,7 +94,7 @@ async def test_ttl_must_be_positive(cache: MemoryCache, ttl: int) -> None:
 async def test_expired_entries_do_not_pile_up(cache: MemoryCache, clock: FakeClock) -> None:
     for index in range(3000):
         await cache.set(f"short-{index}", b"x", ttl_s=1)
-        clock.now += 0.01
+        clock.advance(seconds=0.01)
     # Only entries written in the last second (plus at most one sweep interval) remain.
     assert len(cache._entries) <= 1024 + 100
 

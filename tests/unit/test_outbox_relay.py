@@ -68,6 +68,7 @@ async def test_after_commit_hands_each_message_to_the_send_task(relay: Relay) ->
     assert SEND_EMAIL == "comms.send_email"
     assert relay.bus.published == []
     assert relay.events.commits == 0  # no events: no transaction opened
+    assert relay.jobs.delayed == []
 
 
 async def test_after_commit_with_events_and_messages(relay: Relay) -> None:
@@ -76,6 +77,18 @@ async def test_after_commit_with_events_and_messages(relay: Relay) -> None:
     await relay.relay.after_commit([event.id], [message_id])
     assert [subject for subject, _ in relay.bus.published] == ["mas.hire.offer_made"]
     assert relay.jobs.enqueued == [(SEND_EMAIL, {"message_id": str(message_id)}, str(message_id))]
+
+
+async def test_an_outage_after_commit_is_left_to_the_sweepers(relay: Relay) -> None:
+    event = relay.record("mas.crm.lead_created", lead_id="L1")
+    relay.bus.down = True
+    relay.jobs.down = True
+    await relay.relay.after_commit([event.id], [uuid.uuid4()])  # the commit stands: no raise
+    assert event.published_at is None
+    assert relay.jobs.enqueued == []
+    relay.bus.down = False
+    assert await relay.relay.publish_events() == 1
+    assert event.published_at == NOW
 
 
 async def test_an_event_is_published_once(relay: Relay) -> None:

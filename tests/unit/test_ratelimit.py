@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mas.adapters.cache.memory import MemoryCache
+from mas.adapters.fakes.platform import FakeClock
 from mas.core.platform.errors import RateLimited
 from mas.core.platform.ratelimit import RateDecision, RateLimiter
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -46,17 +39,17 @@ async def test_retry_after_rounds_up_and_is_never_zero(
     limiter: RateLimiter, clock: FakeClock
 ) -> None:
     start = 1_699_999_980.0  # a window starts
-    clock.now = start
+    clock.set(start)
     await limiter.hit("k", limit=2, window_s=60)
     await limiter.hit("k", limit=2, window_s=60)
-    clock.now = start + 59
+    clock.set(start + 59)
     await limiter.hit("k", limit=2, window_s=60)  # refused; three in this window now
-    clock.now = start + 80.4  # 20.4 s into the next window: 3 x 0.66 + 1 = 2.98 > 2
+    clock.set(start + 80.4)  # 20.4 s into the next window: 3 x 0.66 + 1 = 2.98 > 2
     refused = await limiter.hit("k", limit=2, window_s=60)
     assert refused.allowed is False
     # 3 x (1 - f) + 1 + 1 <= 2 needs f = 1: the end of this window, 39.6 s away -> 40.
     assert refused.retry_after_s == 40
-    clock.now = start + 119.6  # 0.4 s before that window ends
+    clock.set(start + 119.6)  # 0.4 s before that window ends
     await limiter.hit("k", limit=1, window_s=60)
     late = await limiter.hit("k", limit=1, window_s=60)
     assert late.allowed is False and late.retry_after_s >= 1
@@ -67,7 +60,8 @@ async def test_the_previous_window_weighs_on_the_next(
 ) -> None:
     for _ in range(5):
         assert (await limiter.hit("k", limit=5, window_s=60)).allowed
-    clock.now += 20  # the next window starts: a fixed window would allow five more at once
+    # The next window starts: a fixed window would allow five more at once.
+    clock.advance(seconds=20)
     refused = await limiter.hit("k", limit=5, window_s=60)
     assert refused.allowed is False
     # 5 x (1 - f) + 2 <= 5 once f >= 0.4, i.e. 24 s into the window.
@@ -81,10 +75,10 @@ async def test_a_caller_that_waits_its_retry_after_is_let_in(
         await limiter.hit("k", limit=2, window_s=60)
     refused = await limiter.hit("k", limit=2, window_s=60)
     assert not refused.allowed
-    clock.now += refused.retry_after_s
+    clock.advance(seconds=refused.retry_after_s)
     assert (await limiter.peek("k", limit=2, window_s=60)).allowed
     assert (await limiter.hit("k", limit=2, window_s=60)).allowed
-    clock.now += 120  # two quiet windows later the allowance is whole again
+    clock.advance(seconds=120)  # two quiet windows later the allowance is whole again
     assert (await limiter.hit("k", limit=2, window_s=60)).remaining == 1
 
 
@@ -107,7 +101,7 @@ async def test_counters_expire_with_their_window(
 ) -> None:
     await limiter.hit("k", limit=5, window_s=60)
     assert len(cache._entries) == 1
-    clock.now += 120  # counters are read as "the previous window" for one more window
+    clock.advance(seconds=120)  # counters are read as "the previous window" for one more window
     assert await cache.get("ratelimit:k:60:28333333") is None
 
 

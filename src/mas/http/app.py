@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             loops.append(asyncio.create_task(release_due_loop(c, stop)))
         if settings.run_scheduler_in_server:
             loops.append(
-                asyncio.create_task(Scheduler(c, effective_crons(settings.cron_overrides)).run(stop))
+                asyncio.create_task(
+                    Scheduler(c, effective_crons(settings.cron_overrides)).run(stop)
+                )
             )
         log.info("http.started", extra={"adapters": c.adapters()})
         try:

@@ -38,7 +38,8 @@ class SignIn:
         self._issuer = issuer
         self._guard = guard
         self._limiter = limiter
-        self._google = google
+        self.google = google
+        """The deployment's Google sign-in client, read on every call (a test may swap it)."""
 
     async def with_password(
         self, email: str, password: str, info: RequestInfo
@@ -72,7 +73,7 @@ class SignIn:
 
     async def with_google(self, id_token: str, info: RequestInfo) -> tuple[User, TokenPair]:
         """Sign in, link Google to the account with the same email, or create one (verified)."""
-        identity = await self._google.verify_id_token(id_token)
+        identity = await self.google.verify_id_token(id_token)
         email = check_email(identity.email)
         now = self._clock.now()
         async with self._uow() as uow:

@@ -1,0 +1,70 @@
+"""The manifests: every reference resolves, every name is declared once, nothing is missed."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+from mas import modules
+from mas.adapters.db.base import Base
+from mas.modules.base import resolve
+
+
+def test_every_controller_and_cli_reference_resolves() -> None:
+    for module in modules.MODULES:
+        for ref in module.controllers:
+            assert isinstance(resolve(ref), type), ref
+        for group, ref in module.cli.items():
+            assert isinstance(resolve(ref), typer.Typer), (group, ref)
+
+
+def test_every_table_belongs_to_a_domain() -> None:
+    modules.load_tables()
+    homes = {mapper.class_.__module__ for mapper in Base.registry.mappers}
+    assert homes == set(modules.table_modules()), "a table module no manifest names"
+    assert len(Base.metadata.sorted_tables) >= 30
+
+
+def test_every_cron_names_a_task_of_its_own_domain() -> None:
+    for module in modules.MODULES:
+        names = {handler.name for handler in module.handlers}
+        for task in module.crons:
+            assert task.name in names, f"{module.name}: cron {task.name} has no handler"
+
+
+def test_names_are_declared_once() -> None:
+    assert len(modules.handlers()) == sum(len(m.handlers) for m in modules.MODULES)
+    assert len(modules.repositories()) == sum(len(m.repositories) for m in modules.MODULES)
+    assert len({m.name for m in modules.MODULES}) == len(modules.MODULES)
+
+
+def test_a_name_declared_twice_is_refused() -> None:
+    twice = (modules.MODULES[1], modules.MODULES[1])  # identity declares tasks and policies
+    with pytest.raises(ValueError, match="declared twice"):
+        modules.handlers(twice)
+    with pytest.raises(ValueError, match="declared twice"):
+        modules.policies(twice)
+
+
+def test_task_summaries_come_from_the_handlers() -> None:
+    for name, handler in modules.handlers().items():
+        assert handler.summary, f"{name} has no docstring"
+
+
+def test_a_route_without_a_declared_policy_refuses_to_start() -> None:
+    from litestar import Litestar, get
+
+    from mas.http.app import UnclassifiedRoute, check_routes
+
+    @get("/nowhere", opt={"policy": "no_such_policy"})
+    async def nowhere() -> None:
+        return None
+
+    @get("/unclassified")
+    async def unclassified() -> None:
+        return None
+
+    with pytest.raises(UnclassifiedRoute, match="no_such_policy"):
+        check_routes(Litestar(route_handlers=[nowhere]))
+    with pytest.raises(UnclassifiedRoute, match="/unclassified"):
+        check_routes(Litestar(route_handlers=[unclassified]))
