@@ -50,7 +50,9 @@ async def test_signup_sends_one_code_and_login_waits_for_it(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["email"] == "new.student@example.com" and body["stage"] == 1
-    box = await sqlite_container.platform.delivery.mailbox(None, "new.student@example.com", PageRequest())
+    box = await sqlite_container.platform.delivery.mailbox(
+        None, "new.student@example.com", PageRequest()
+    )
     assert box.total == 1 and "Mr. Mentor" in box.items[0].subject
     login = await client.post(
         "/api/auth/login", json={"email": "new.student@example.com", "password": PASSWORD}
@@ -309,7 +311,9 @@ async def test_admin_creates_accounts_and_credentials_go_out(
     )
     assert response.status_code == 201, response.text
     assert response.json()["role"] == "EXPERT" and response.json()["is_verified"] is True
-    mail = await sqlite_container.platform.delivery.mailbox(None, "mentor@example.com", PageRequest())
+    mail = await sqlite_container.platform.delivery.mailbox(
+        None, "mentor@example.com", PageRequest()
+    )
     assert mail.total == 1 and "Temporary password" in mail.items[0].body_text
     again = await client.post(
         "/api/admin/experts", json={"email": "mentor@example.com"}, headers=auth(Role.ADMIN)

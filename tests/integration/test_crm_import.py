@@ -94,7 +94,7 @@ async def lead_by_phone(c: Any, number: str) -> Lead:
 
 async def imported(c: Any, caller: Caller, data: bytes, chunk: int = 10_000, **kw: Any) -> Any:
     """Upload and commit; the in-memory broker runs the import inline."""
-    c.crm.imports.d.chunk_rows = chunk
+    c.crm.imports.chunk_rows = chunk
     batch = await c.crm.imports.upload(caller, "leads.csv", data, **kw)
     return await c.crm.imports.commit(caller, batch.id)
 
@@ -264,7 +264,7 @@ async def test_rerunning_a_batch_creates_nothing(container: Any) -> None:
 async def test_a_run_killed_after_a_chunk_resumes_without_doubles(container: Any) -> None:
     head = await add_user(container, Role.SALES_HEAD)
     rows = [[f"Lead {i}", phone(i % 240), "", ""] for i in range(350)]
-    container.crm.imports.d.chunk_rows = 100
+    container.crm.imports.chunk_rows = 100
     batch = await container.crm.imports.upload(head_caller(head), "l.csv", csv_bytes(rows))
     async with container.uow() as uow:  # committed without running (as if the worker died)
         queued = await uow.imports.get(batch.id)
@@ -326,7 +326,7 @@ async def test_a_dead_import_job_fails_the_batch_and_a_retry_finishes_it(contain
 
 async def test_concurrent_imports_of_one_phone_give_one_lead(container: Any) -> None:
     heads = [await add_user(container, Role.SALES_HEAD) for _ in range(2)]
-    container.crm.imports.d.chunk_rows = 50
+    container.crm.imports.chunk_rows = 50
     batches = []
     for k, head in enumerate(heads):
         rows = [[f"Lead {k}-{i}", phone(i + 100 * k), "", ""] for i in range(200)]

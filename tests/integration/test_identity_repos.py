@@ -424,12 +424,16 @@ async def test_vendor_keys_and_the_audit_log(container: Any) -> None:
 
 async def test_signup_verify_refresh_and_reuse(container: Any) -> None:
     info = RequestInfo(platform=Platform.MR_MENTOR, ip="10.0.0.7", user_agent="pytest")
-    result = await container.identity.registration.signup(" Flow@Example.com ", "correct horse battery", None, info)
+    result = await container.identity.registration.signup(
+        " Flow@Example.com ", "correct horse battery", None, info
+    )
     box = await container.platform.delivery.mailbox(None, "flow@example.com", PageRequest(1, 1))
     assert box.total == 1 and "Mr. Mentor" in box.items[0].subject
     match = re.search(r"\b(\d{6})\b", box.items[0].body_text)
     assert match is not None
-    user, first = await container.identity.registration.verify_otp("flow@example.com", match.group(1), info)
+    user, first = await container.identity.registration.verify_otp(
+        "flow@example.com", match.group(1), info
+    )
     assert user.id == result.user_id and user.stage is UserStage.OTP_VERIFIED
     second = await container.identity.sessions.refresh(first.refresh_token, info)
     caller = await container.identity.access.authenticate(second.access_token)

@@ -9,8 +9,10 @@ from typing import Any
 
 import msgspec
 
+from mas.adapters.fakes.platform import FakeClock
 from mas.core.platform.job_model import JobFilter, JobStatus
 from mas.core.platform.paging import PageRequest
+from tests.support import eventually
 from tests.taskprobe import probe, probe_module
 
 CALLS: dict[str, list[str]] = {}
@@ -33,13 +35,20 @@ async def always_fails(_: Any, message: Tagged) -> None:
     raise RuntimeError(f"boom {message.tag}")
 
 
-@probe("test.slow", attempts=1, timeout_s=0.2)
+@probe("test.slow", attempts=1, timeout_s=0.05)
 async def slow(_: Any, __: Any) -> None:
     """Outlives its timeout."""
     await asyncio.sleep(5)
 
 
 TASKS_MODULE = probe_module("test_job_ledger", record, always_fails, slow)
+
+
+def stop_the_ledger_clock(container: Any) -> FakeClock:
+    """The ledger's clock, stopped where it is: a test moves it instead of sleeping."""
+    clock = FakeClock(container.clock.now())
+    container.jobs._clock = clock
+    return clock
 
 
 async def test_a_task_runs_and_succeeds(container: Any) -> None:
@@ -65,6 +74,7 @@ async def test_the_same_key_twice_runs_once(container: Any) -> None:
 
 async def test_failing_task_backs_off_then_dies_and_can_be_retried(container: Any) -> None:
     tag = uuid.uuid4().hex
+    clock = stop_the_ledger_clock(container)
     run = await container.jobs.enqueue("test.always_fails", {"tag": tag})
     delays = []
     for _ in range(40):
@@ -75,7 +85,7 @@ async def test_failing_task_backs_off_then_dies_and_can_be_retried(container: An
             gap = (current.next_attempt_at - current.finished_at).total_seconds()
             if not delays or gap != delays[-1]:
                 delays.append(gap)
-        await asyncio.sleep(0.05)
+            clock.set(current.next_attempt_at)  # the retry is due
         await container.jobs.release_due()
     dead = await container.jobs.get(run.id)
     assert dead.status is JobStatus.DEAD
@@ -86,7 +96,7 @@ async def test_failing_task_backs_off_then_dies_and_can_be_retried(container: An
 
     again = await container.jobs.retry(run.id)
     assert again.status is JobStatus.QUEUED
-    await asyncio.sleep(0)
+    await eventually(lambda: len(CALLS[tag]) == 4, what="the retried run")
     assert len(CALLS[tag]) == 4
 
 
@@ -99,10 +109,11 @@ async def test_a_timeout_counts_as_a_failed_attempt(container: Any) -> None:
 
 async def test_delayed_work_waits_for_its_time(container: Any) -> None:
     tag = uuid.uuid4().hex
+    clock = stop_the_ledger_clock(container)
     run = await container.jobs.enqueue("test.record", {"tag": tag}, delay=timedelta(seconds=0.3))
     assert await container.jobs.release_due() == 0
     assert (await container.jobs.get(run.id)).status is JobStatus.QUEUED
-    await asyncio.sleep(0.35)
+    clock.advance(seconds=0.35)
     assert await container.jobs.release_due() == 1
     assert (await container.jobs.get(run.id)).status is JobStatus.SUCCEEDED
     assert await container.jobs.release_due() == 0

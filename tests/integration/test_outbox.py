@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mas.core.platform.events import DomainEvent
-from mas.core.platform.job_model import JobFilter, JobStatus
+from mas.core.platform.job_model import TERMINAL, JobFilter, JobStatus
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
 from mas.core.platform.paging import PageRequest
 from tests.conftest import make_settings, open_container
 from tests.integration.test_smtp import Mailbox, free_port
+from tests.support import eventually
 
 
 class SomethingHappened(DomainEvent, frozen=True, kw_only=True):
@@ -27,9 +27,9 @@ async def test_a_message_is_delivered_to_the_local_mailbox(container: Any) -> No
     sent = await container.platform.messenger.send_email(
         " Student@Example.COM ", "Hello", "Your code: 123456"
     )
-    message = (await container.platform.delivery.mailbox(None, "student@example.com", PageRequest())).items[
-        0
-    ]
+    message = (
+        await container.platform.delivery.mailbox(None, "student@example.com", PageRequest())
+    ).items[0]
     assert message.id == sent.id
     assert message.status is OutboxStatus.SENT
     assert message.transport == "local"
@@ -60,7 +60,7 @@ async def test_events_are_published_after_commit_once(container: Any) -> None:
         uow.record(SomethingHappened(what="lead created"))
         assert received == [], "nothing is published before the commit"
         await uow.commit()
-    await asyncio.sleep(0.01)
+    await eventually(lambda: received, what="the event on the bus")
     assert [(r["subject"], r["what"]) for r in received] == [
         ("mas.test.something_happened", "lead created")
     ]
@@ -87,7 +87,9 @@ async def test_the_sweepers_finish_what_a_crash_left(container: Any) -> None:
     await container.jobs.enqueue("comms.dispatch_outbox")
     await container.jobs.enqueue("comms.dispatch_outbox")  # a second sweep sends nothing more
     assert received == ["orphan"]
-    delivered = (await container.platform.delivery.mailbox(None, "late@b.co", PageRequest())).items[0]
+    delivered = (await container.platform.delivery.mailbox(None, "late@b.co", PageRequest())).items[
+        0
+    ]
     assert delivered.status is OutboxStatus.SENT
     sends = await container.jobs.page(JobFilter(task="comms.send_email"), PageRequest())
     assert [r.status for r in sends.items] == [JobStatus.SUCCEEDED]
@@ -119,11 +121,19 @@ async def test_smtp_delivery_end_to_end(
     try:
         await c.platform.messenger.send_email("learner@example.com", "Welcome", "Hi there")
         await c.platform.messenger.send_email("nobody@example.com", "Lost", "No such user")
-        await asyncio.sleep(0.05)
+
+        async def both_sends_finished() -> bool:
+            runs = await c.jobs.page(JobFilter(task="comms.send_email"), PageRequest())
+            return runs.total == 2 and all(r.status in TERMINAL for r in runs.items)
+
+        await eventually(both_sends_finished, what="both send runs to finish")
         assert [(to, msg["Subject"]) for _, to, msg in mailbox.received] == [
             (["learner@example.com"], "Welcome")
         ]
-        box = {m.recipient: m for m in (await c.platform.delivery.mailbox(None, None, PageRequest())).items}
+        box = {
+            m.recipient: m
+            for m in (await c.platform.delivery.mailbox(None, None, PageRequest())).items
+        }
         assert box["learner@example.com"].status is OutboxStatus.SENT
         assert box["learner@example.com"].transport == "smtp"
         refused = box["nobody@example.com"]
@@ -186,5 +196,7 @@ async def test_a_broker_outage_after_commit_loses_nothing(container: Any) -> Non
     later = container.clock.now() + timedelta(minutes=11)
     container.jobs._clock = type("Later", (), {"now": staticmethod(lambda: later)})()
     assert await container.jobs.reap_stuck() == 1
-    delivered = (await container.platform.delivery.mailbox(None, "later@b.co", PageRequest())).items[0]
+    delivered = (
+        await container.platform.delivery.mailbox(None, "later@b.co", PageRequest())
+    ).items[0]
     assert delivered.status is OutboxStatus.SENT

@@ -90,7 +90,7 @@ def test_every_core_module_imports_on_its_own_terms(path: Path) -> None:
         ("collections.abc", True),
         ("msgspec", True),
         ("msgspec.structs", True),
-        ("mas.core.platform.job_model", True),
+        ("mas.core.jobs.model", True),
         ("mas.core", True),
         ("mas", False),
         ("mas.settings", False),
@@ -113,6 +113,6 @@ def test_relative_imports_are_resolved(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     assert [name for _, name in imports_of(fake)] == [
         "mas.core.jobs",
-        "mas.core.platform.ids",
+        "mas.core.shared.ids",
         "mas",
     ]

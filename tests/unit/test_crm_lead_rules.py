@@ -15,10 +15,10 @@ from mas.core.crm.contact import (
     clean_contact,
     clean_email,
     clean_name,
-    keep_second_number,
 )
-from mas.core.crm.deps import pool_for_new_lead
 from mas.core.crm.intake import tag_names
+from mas.core.crm.lead_access import pool_for_new_lead
+from mas.core.crm.merge_rule import keep_second_number, merge
 from mas.core.crm.model import (
     Activity,
     ActivityType,
@@ -28,7 +28,6 @@ from mas.core.crm.model import (
     StatusChange,
     apply_transition,
     check_transition,
-    merge,
 )
 from mas.core.crm.queries import (
     FollowUpWindow,

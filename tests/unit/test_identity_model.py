@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mas.adapters.fakes.clock import FrozenClock
 from mas.adapters.fakes.identity import FakeCodec, FakeSecrets
+from mas.adapters.fakes.platform import FakeClock
 from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.access import revoked_session_key, snapshot_key
 from mas.core.identity.mail import BRAND, alert_email, credentials_email, otp_email
@@ -26,12 +26,20 @@ from mas.core.identity.model import (
     parse_role,
     snapshot_of,
 )
-from mas.core.identity.policy import Caller, Platform, Role, is_admin
+from mas.core.identity.policy import (
+    ADMIN_ROLES,
+    Caller,
+    Platform,
+    Role,
+    check_platform,
+    is_admin,
+    platform_allows,
+)
 from mas.core.identity.ports import AccessTokenClaims
 from mas.core.identity.secrets import StdSecrets, same
 from mas.core.identity.tokens import RequestInfo, TokenIssuer
 from mas.core.identity.views import view
-from mas.core.platform.errors import Conflict, InvalidState, ValidationFailed
+from mas.core.platform.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -330,6 +338,25 @@ def test_caller_defaults() -> None:
 @pytest.mark.parametrize("role", list(Role))
 def test_is_admin(role: Role) -> None:
     assert is_admin(role) is (role in (Role.ADMIN, Role.SUPERADMIN))
+    assert caller(role).is_admin is is_admin(role) and (role in ADMIN_ROLES) is is_admin(role)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_check_platform_holds_the_mr_hire_rule(role: Role) -> None:
+    hire, school = Platform.MR_HIRE, Platform.MY_ANALYTICS_SCHOOL
+    issued_for_hire = Caller(user_id=uuid.uuid4(), role=role, platform=hire)
+    check_platform(school, issued_for_hire)  # a mr-hire token is fine elsewhere
+    with pytest.raises(Forbidden) as foreign:
+        check_platform(hire, caller(role))
+    assert foreign.value.code == "platform_forbidden"
+    assert foreign.value.detail == "this token was not issued for mr-hire"
+    if platform_allows(hire, role):
+        check_platform(hire, issued_for_hire)
+        return
+    with pytest.raises(Forbidden) as refused:
+        check_platform(hire, issued_for_hire)
+    assert refused.value.code == "platform_forbidden"
+    assert refused.value.detail == f"{role.value} may not use mr-hire"
 
 
 def test_the_page_keys_include_the_spec_examples() -> None:
@@ -384,7 +411,7 @@ def test_std_secrets() -> None:
 
 
 def test_issued_tokens_carry_the_session_and_the_user() -> None:
-    clock = FrozenClock(NOW)
+    clock = FakeClock(NOW)
     issuer = TokenIssuer(FakeCodec(clock), FakeSecrets(), clock, 900, 7 * 86400)
     user = a_user(Role.EXPERT, token_version=2)
     session, token = issuer.new_session(

@@ -17,7 +17,6 @@ import msgspec
 import pytest
 
 from mas.adapters.cache.memory import MemoryCache
-from mas.adapters.fakes.clock import FrozenClock
 from mas.adapters.fakes.identity import (
     FakeCodec,
     FakeHasher,
@@ -27,8 +26,8 @@ from mas.adapters.fakes.identity import (
     FakeUsers,
     IdentityStore,
     IdentityTables,
-    fake_identity_uow,
 )
+from mas.adapters.fakes.platform import FakeClock
 from mas.core.identity.accounts import UserChanges
 from mas.core.identity.model import AuthMethod, RevokeReason, User, UserStage
 from mas.core.identity.policy import Caller, Platform, Role
@@ -66,7 +65,7 @@ class World:
     """Identity's services as ``build_identity`` makes them, over the fakes and a frozen clock."""
 
     def __init__(self) -> None:
-        self.clock = FrozenClock(START)
+        self.clock = FakeClock(START)
         self.store = IdentityStore()
         self.secrets = FakeSecrets()
         self.hasher = FakeHasher()
@@ -76,7 +75,7 @@ class World:
         cache = MemoryCache(clock=self.clock.timestamp)
         self.identity: IdentityServices = build_identity(
             IdentityPorts(
-                uow=fake_identity_uow(self.store),
+                uow=self.store.uow,
                 clock=self.clock,
                 cache=cache,
                 limiter=RateLimiter(cache, now=self.clock.timestamp),

@@ -16,7 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
-from mas.core.identity.policy import Caller, Platform, platform_allows
+from mas.core.identity.policy import Caller, Platform, check_platform
 from mas.core.identity.tokens import RequestInfo
 from mas.core.identity.vendor import VendorCaller
 from mas.core.platform.errors import Forbidden, Unauthorized
@@ -59,13 +59,7 @@ async def resolve_caller(connection: Connection) -> Caller:
     if not token:
         raise Unauthorized("send 'Authorization: Bearer <access token>'", code="not_authenticated")
     caller = await connection.app.state.container.identity.access.authenticate(token)
-    platform = platform_of(connection)
-    if platform is Platform.MR_HIRE and caller.platform is not Platform.MR_HIRE:
-        raise Forbidden("this token was not issued for mr-hire", code="platform_forbidden")
-    if not platform_allows(platform, caller.role):
-        raise Forbidden(
-            f"{caller.role.value} may not use {platform.value}", code="platform_forbidden"
-        )
+    check_platform(platform_of(connection), caller)
     state["caller"] = caller
     return caller
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import msgspec
 
@@ -44,7 +44,7 @@ from mas.core.platform.events import DomainEvent
 from mas.core.platform.messages import OutboxMessage
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
-from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
+from mas.core.platform.ports.uow import DuplicateKey
 
 # --- crypto and the identity provider ----------------------------------------------------------
 
@@ -464,6 +464,21 @@ class FakeIdentityUnitOfWork:
         self._store.live.outbox.append(message)
 
 
-def fake_identity_uow(store: IdentityStore) -> UnitOfWorkFactory[IdentityUnitOfWork]:
-    """The factory the identity services take (``IdentityPorts.uow``), over ``store``."""
-    return store.uow
+if TYPE_CHECKING:  # mypy holds every fake to its port
+    from mas.core.identity.ports import (
+        IdentityProvider,
+        PasswordHasher,
+        Secrets,
+        TokenCodec,
+        TotpVerifier,
+    )
+    from mas.core.platform.ports.clock import SystemClock
+    from mas.core.platform.ports.uow import UnitOfWorkFactory
+
+    _store = IdentityStore()
+    _secrets: Secrets = FakeSecrets()
+    _hasher: PasswordHasher = FakeHasher()
+    _codec: TokenCodec = FakeCodec(SystemClock())
+    _totp: TotpVerifier = FakeTotp()
+    _google: IdentityProvider = FakeIdentityProvider()
+    _uow: UnitOfWorkFactory[IdentityUnitOfWork] = _store.uow

@@ -7,8 +7,10 @@ import io
 from collections.abc import AsyncIterator
 from datetime import date
 
-from mas.core.crm.deps import CrmDeps, scope_of
+from mas.core.crm.lead_access import scope_of
+from mas.core.crm.merge_rule import CONTACT_FIELDS
 from mas.core.crm.model import Lead, LeadStatus
+from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import (
     EXPORT_MAX_ROWS,
     FunnelReport,
@@ -19,18 +21,13 @@ from mas.core.crm.queries import (
 from mas.core.crm.scope import LeadScope
 from mas.core.identity.policy import Caller
 from mas.core.platform.errors import FieldError, ValidationFailed
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 EXPORT_BATCH = 1000
 COLUMNS = (
     "id",
-    "name",
-    "phone_e164",
-    "email",
-    "phone_alt",
-    "city",
-    "state",
-    "course_interest",
-    "session_year",
+    *CONTACT_FIELDS,
     "source",
     "source_detail",
     "status",
@@ -77,8 +74,10 @@ def csv_lines(leads: list[Lead], header: bool) -> bytes:
 
 
 class LeadAnalytics:
-    def __init__(self, deps: CrmDeps) -> None:
-        self.d = deps
+    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, zone: str) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._zone = zone
 
     async def funnel(
         self,
@@ -87,8 +86,8 @@ class LeadAnalytics:
         date_to: date | None,
         flt: LeadFilter,
     ) -> FunnelReport:
-        today = local_date(self.d.clock.now(), self.d.zone)
-        start, end, lower, upper = date_range(date_from, date_to, today, self.d.zone)
+        today = local_date(self._clock.now(), self._zone)
+        start, end, lower, upper = date_range(date_from, date_to, today, self._zone)
         ranged = LeadFilter(
             statuses=flt.statuses,
             tag=flt.tag,
@@ -97,7 +96,7 @@ class LeadAnalytics:
             created_from=lower,
             created_before=upper,
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             by_status, by_source, by_tag = await uow.leads.funnel(
                 await scope_of(uow, caller), ranged
             )
@@ -113,7 +112,7 @@ class LeadAnalytics:
 
     async def export(self, caller: Caller, flt: LeadFilter) -> AsyncIterator[bytes]:
         """Check the size first (422 above 100 000 rows), then stream the CSV in batches."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             scope = await scope_of(uow, caller)
             count = await uow.leads.count(scope, flt, EXPORT_MAX_ROWS)
         if count > EXPORT_MAX_ROWS:
@@ -128,7 +127,7 @@ class LeadAnalytics:
         after = None
         header = True
         while True:
-            async with self.d.uow() as uow:
+            async with self._uow() as uow:
                 batch = await uow.leads.export_batch(scope, flt, after, EXPORT_BATCH)
             if batch or header:
                 yield csv_lines(batch, header)

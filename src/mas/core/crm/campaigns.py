@@ -16,8 +16,15 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from mas.core.crm.contact import check_extra_data, clean_contact, clean_name
-from mas.core.crm.deps import CrmDeps
+from mas.core.crm.contact import (
+    Email,
+    Name,
+    SessionYear,
+    TypedPhone,
+    check_extra_data,
+    clean_contact,
+    clean_name,
+)
 from mas.core.crm.intake import IntakeCommand, intake_with_retry, run_intake
 from mas.core.crm.model import (
     Campaign,
@@ -28,6 +35,7 @@ from mas.core.crm.model import (
     LeadSource,
     slugify_tag,
 )
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tagging import TagName
 from mas.core.crm.tasks import PROMOTE_CAMPAIGN_LEAD, CampaignLeadRef
@@ -42,7 +50,10 @@ from mas.core.platform.errors import (
 )
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
-from mas.core.platform.ports.uow import DuplicateKey
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
+from mas.core.platform.ratelimit import RateLimiter
 
 log = logging.getLogger("mas.crm")
 
@@ -53,7 +64,6 @@ SWEEP_AFTER = timedelta(minutes=2)
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
 CampaignName = Annotated[str, msgspec.Meta(min_length=2, max_length=150)]
 Programme = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-SessionYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")]
 Tags = Annotated[list[TagName], msgspec.Meta(max_length=20)]
 Str100 = Annotated[str, msgspec.Meta(max_length=100)]
 
@@ -85,9 +95,9 @@ class CampaignChanges(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Submission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The public form. ``website`` is a honeypot: people never see it, bots fill it in."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    name: Name
+    phone: TypedPhone | None = None
+    email: Email | None = None
     answers: dict[str, Any] = {}
     utm_source: Str100 | None = None
     utm_medium: Str100 | None = None
@@ -102,8 +112,22 @@ def is_open(campaign: Campaign, moment: datetime) -> bool:
 
 
 class CampaignService:
-    def __init__(self, deps: CrmDeps) -> None:
-        self.d = deps
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        phones: PhoneNormalizer,
+        limiter: RateLimiter,
+        jobs: Enqueuer,
+        ip_pepper: str,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._phones = phones
+        self._limiter = limiter
+        self._jobs = jobs
+        self._ip_pepper = ip_pepper
 
     # --- admin -----------------------------------------------------------------------------
 
@@ -113,7 +137,7 @@ class CampaignService:
             slug=data.slug,
             name=data.name.strip(),
             programme=data.programme.strip(),
-            created_at=self.d.clock.now(),
+            created_at=self._clock.now(),
             session_year=data.session_year,
             default_sales_head_id=data.default_sales_head_id,
             default_tags=[slugify_tag(t) for t in data.default_tags],
@@ -122,7 +146,7 @@ class CampaignService:
             ends_at=data.ends_at,
             created_by=caller.user_id,
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await self._check(uow, campaign)
             try:
                 await uow.leads.add_campaign(campaign)
@@ -132,7 +156,7 @@ class CampaignService:
         return campaign
 
     async def update(self, campaign_id: uuid.UUID, changes: CampaignChanges) -> Campaign:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             campaign = await self._get(uow, campaign_id)
             for field in msgspec.structs.fields(changes):
                 value = getattr(changes, field.name)
@@ -148,17 +172,17 @@ class CampaignService:
         return campaign
 
     async def get(self, campaign_id: uuid.UUID) -> Campaign:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             return await self._get(uow, campaign_id)
 
     async def page(self, req: PageRequest) -> Page[Campaign]:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             return await uow.leads.campaigns(req)
 
     async def submissions(
         self, campaign_id: uuid.UUID | None, status: CampaignLeadStatus | None, req: PageRequest
     ) -> Page[CampaignLead]:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             return await uow.leads.campaign_leads(campaign_id, status, req)
 
     async def _get(self, uow: CrmUnitOfWork, campaign_id: uuid.UUID) -> Campaign:
@@ -192,22 +216,22 @@ class CampaignService:
 
     async def submit(self, slug: str, data: Submission, ip: str | None) -> None:
         """Store a submission (404 unknown or inactive, 410 closed, 422, 429) and queue it."""
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             campaign = await uow.leads.campaign_by_slug(slug)
         if campaign is None or not campaign.is_active:
             raise NotFound(f"no campaign '{slug}'", code="campaign_not_found")
         if not is_open(campaign, now):
             raise Gone("this campaign is not taking submissions", code="campaign_closed")
-        ip_hash = hashlib.sha256(f"{ip or '-'}|{self.d.ip_pepper}".encode()).hexdigest()
-        await self.d.limiter.check(f"crm:form:ip:{ip_hash}", *PER_IP, detail="Too many forms")
+        ip_hash = hashlib.sha256(f"{ip or '-'}|{self._ip_pepper}".encode()).hexdigest()
+        await self._limiter.check(f"crm:form:ip:{ip_hash}", *PER_IP, detail="Too many forms")
         honeypot = bool((data.website or "").strip())
         if not honeypot:
             clean_name(data.name)
-            contact = clean_contact(self.d.phones, phone=data.phone, email=data.email)
+            contact = clean_contact(self._phones, phone=data.phone, email=data.email)
             check_extra_data(data.answers)
             if contact.phone_e164:
-                await self.d.limiter.check(
+                await self._limiter.check(
                     f"crm:form:phone:{contact.phone_e164}", *PER_PHONE, detail="Too many forms"
                 )
         submission = CampaignLead(
@@ -225,14 +249,14 @@ class CampaignService:
             status=CampaignLeadStatus.REJECTED if honeypot else CampaignLeadStatus.RECEIVED,
             reject_reason="honeypot" if honeypot else None,
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await uow.leads.add_campaign_lead(submission)
             await uow.commit()
         if honeypot:
             log.info("crm.form_honeypot", extra={"campaign": slug})
             return
         try:
-            await self.d.jobs.submit(PROMOTE_CAMPAIGN_LEAD, CampaignLeadRef(submission.id))
+            await self._jobs.submit(PROMOTE_CAMPAIGN_LEAD, CampaignLeadRef(submission.id))
         except Exception:  # noqa: BLE001 - stored; the sweeper promotes it within minutes
             log.exception("crm.form_enqueue_failed", extra={"campaign_lead_id": str(submission.id)})
 
@@ -246,7 +270,7 @@ class CampaignService:
             if submission is None or submission.status is not CampaignLeadStatus.RECEIVED:
                 return submission.status if submission else None
             campaign = await uow.leads.get_campaign(submission.campaign_id)
-            now = self.d.clock.now()
+            now = self._clock.now()
             try:
                 cmd = self._command(submission, campaign)
             except ValidationFailed as exc:
@@ -258,7 +282,7 @@ class CampaignService:
                 raise DuplicateKey(f"campaign lead {submission.id} was settled meanwhile")
             return CampaignLeadStatus.PROMOTED
 
-        status = await intake_with_retry(self.d.uow, work)
+        status = await intake_with_retry(self._uow, work)
         log.info(
             "crm.campaign_lead_promoted",
             extra={"campaign_lead_id": str(campaign_lead_id), "status": str(status)},
@@ -273,7 +297,7 @@ class CampaignService:
         ):
             raise ValidationFailed("campaign closed")
         contact = clean_contact(
-            self.d.phones, phone=submission.phone_raw, email=submission.email_raw
+            self._phones, phone=submission.phone_raw, email=submission.email_raw
         )
         utm = {
             k: v
@@ -322,8 +346,8 @@ class CampaignService:
 
     async def sweep(self, limit: int = 500) -> int:
         """Promote submissions still RECEIVED two minutes after they came in."""
-        async with self.d.uow() as uow:
-            ids = await uow.leads.received_before(self.d.clock.now() - SWEEP_AFTER, limit)
+        async with self._uow() as uow:
+            ids = await uow.leads.received_before(self._clock.now() - SWEEP_AFTER, limit)
         done = 0
         for campaign_lead_id in ids:
             try:

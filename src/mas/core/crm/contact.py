@@ -1,4 +1,11 @@
-"""Cleaning what a person typed into a lead: name, phone numbers, email (spec §5.1, §9).
+"""The lead's contact fields, declared once with their bounds, and the cleaning of what a person
+typed into them: name, phone numbers, email (spec §5.1, §9).
+
+``LeadContact`` is the one declaration of who the prospect is and what they asked about. The
+doors' bodies (manual add, vendor push), the intake (``IncomingLead``), a CSV row
+(``IntakeRow``) and the lead itself inherit it, and the set-based import takes its column list
+from it. The phones are not in it: a door takes them as typed (``phone``, ``phone_alt``, any
+spelling), a lead keeps them in E.164 (``phone_e164``), so each shape declares its own.
 
 An unreadable phone is not fatal when the email is good: it is kept in ``extra_data`` and the
 caller gets a warning. Without any usable contact the lead is refused (``contact_required``).
@@ -7,17 +14,57 @@ caller gets a warning. Without any usable contact the lead is refused (``contact
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+import msgspec.inspect
 
-from mas.core.crm.model import IncomingLead, Lead
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.platform.errors import FieldError, ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _NO_NAMES = frozenset({"unknown", "n/a", "na", "none", "null", "-"})
 EXTRA_DATA_MAX_BYTES = 16 * 1024
+_FREE_TEXT = {"free_text": True}
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Email = Annotated[str, msgspec.Meta(max_length=254)]
+TypedPhone = Annotated[str, msgspec.Meta(max_length=40)]
+"""A phone number as a person typed it (a lead keeps it in E.164)."""
+# Free text is tidied by ``clean_text``: spaces collapsed, cut to its bound (a CSV cell has no
+# decoder to refuse a long one).
+Place = Annotated[str, msgspec.Meta(max_length=100, extra=_FREE_TEXT)]
+Course = Annotated[str, msgspec.Meta(max_length=120, extra=_FREE_TEXT)]
+SessionYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")]
+
+
+class LeadContact(msgspec.Struct, kw_only=True):
+    """Who the prospect is and what they asked about (every shape of a lead inherits this)."""
+
+    name: Name
+    email: Email | None = None
+    city: Place | None = None
+    state: Place | None = None
+    course_interest: Course | None = None
+    session_year: SessionYear | None = None
+
+
+def _free_text_bounds() -> dict[str, int]:
+    """The free-text fields of ``LeadContact`` with their maximum length."""
+    info = msgspec.inspect.type_info(LeadContact)
+    assert isinstance(info, msgspec.inspect.StructType)
+    bounds: dict[str, int] = {}
+    for field in info.fields:
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else ()
+        for kind in kinds:
+            if isinstance(kind, msgspec.inspect.Metadata) and kind.extra == _FREE_TEXT:
+                assert isinstance(kind.type, msgspec.inspect.StrType) and kind.type.max_length
+                bounds[field.name] = kind.type.max_length
+    return bounds
+
+
+FREE_TEXT: dict[str, int] = _free_text_bounds()
+"""``{"city": 100, "state": 100, "course_interest": 120}``: what ``clean_text`` cuts them to."""
 
 
 def clean_name(raw: str, field: str = "name") -> str:
@@ -96,14 +143,3 @@ def clean_contact(
     return Contact(
         phone_e164=e164, phone_alt=alt, email=mail, raw_extra=raw_extra, warnings=warnings
     )
-
-
-def keep_second_number(lead: Lead, incoming: IncomingLead) -> None:
-    """A re-inquiry from another number keeps that number as the lead's alternate phone.
-
-    Without this a merge (which fills only empty fields) would drop a number the prospect gave.
-    """
-    number = incoming.phone_e164
-    if number and lead.phone_e164 and number != lead.phone_e164 and not incoming.phone_alt:
-        if lead.phone_alt in (None, "", number):
-            incoming.phone_alt = number

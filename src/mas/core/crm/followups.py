@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from mas.core.crm.deps import CrmDeps, activity, is_admin
 from mas.core.crm.model import (
     MISSED_GRACE_HOURS,
     ActivityType,
@@ -25,6 +24,7 @@ from mas.core.crm.model import (
     FollowUpStatus,
     LeadStatus,
     StatusChange,
+    activity,
 )
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import (
@@ -36,10 +36,12 @@ from mas.core.crm.queries import (
     window_query,
 )
 from mas.core.crm.service import save_or_conflict, status_journal, transition, writable
-from mas.core.identity.policy import Caller, Role
+from mas.core.identity.policy import ADMIN_ROLES, Caller, Role
 from mas.core.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.messages import OutboxMessage
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
@@ -82,13 +84,15 @@ def check_due(due_at: datetime, now: datetime) -> datetime:
 
 
 class FollowUpService:
-    def __init__(self, deps: CrmDeps) -> None:
-        self.d = deps
+    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, zone: str) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._zone = zone
 
     async def schedule(self, caller: Caller, lead_id: uuid.UUID, data: NewFollowUp) -> FollowUp:
-        now = self.d.clock.now()
+        now = self._clock.now()
         due = check_due(data.due_at, now)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             lead = await writable(uow, caller, lead_id)
             owner = await self._owner(uow, caller, data.owner_id)
             follow_up = FollowUp(
@@ -126,8 +130,8 @@ class FollowUpService:
     async def update(
         self, caller: Caller, follow_up_id: uuid.UUID, data: FollowUpUpdate
     ) -> FollowUp:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             follow_up = await uow.leads.get_follow_up(follow_up_id)
             if follow_up is None:
                 raise NotFound(f"no follow-up {follow_up_id}", code="follow_up_not_found")
@@ -183,8 +187,8 @@ class FollowUpService:
         return None
 
     async def agenda(self, caller: Caller, window: FollowUpWindow) -> list[FollowUpItem]:
-        query = window_query(window, self.d.clock.now(), self.d.zone)
-        async with self.d.uow() as uow:
+        query = window_query(window, self._clock.now(), self._zone)
+        async with self._uow() as uow:
             return await uow.leads.agenda(
                 caller.user_id, query.statuses, query.due_from, query.due_before, AGENDA_LIMIT
             )
@@ -200,13 +204,13 @@ class FollowUpService:
                 errors=[FieldError("owner_id", "must be you")],
             )
         user = await uow.users.get(requested)
-        allowed = (Role.SALES, Role.SALES_HEAD, Role.ADMIN, Role.SUPERADMIN)
+        allowed = {Role.SALES, Role.SALES_HEAD, *ADMIN_ROLES}
         if user is None or user.is_deleted or user.role not in allowed:
             raise ValidationFailed(
                 "owner_id is not a member of the sales team",
                 errors=[FieldError("owner_id", "not a sales user")],
             )
-        if not is_admin(caller) and user.role is not Role.SALES:
+        if not caller.is_admin and user.role is not Role.SALES:
             raise ValidationFailed(
                 "owner_id must be a salesperson", errors=[FieldError("owner_id", "not SALES")]
             )
@@ -220,11 +224,11 @@ class FollowUpService:
         The update is conditional on PENDING, so a second run (or a concurrent one) finds
         nothing to do and writes nothing.
         """
-        now = self.d.clock.now()
+        now = self._clock.now()
         cutoff = now - timedelta(hours=MISSED_GRACE_HOURS)
         total = 0
         while True:
-            async with self.d.uow() as uow:
+            async with self._uow() as uow:
                 moved = await uow.leads.mark_missed(cutoff, now, batch)
                 if not moved:
                     return total
@@ -251,22 +255,22 @@ class FollowUpService:
 
     async def digest_recipients(self) -> tuple[date, list[uuid.UUID]]:
         """Today's local date and the people with follow-ups due today or overdue."""
-        now = self.d.clock.now()
-        start = day_start(now, self.d.zone)
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        start = day_start(now, self._zone)
+        async with self._uow() as uow:
             owners = await uow.leads.owners_due(
                 start - timedelta(days=DIGEST_LOOKBACK_DAYS), start + timedelta(days=1)
             )
-        return local_date(now, self.d.zone), owners
+        return local_date(now, self._zone), owners
 
     async def send_digest(self, owner_id: uuid.UUID, day: date) -> bool:
         """One email listing ``owner_id``'s follow-ups of ``day`` and the overdue ones.
 
         The task that calls this is keyed by (owner, day), so a day has one digest per person.
         """
-        now = self.d.clock.now()
-        start = local_midnight(day, self.d.zone)
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        start = local_midnight(day, self._zone)
+        async with self._uow() as uow:
             user = await uow.users.get(owner_id)
             if user is None or user.is_deleted or user.is_blocked:
                 return False
@@ -279,7 +283,7 @@ class FollowUpService:
             )
             if not items:
                 return False
-            subject, body = digest_text(items, start, self.d.zone)
+            subject, body = digest_text(items, start, self._zone)
             await uow.send(
                 OutboxMessage.email(
                     to=user.email,

@@ -24,11 +24,11 @@ import io
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import msgspec
 
-from mas.core.crm.contact import clean_email, clean_name, clean_text
+from mas.core.crm.contact import FREE_TEXT, LeadContact, clean_email, clean_name, clean_text
 from mas.core.crm.model import LEAD_FIELDS, RejectReason, propose_mapping, slugify_tag
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.platform.errors import BadRequest, FieldError, ValidationFailed
@@ -40,7 +40,6 @@ MAX_ROW_CHARS = 16_384
 DEFAULT_REGION = "IN"
 ENCODINGS = ("utf-8-sig", "cp1252")
 DELIMITERS = (",", ";", "\t")
-LIMITS = {"city": 100, "state": 100, "course_interest": 120}
 SESSION_YEAR = re.compile(r"\d{4}-\d{2}")
 _TAG_SPLIT = re.compile(r"[,;|]")
 
@@ -51,20 +50,14 @@ class CsvShape(msgspec.Struct, frozen=True):
     headers: list[str]
 
 
-class IntakeRow(msgspec.Struct, frozen=True, gc=False):
-    """A row that becomes (or merges into) a lead; every value normalised."""
+class IntakeRow(LeadContact, gc=False):
+    """A row that becomes (or merges into) a lead; every value normalised (phones in E.164)."""
 
     row_no: int
     ref: str
-    name: str
     payload: dict[str, str]
     phone: str | None = None
-    email: str | None = None
     phone_alt: str | None = None
-    city: str | None = None
-    state: str | None = None
-    course_interest: str | None = None
-    session_year: str | None = None
     extra: dict[str, str] | None = None
     tags: list[str] | None = None
     source_id: uuid.UUID | None = None
@@ -318,8 +311,10 @@ class RowRules:
             extra["session_year_raw"] = session[:40]
             session = ""
         tags = values.get("tags")
+        texts: dict[str, Any] = {field: _text(values, field) for field in FREE_TEXT}
         assert name is not None
         return IntakeRow(
+            **texts,
             row_no=row_no,
             ref=ref,
             name=name,
@@ -327,9 +322,6 @@ class RowRules:
             phone=phone,
             email=email,
             phone_alt=alt,
-            city=_text(values, "city"),
-            state=_text(values, "state"),
-            course_interest=_text(values, "course_interest"),
             session_year=session or None,
             extra=extra or None,
             tags=(parse_tags(tags) or None) if tags else None,
@@ -346,7 +338,7 @@ def _or_none(clean: Callable[[str], str | None], raw: str) -> str | None:
 
 def _text(values: dict[str, str], field: str) -> str | None:
     value = values.get(field)
-    return clean_text(value, LIMITS[field]) if value else None
+    return clean_text(value, FREE_TEXT[field]) if value else None
 
 
 def error_csv(headers: list[str], rows: list[RejectedRow]) -> bytes:

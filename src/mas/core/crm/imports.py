@@ -19,7 +19,6 @@ import logging
 import sys
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO, TypeVar
 
@@ -45,8 +44,8 @@ from mas.core.crm.model import (
     propose_mapping,
     slugify_tag,
 )
-from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
 from mas.core.crm.phones import PhoneNormalizer
+from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tasks import IMPORT_BATCH, BatchRef
 from mas.core.identity.policy import Caller, Role
@@ -77,16 +76,7 @@ T = TypeVar("T")
 Opener = Callable[[], BinaryIO]
 ChunkHook = Callable[[ImportBatch], None]
 Chunk = tuple[list[IntakeRow], list[RejectedRow], int]
-
-
-@dataclass
-class ImportDeps:
-    uow: UnitOfWorkFactory[CrmUnitOfWork]
-    storage: Storage
-    clock: Clock
-    phone: PhoneNormalizer
-    jobs: Enqueuer
-    chunk_rows: int = 10_000
+CHUNK_ROWS = 10_000
 
 
 def rows_done(batch: ImportBatch) -> int:
@@ -190,8 +180,23 @@ def scan(stream: BinaryIO) -> tuple[CsvShape, int, list[dict[str, str]]]:
 
 
 class ImportService:
-    def __init__(self, deps: ImportDeps) -> None:
-        self.d = deps
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        storage: Storage,
+        clock: Clock,
+        phones: PhoneNormalizer,
+        jobs: Enqueuer,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self._uow = uow
+        self._storage = storage
+        self._clock = clock
+        self._phones = phones
+        self._jobs = jobs
+        self.chunk_rows = chunk_rows
+        """Rows per transaction of a run (and a resume point after each)."""
 
     # --- upload, preview, mapping, commit, cancel ---------------------------------------------
 
@@ -217,8 +222,8 @@ class ImportService:
                 errors=[FieldError("file", f"at most {MAX_UPLOAD_ROWS} rows")],
             )
         sha = hashlib.sha256(data).hexdigest()
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             earlier = await uow.imports.same_file_since(sha, now - SAME_FILE_WINDOW)
         if earlier is not None and not force:
             raise Conflict(
@@ -229,7 +234,7 @@ class ImportService:
         batch_id = uuid7()
         key = f"crm/imports/{batch_id}/source.csv"
         try:
-            await self.d.storage.put(key, data, "text/csv")
+            await self._storage.put(key, data, "text/csv")
         except OSError as exc:
             raise ExternalUnavailable("file storage is unavailable; try again") from exc
         batch = ImportBatch(
@@ -248,20 +253,20 @@ class ImportService:
         )
         batch.column_map = propose_mapping(shape.headers)
         batch.move(ImportStatus.PREVIEWED)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await uow.imports.add(batch)
             await uow.commit()
         log.info("crm.import_uploaded", extra={"batch_id": str(batch.id), "rows": total})
         return batch
 
     async def get(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             return await self._visible(uow, caller, batch_id)
 
     async def set_mapping(
         self, caller: Caller, batch_id: uuid.UUID, column_map: Mapping[str, str | None]
     ) -> ImportBatch:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await self._visible(uow, caller, batch_id)
             batch.move(ImportStatus.PREVIEWED)
             batch.column_map = check_mapping(batch.headers, column_map)
@@ -271,7 +276,7 @@ class ImportService:
 
     async def commit(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
         """Queue the import (from PREVIEWED, or FAILED to retry); the task runs it."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await self._visible(uow, caller, batch_id)
             if batch.status is not ImportStatus.FAILED:
                 batch.move(ImportStatus.QUEUED)  # 409 unless PREVIEWED, before the 422s
@@ -279,14 +284,14 @@ class ImportService:
             else:
                 batch.move(ImportStatus.QUEUED)
                 batch.last_error = None
-            batch.committed_at = self.d.clock.now()
+            batch.committed_at = self._clock.now()
             await uow.imports.save(batch)
             await uow.commit()
         await self._enqueue(batch)
         return await self.get(caller, batch_id)
 
     async def retry(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await self._visible(uow, caller, batch_id)
         if batch.status is not ImportStatus.FAILED:
             raise Conflict(
@@ -296,22 +301,22 @@ class ImportService:
         return await self.commit(caller, batch_id)
 
     async def cancel(self, caller: Caller, batch_id: uuid.UUID) -> ImportBatch:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await self._visible(uow, caller, batch_id)
             batch.move(ImportStatus.CANCELLED)
-            batch.finished_at = self.d.clock.now()
+            batch.finished_at = self._clock.now()
             await uow.imports.save(batch)
             await uow.commit()
         return batch
 
     async def errors_csv(self, caller: Caller, batch_id: uuid.UUID) -> bytes:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await self._visible(uow, caller, batch_id)
             rows = []
             if batch.error_file_key is None and batch.rejected_count:
                 rows = await uow.imports.rejected_rows(batch.id)
         if batch.error_file_key is not None:
-            return await self.d.storage.get(batch.error_file_key)
+            return await self._storage.get(batch.error_file_key)
         if not rows:
             raise NotFound("this import has no rejected rows", code="no_errors")
         return error_csv(batch.headers, rows)
@@ -337,11 +342,11 @@ class ImportService:
         column_map = check_mapping(shape.headers, mapping)
         check_committable(column_map, None)
         default_tags = await self._tags(tags)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             head = await uow.users.by_email(pool_email.strip().lower())
             if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
                 raise NotFound(f"no sales head with the email {pool_email}", code="no_such_pool")
-            now = self.d.clock.now()
+            now = self._clock.now()
             batch = ImportBatch(
                 id=uuid7(),
                 uploaded_by=None,
@@ -385,8 +390,8 @@ class ImportService:
         stream = source() if source is not None else await self._stored(batch)
         with stream:
             shape = read_shape(stream)
-            rules = RowRules(shape.headers, batch.column_map, self.d.phone, f"batch:{batch.id}:")
-            chunks = chunked(records(stream, shape), rules, rows_done(batch), self.d.chunk_rows)
+            rules = RowRules(shape.headers, batch.column_map, self._phones, f"batch:{batch.id}:")
+            chunks = chunked(records(stream, shape), rules, rows_done(batch), self.chunk_rows)
             # Closed in this order on any exit: the reader thread, the parser, then the file.
             with contextlib.closing(chunks):
                 async with contextlib.aclosing(prefetch(chunks)) as ahead:
@@ -408,7 +413,7 @@ class ImportService:
         batch_id = target.batch_id
 
         async def work(uow: CrmUnitOfWork) -> ImportBatch:
-            outcome = await uow.imports.write_chunk(target, rows, rejected, self.d.clock.now())
+            outcome = await uow.imports.write_chunk(target, rows, rejected, self._clock.now())
             batch = await uow.imports.get(batch_id)
             assert batch is not None
             apply_outcome(batch, outcome)
@@ -416,11 +421,11 @@ class ImportService:
             await uow.imports.save(batch)
             return batch
 
-        return await write_with_retry(self.d.uow, work)
+        return await write_with_retry(self._uow, work)
 
     async def mark_failed(self, batch_id: uuid.UUID, error: str) -> None:
         """The run gave up (its job is dead): FAILED, retryable with ``commit``/``retry``."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await uow.imports.get(batch_id)
             if batch is None or batch.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
                 return
@@ -433,7 +438,7 @@ class ImportService:
 
     async def _start(self, batch_id: uuid.UUID) -> tuple[ImportBatch, bool]:
         """The batch, RUNNING; and whether an earlier run may have written some of its rows."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await uow.imports.get(batch_id)
             if batch is None:
                 raise NotFound(f"no import batch {batch_id}", code="import_not_found")
@@ -449,7 +454,7 @@ class ImportService:
         return batch, resumed
 
     async def _finish(self, batch_id: uuid.UUID) -> ImportBatch:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await uow.imports.get(batch_id)
             assert batch is not None
             rejected = await uow.imports.rejected_rows(batch_id) if batch.rejected_count else []
@@ -457,19 +462,19 @@ class ImportService:
         if rejected:
             key = f"crm/imports/{batch_id}/errors.csv"
             try:
-                await self.d.storage.put(key, error_csv(batch.headers, rejected), "text/csv")
+                await self._storage.put(key, error_csv(batch.headers, rejected), "text/csv")
                 error_key = key
             except (OSError, DomainError) as exc:
                 # Spec §9: the batch still finishes; the rows stay readable from the database.
                 log.warning("crm.import_error_file_failed", extra={"error": str(exc)})
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             batch = await uow.imports.get(batch_id)
             assert batch is not None
             if batch.status in DONE:
                 return batch
             batch.total_rows = rows_done(batch)
             batch.error_file_key = error_key
-            batch.finished_at = self.d.clock.now()
+            batch.finished_at = self._clock.now()
             batch.move(
                 ImportStatus.COMPLETED_WITH_ERRORS
                 if batch.rejected_count
@@ -504,12 +509,12 @@ class ImportService:
                 "this import read a file on the operator's machine; run `mas leads import` again",
                 code="file_not_stored",
             )
-        return io.BytesIO(await self.d.storage.get(batch.file_key))
+        return io.BytesIO(await self._storage.get(batch.file_key))
 
     async def _enqueue(self, batch: ImportBatch) -> None:
         assert batch.committed_at is not None
         key = f"{batch.id}@{batch.committed_at.isoformat()}"
-        await self.d.jobs.submit(IMPORT_BATCH, BatchRef(batch.id), key=key)
+        await self._jobs.submit(IMPORT_BATCH, BatchRef(batch.id), key=key)
 
     # --- who may do what -------------------------------------------------------------------
 
@@ -518,14 +523,14 @@ class ImportService:
             if requested is not None and requested != caller.user_id:
                 raise Forbidden("a sales head imports into their own pool only", code="other_pool")
             return caller.user_id
-        if caller.role not in (Role.ADMIN, Role.SUPERADMIN):
+        if not caller.is_admin:
             raise Forbidden("only sales heads and admins import leads", code="role_forbidden")
         if requested is None:
             raise ValidationFailed(
                 "name the pool: target_sales_head_id",
                 errors=[FieldError("target_sales_head_id", "required for an admin")],
             )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             head = await uow.users.get(requested)
         if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
             raise ValidationFailed(
@@ -538,7 +543,7 @@ class ImportService:
         slugs = sorted({slugify_tag(name) for name in names})
         if not slugs:
             return []
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             missing = await uow.imports.missing_tags(slugs)
         if missing:
             raise ValidationFailed(
@@ -552,9 +557,6 @@ class ImportService:
         self, uow: CrmUnitOfWork, caller: Caller, batch_id: uuid.UUID
     ) -> ImportBatch:
         batch = await uow.imports.get(batch_id)
-        if batch is None or not (
-            caller.role in (Role.ADMIN, Role.SUPERADMIN)
-            or batch.target_sales_head_id == caller.user_id
-        ):
+        if batch is None or not (caller.is_admin or batch.target_sales_head_id == caller.user_id):
             raise NotFound(f"no import batch {batch_id}", code="import_not_found")
         return batch

@@ -19,14 +19,17 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from mas.core.crm.contact import (
+    FREE_TEXT,
+    LeadContact,
+    TypedPhone,
     check_extra_data,
     clean_contact,
     clean_name,
     clean_text,
-    keep_second_number,
 )
-from mas.core.crm.deps import CrmDeps, activity, is_admin, pool_for_new_lead, scope_of
 from mas.core.crm.events import LeadAssigned, LeadCreated, LeadStatusChanged
+from mas.core.crm.lead_access import pool_for_new_lead, scope_of
+from mas.core.crm.merge_rule import REOPENED_AS, merge
 from mas.core.crm.model import (
     ActivityType,
     IncomingLead,
@@ -35,8 +38,7 @@ from mas.core.crm.model import (
     Lead,
     LeadIntake,
     LeadSource,
-    LeadStatus,
-    merge,
+    activity,
     slugify_tag,
 )
 from mas.core.crm.phones import PhoneNormalizer
@@ -44,28 +46,22 @@ from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import Conflict, FieldError, ValidationFailed
 from mas.core.platform.ids import uuid7
+from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
 T = TypeVar("T")
-Str40 = Annotated[str, msgspec.Meta(max_length=40)]
-Str100 = Annotated[str, msgspec.Meta(max_length=100)]
+TagText = Annotated[str, msgspec.Meta(max_length=40)]
 
 
-class NewLead(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class NewLead(LeadContact, forbid_unknown_fields=True, kw_only=True):
     """Manual "Add lead": a phone or an email is required."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    phone: Str40 | None = None
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
-    phone_alt: Str40 | None = None
-    city: Str100 | None = None
-    state: Str100 | None = None
-    course_interest: Annotated[str, msgspec.Meta(max_length=120)] | None = None
-    session_year: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")] | None = None
+    phone: TypedPhone | None = None
+    phone_alt: TypedPhone | None = None
     extra_data: dict[str, Any] = {}
-    tags: Annotated[list[Str40], msgspec.Meta(max_length=20)] = []
+    tags: Annotated[list[TagText], msgspec.Meta(max_length=20)] = []
 
 
 class NewPoolLead(NewLead, forbid_unknown_fields=True, kw_only=True):
@@ -135,23 +131,16 @@ async def run_intake(uow: CrmUnitOfWork, cmd: IntakeCommand, now: datetime) -> I
 
 async def _create(uow: CrmUnitOfWork, cmd: IntakeCommand, now: datetime) -> tuple[Lead, list[str]]:
     incoming = cmd.incoming
+    arrived = msgspec.structs.asdict(incoming)
     lead = Lead(
+        **{**arrived, "extra_data": dict(incoming.extra_data), "tags": []},
         id=uuid7(),
-        name=incoming.name,
         created_at=now,
         updated_at=now,
-        phone_e164=incoming.phone_e164,
-        email=incoming.email,
-        phone_alt=incoming.phone_alt,
-        city=incoming.city,
-        state=incoming.state,
-        course_interest=incoming.course_interest,
-        session_year=incoming.session_year,
         source=cmd.source,
         source_detail=cmd.source_detail,
         owning_sales_head_id=cmd.pool,
         assigned_to=cmd.assign_to,
-        extra_data=dict(incoming.extra_data),
         last_activity_at=now,
     )
     await uow.leads.add(lead)
@@ -209,7 +198,6 @@ async def _merge(
     uow: CrmUnitOfWork, lead: Lead, cmd: IntakeCommand, now: datetime
 ) -> tuple[IntakeOutcome, list[str]]:
     before = lead.status
-    keep_second_number(lead, cmd.incoming)
     result = merge(lead, cmd.incoming)
     if not await uow.leads.save(lead):
         raise DuplicateKey(f"lead {lead.id} changed during the intake")
@@ -235,14 +223,14 @@ async def _merge(
                 f"Reopened by a re-inquiry (was {before.value})",
                 now,
                 cmd.actor_id,
-                **{"from": before.value, "to": LeadStatus.NEW.value},
+                **{"from": before.value, "to": REOPENED_AS.value},
             )
         )
         uow.record(
             LeadStatusChanged(
                 lead_id=lead.id,
                 from_status=before.value,
-                to_status=LeadStatus.NEW.value,
+                to_status=REOPENED_AS.value,
                 version=lead.version,
                 actor_id=cmd.actor_id,
             )
@@ -286,13 +274,11 @@ def incoming_from(data: NewLead, phones: PhoneNormalizer) -> tuple[IncomingLead,
     extra = check_extra_data({**data.extra_data, **contact.raw_extra})
     tags, warnings = tag_names(data.tags)
     incoming = IncomingLead(
+        **{name: clean_text(getattr(data, name), limit) for name, limit in FREE_TEXT.items()},
         name=clean_name(data.name),
         phone_e164=contact.phone_e164,
         email=contact.email,
         phone_alt=contact.phone_alt,
-        city=clean_text(data.city, 100),
-        state=clean_text(data.state, 100),
-        course_interest=clean_text(data.course_interest, 120),
         session_year=data.session_year,
         extra_data=extra,
         tags=tags,
@@ -313,14 +299,18 @@ def tag_names(raw: list[str]) -> tuple[list[str], list[str]]:
 
 
 class LeadIntakeService:
-    def __init__(self, deps: CrmDeps) -> None:
-        self.d = deps
+    def __init__(
+        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, phones: PhoneNormalizer
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._phones = phones
 
     async def add_manual(
         self, caller: Caller, data: NewLead, idempotency_key: str | None = None
     ) -> LeadReceipt:
         """Manual add. A salesperson's lead is assigned to them and lands in their head's pool."""
-        incoming, warnings = incoming_from(data, self.d.phones)
+        incoming, warnings = incoming_from(data, self._phones)
         requested = data.owning_sales_head_id if isinstance(data, NewPoolLead) else None
         ref = f"{caller.user_id}:{idempotency_key or uuid7()}"
 
@@ -337,7 +327,7 @@ class LeadIntakeService:
                 actor_id=caller.user_id,
                 payload=msgspec.to_builtins(data),
             )
-            result = await run_intake(uow, cmd, self.d.clock.now())
+            result = await run_intake(uow, cmd, self._clock.now())
             visible = await uow.leads.get(result.lead_id, await scope_of(uow, caller))
             return LeadReceipt(
                 id=result.lead_id,
@@ -347,7 +337,7 @@ class LeadIntakeService:
                 lead=visible,
             )
 
-        receipt = await intake_with_retry(self.d.uow, work)
+        receipt = await intake_with_retry(self._uow, work)
         log.info(
             "crm.lead_added",
             extra={"lead_id": str(receipt.id), "outcome": receipt.outcome.value},
@@ -359,7 +349,7 @@ class LeadIntakeService:
     ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         if caller.role is Role.SALES:
             return await uow.leads.head_of(caller.user_id), caller.user_id
-        if is_admin(caller) and requested is not None:
+        if caller.is_admin and requested is not None:
             head = await uow.users.get(requested)
             if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
                 raise ValidationFailed(

@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 
+from mas.core.crm.contact import LeadContact
 from mas.core.platform.errors import FieldError, InvalidState, ValidationFailed
+from mas.core.platform.ids import uuid7
 
 
 class LeadStatus(enum.StrEnum):
@@ -96,25 +98,28 @@ class ActivityType(enum.StrEnum):
     WORKFLOW_STEP = "WORKFLOW_STEP"
 
 
-class Lead(msgspec.Struct, kw_only=True):
+class IncomingLead(LeadContact, kw_only=True):
+    """A lead as it arrives through any door, already normalised: phones in E.164, the extra
+    data the door had no field for, and the names of its tags."""
+
+    phone_e164: str | None = None
+    phone_alt: str | None = None
+    extra_data: dict[str, Any] = {}
+    tags: list[str] = []
+
+
+class Lead(IncomingLead, kw_only=True):
+    """What arrived (merged over every re-inquiry) and the lead's life in the CRM."""
+
     id: uuid.UUID
-    name: str
     created_at: datetime
     updated_at: datetime
-    phone_e164: str | None = None
-    email: str | None = None
-    phone_alt: str | None = None
-    city: str | None = None
-    state: str | None = None
-    course_interest: str | None = None
-    session_year: str | None = None
     source: LeadSource = LeadSource.MANUAL
     source_detail: str | None = None
     status: LeadStatus = LeadStatus.NEW
     owning_sales_head_id: uuid.UUID | None = None
     assigned_to: uuid.UUID | None = None
     assigned_counsellor: uuid.UUID | None = None
-    extra_data: dict[str, Any] = {}
     lost_reason: str | None = None
     conversion_ref: str | None = None
     next_follow_up_at: datetime | None = None
@@ -122,63 +127,6 @@ class Lead(msgspec.Struct, kw_only=True):
     reinquiry_count: int = 0
     version: int = 0
     deleted_at: datetime | None = None
-    tags: list[str] = []
-
-
-class IncomingLead(msgspec.Struct, kw_only=True):
-    """A lead as it arrives through any door, already normalised."""
-
-    name: str
-    phone_e164: str | None = None
-    email: str | None = None
-    phone_alt: str | None = None
-    city: str | None = None
-    state: str | None = None
-    course_interest: str | None = None
-    session_year: str | None = None
-    extra_data: dict[str, Any] = {}
-    tags: list[str] = []
-
-
-MERGEABLE = (
-    "name",
-    "phone_e164",
-    "email",
-    "phone_alt",
-    "city",
-    "state",
-    "course_interest",
-    "session_year",
-)
-
-
-class MergeResult(msgspec.Struct, frozen=True):
-    filled: list[str]
-    reopened: bool
-    new_tags: list[str]
-
-
-def merge(lead: Lead, incoming: IncomingLead) -> MergeResult:
-    """Fill only empty fields, add new extra keys, union tags; reopen a lost lead.
-
-    Ownership and assignment are never touched: a re-inquiry cannot move a lead between pools.
-    """
-    filled = []
-    for name in MERGEABLE:
-        if getattr(lead, name) in (None, "") and getattr(incoming, name) not in (None, ""):
-            setattr(lead, name, getattr(incoming, name))
-            filled.append(name)
-    for key, value in incoming.extra_data.items():
-        if key not in lead.extra_data:
-            lead.extra_data = {**lead.extra_data, key: value}
-    new_tags = sorted(set(incoming.tags) - set(lead.tags))
-    lead.tags = sorted(set(lead.tags) | set(incoming.tags))
-    lead.reinquiry_count += 1
-    reopened = lead.status in LOST
-    if reopened:
-        lead.status = LeadStatus.NEW
-        lead.lost_reason = None
-    return MergeResult(filled, reopened, new_tags)
 
 
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -246,6 +194,26 @@ class Activity(msgspec.Struct, kw_only=True, frozen=True):
     occurred_at: datetime
     actor_id: uuid.UUID | None = None
     data: dict[str, Any] = {}
+
+
+def activity(
+    lead_id: uuid.UUID,
+    kind: ActivityType,
+    summary: str,
+    now: datetime,
+    actor_id: uuid.UUID | None = None,
+    **data: Any,
+) -> Activity:
+    """A journal line; ``data`` holds plain values only."""
+    return Activity(
+        id=uuid7(),
+        raw_lead_id=lead_id,
+        type=kind,
+        summary=summary[:500],
+        occurred_at=now,
+        actor_id=actor_id,
+        data=data,
+    )
 
 
 class FollowUpStatus(enum.StrEnum):
@@ -389,17 +357,29 @@ def check_import_transition(current: ImportStatus, target: ImportStatus) -> None
         raise InvalidState("import batch", current.value, target.value)
 
 
-LEAD_FIELDS = (
-    "name",
-    "phone",
-    "email",
-    "phone_alt",
-    "city",
-    "state",
-    "course_interest",
-    "session_year",
-    "tags",
-)
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "full name", "fullname", "student name", "lead name", "candidate"),
+    "phone": (
+        "phone",
+        "mobile",
+        "phone number",
+        "mobile number",
+        "contact",
+        "whatsapp",
+        "contact number",
+        "phone_e164",
+    ),
+    "email": ("email", "e-mail", "email address", "mail", "email id"),
+    "phone_alt": ("alternate phone", "alt phone", "phone 2", "phone2", "secondary phone"),
+    "city": ("city", "town", "location"),
+    "state": ("state", "province", "region"),
+    "course_interest": ("course", "course interest", "programme", "program", "interest"),
+    "session_year": ("session", "session year", "batch year", "year"),
+    "tags": ("tags", "tag", "labels"),
+}
+"""The lead fields a CSV column can fill (a manual add's fields less ``extra_data``), each with
+the header spellings ``propose_mapping`` recognises."""
+LEAD_FIELDS = tuple(COLUMN_ALIASES)
 
 
 class RejectReason(enum.StrEnum):
@@ -440,31 +420,11 @@ class ImportBatch(msgspec.Struct, kw_only=True):
 
 def propose_mapping(headers: list[str]) -> dict[str, str]:
     """Guess which CSV column holds which lead field, by common header spellings."""
-    aliases = {
-        "name": ("name", "full name", "fullname", "student name", "lead name", "candidate"),
-        "phone": (
-            "phone",
-            "mobile",
-            "phone number",
-            "mobile number",
-            "contact",
-            "whatsapp",
-            "contact number",
-            "phone_e164",
-        ),
-        "email": ("email", "e-mail", "email address", "mail", "email id"),
-        "phone_alt": ("alternate phone", "alt phone", "phone 2", "phone2", "secondary phone"),
-        "city": ("city", "town", "location"),
-        "state": ("state", "province", "region"),
-        "course_interest": ("course", "course interest", "programme", "program", "interest"),
-        "session_year": ("session", "session year", "batch year", "year"),
-        "tags": ("tags", "tag", "labels"),
-    }
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for header in headers:
         key = " ".join(header.strip().lower().replace("_", " ").split())
-        for field, names in aliases.items():
+        for field, names in COLUMN_ALIASES.items():
             if field not in taken and key in names:
                 mapping[header] = field
                 taken.add(field)

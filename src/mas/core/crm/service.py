@@ -16,22 +16,26 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from mas.core.crm.contact import (
+    FREE_TEXT,
+    Course,
+    Email,
+    Name,
+    Place,
+    SessionYear,
+    TypedPhone,
     check_extra_data,
     clean_contact,
     clean_email,
     clean_name,
     clean_text,
 )
-from mas.core.crm.deps import (
-    CrmDeps,
-    activity,
-    is_admin,
+from mas.core.crm.events import LeadDeleted, LeadStatusChanged
+from mas.core.crm.lead_access import (
     is_head,
     lead_not_found,
     readable_not_writable,
     scope_of,
 )
-from mas.core.crm.events import LeadDeleted, LeadStatusChanged
 from mas.core.crm.model import (
     LOST,
     Activity,
@@ -39,9 +43,11 @@ from mas.core.crm.model import (
     Lead,
     LeadStatus,
     StatusChange,
+    activity,
     apply_transition,
     check_transition,
 )
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import (
     LeadDetail,
@@ -56,11 +62,12 @@ from mas.core.crm.scope import SYSTEM_SCOPE
 from mas.core.identity.policy import Caller
 from mas.core.platform.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from mas.core.platform.paging import PageRequest
-from mas.core.platform.ports.uow import DuplicateKey
+from mas.core.platform.ports.cache import Cache
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
 
-Str40 = Annotated[str, msgspec.Meta(max_length=40)]
 Str100 = Annotated[str, msgspec.Meta(max_length=100)]
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -69,13 +76,13 @@ class LeadChanges(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A salesperson's edit; absent fields stay, ``null`` clears. ``extra_data`` keys merge
     into the stored ones (a ``null`` value removes the key)."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | UnsetType = UNSET
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None | UnsetType = UNSET
-    phone_alt: Str40 | None | UnsetType = UNSET
-    city: Str100 | None | UnsetType = UNSET
-    state: Str100 | None | UnsetType = UNSET
-    course_interest: Annotated[str, msgspec.Meta(max_length=120)] | None | UnsetType = UNSET
-    session_year: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")] | None | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    email: Email | None | UnsetType = UNSET
+    phone_alt: TypedPhone | None | UnsetType = UNSET
+    city: Place | None | UnsetType = UNSET
+    state: Place | None | UnsetType = UNSET
+    course_interest: Course | None | UnsetType = UNSET
+    session_year: SessionYear | None | UnsetType = UNSET
     extra_data: dict[str, Any] | UnsetType = UNSET
 
 
@@ -88,7 +95,7 @@ class StatusRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class PoolLeadChanges(LeadChanges, forbid_unknown_fields=True, kw_only=True):
     """A sales head's or admin's edit: also the main phone and the status."""
 
-    phone: Str40 | None | UnsetType = UNSET
+    phone: TypedPhone | None | UnsetType = UNSET
     status: LeadStatus | UnsetType = UNSET
     lost_reason: Annotated[str, msgspec.Meta(max_length=300)] | None = None
     conversion_ref: Str100 | None = None
@@ -106,13 +113,25 @@ def stale(lead: Lead) -> Conflict:
 
 
 class LeadService:
-    def __init__(self, deps: CrmDeps) -> None:
-        self.d = deps
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        phones: PhoneNormalizer,
+        cache: Cache,
+        zone: str,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._phones = phones
+        self._cache = cache
+        self._zone = zone
 
     # --- reads -----------------------------------------------------------------------------
 
     async def get(self, caller: Caller, lead_id: uuid.UUID) -> LeadDetail:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             lead = await uow.leads.get(lead_id, await scope_of(uow, caller))
             if lead is None:
                 raise lead_not_found(lead_id)
@@ -123,16 +142,16 @@ class LeadService:
     ) -> LeadPage:
         """``due_follow_up``: only leads with a pending follow-up due by the end of today."""
         if due_follow_up:
-            end = day_start(self.d.clock.now() + timedelta(days=1), self.d.zone)
+            end = day_start(self._clock.now() + timedelta(days=1), self._zone)
             flt = msgspec.structs.replace(flt, follow_up_due_before=end)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             return await uow.leads.page(await scope_of(uow, caller), flt, req)
 
     async def timeline(
         self, caller: Caller, lead_id: uuid.UUID, cursor: str | None, limit: int
     ) -> TimelinePage:
         before = decode_cursor(cursor) if cursor else None
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             if await uow.leads.get(lead_id, await scope_of(uow, caller)) is None:
                 raise lead_not_found(lead_id)
             rows = await uow.leads.timeline(lead_id, before, limit + 1)
@@ -140,7 +159,7 @@ class LeadService:
 
     async def feed(self, caller: Caller, cursor: str | None, limit: int) -> TimelinePage:
         before = decode_cursor(cursor) if cursor else None
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             rows = await uow.leads.feed(caller.user_id, before, limit + 1)
         return _timeline_page(rows, limit)
 
@@ -149,8 +168,8 @@ class LeadService:
     async def update(
         self, caller: Caller, lead_id: uuid.UUID, changes: LeadChanges, expected_version: int
     ) -> LeadDetail:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             lead = await writable(uow, caller, lead_id)
             if lead.version != expected_version:
                 raise stale(lead)
@@ -197,7 +216,7 @@ class LeadService:
         """Move the lead; the same status is a no-op. A retried call with the same
         ``Idempotency-Key`` returns the lead without moving it again."""
         key = f"crm:status:{caller.user_id}:{lead_id}:{idempotency_key}"
-        if idempotency_key and not await self.d.cache.add_if_absent(key, b"1", IDEMPOTENCY_TTL_S):
+        if idempotency_key and not await self._cache.add_if_absent(key, b"1", IDEMPOTENCY_TTL_S):
             return await self.get(caller, lead_id)
         done = False
         try:
@@ -206,16 +225,16 @@ class LeadService:
             return detail
         finally:
             if idempotency_key and not done:
-                await self.d.cache.delete(key)  # a failed attempt may be retried
+                await self._cache.delete(key)  # a failed attempt may be retried
 
     async def _change_status(
         self, caller: Caller, lead_id: uuid.UUID, req: StatusRequest, expected: int | None
     ) -> LeadDetail:
-        now = self.d.clock.now()
+        now = self._clock.now()
         change = StatusChange(
             to=req.to, lost_reason=req.lost_reason, conversion_ref=req.conversion_ref
         )
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             lead = await writable(uow, caller, lead_id)
             if expected is not None and lead.version != expected:
                 raise stale(lead)
@@ -233,11 +252,11 @@ class LeadService:
         return detail
 
     async def add_note(self, caller: Caller, lead_id: uuid.UUID, body: str) -> Activity:
-        now = self.d.clock.now()
+        now = self._clock.now()
         text = body.strip()
         if not text:
             raise ValidationFailed("the note is empty", errors=[FieldError("body", "empty")])
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             await writable(uow, caller, lead_id)
             note = activity(lead_id, ActivityType.NOTE, text, now, caller.user_id, body=text)
             await uow.leads.append(note)
@@ -246,8 +265,8 @@ class LeadService:
 
     async def delete(self, caller: Caller, lead_id: uuid.UUID) -> None:
         """Soft delete (ADMIN): the lead leaves every list; its open follow-ups are cancelled."""
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             if not await uow.leads.soft_delete(lead_id, now):
                 raise lead_not_found(lead_id)
             await uow.leads.cancel_open_follow_ups(lead_id, now)
@@ -264,7 +283,7 @@ class LeadService:
             new["name"] = clean_name(changes.name)
         if changes.email is not UNSET:
             new["email"] = clean_email(changes.email)
-        for name, limit in (("city", 100), ("state", 100), ("course_interest", 120)):
+        for name, limit in FREE_TEXT.items():
             value = getattr(changes, name)
             if value is not UNSET:
                 new[name] = clean_text(value, limit)
@@ -295,7 +314,7 @@ class LeadService:
         if raw is None or not raw.strip():
             return None
         try:
-            return clean_contact(self.d.phones, phone=raw, email=None).phone_e164
+            return clean_contact(self._phones, phone=raw, email=None).phone_e164
         except ValidationFailed:
             raise ValidationFailed(
                 f"'{raw}' is not a phone number", errors=[FieldError(field, "not a phone number")]
@@ -319,7 +338,7 @@ async def writable(uow: CrmUnitOfWork, caller: Caller, lead_id: uuid.UUID) -> Le
 
 def transition(lead: Lead, change: StatusChange, caller: Caller) -> bool:
     """Check and apply a status change; False when it is the status the lead already has."""
-    if not check_transition(lead, change, is_admin=is_admin(caller), is_head=is_head(caller)):
+    if not check_transition(lead, change, is_admin=caller.is_admin, is_head=is_head(caller)):
         return False
     apply_transition(lead, change)
     return True

@@ -10,9 +10,8 @@ from mas.core.crm.assignment import AssignmentService
 from mas.core.crm.auto_assign import AutoAssigner
 from mas.core.crm.campaigns import CampaignService
 from mas.core.crm.config import SystemConfig
-from mas.core.crm.deps import CrmDeps
 from mas.core.crm.followups import FollowUpService
-from mas.core.crm.imports import ImportDeps, ImportService
+from mas.core.crm.imports import ImportService
 from mas.core.crm.intake import LeadIntakeService
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
@@ -67,33 +66,24 @@ class CrmPorts:
 
 
 def build_crm(ports: CrmPorts) -> CrmServices:
-    leads_deps = CrmDeps(
-        uow=ports.uow,
-        clock=ports.clock,
-        phones=ports.phones,
-        cache=ports.cache,
-        limiter=ports.limiter,
-        jobs=ports.jobs,
-        zone=ports.zone,
-        ip_pepper=ports.ip_pepper,
-    )
-    importing = ImportDeps(
-        uow=ports.uow,
-        storage=ports.storage,
-        clock=ports.clock,
-        phone=ports.phones,
-        jobs=ports.jobs,
-    )
-    leads = LeadService(leads_deps)
+    uow, clock, phones = ports.uow, ports.clock, ports.phones
+    leads = LeadService(uow=uow, clock=clock, phones=phones, cache=ports.cache, zone=ports.zone)
     return CrmServices(
         clock=ports.clock,
         jobs=ports.jobs,
-        intake=LeadIntakeService(leads_deps),
+        intake=LeadIntakeService(uow=uow, clock=clock, phones=phones),
         leads=leads,
-        follow_ups=FollowUpService(leads_deps),
-        tags=TagService(leads_deps, leads),
-        campaigns=CampaignService(leads_deps),
-        analytics=LeadAnalytics(leads_deps),
+        follow_ups=FollowUpService(uow=uow, clock=clock, zone=ports.zone),
+        tags=TagService(uow=uow, clock=clock, leads=leads),
+        campaigns=CampaignService(
+            uow=uow,
+            clock=clock,
+            phones=phones,
+            limiter=ports.limiter,
+            jobs=ports.jobs,
+            ip_pepper=ports.ip_pepper,
+        ),
+        analytics=LeadAnalytics(uow=uow, clock=clock, zone=ports.zone),
         assignment=AssignmentService(uow=ports.uow, clock=ports.clock, jobs=ports.jobs),
         auto_assign=AutoAssigner(
             uow=ports.uow, clock=ports.clock, jobs=ports.jobs, zone=ports.zone
@@ -102,7 +92,9 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         transfers=OwnershipTransfers(uow=ports.uow, clock=ports.clock),
         teams=TeamService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
         targets=TargetService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
-        imports=ImportService(importing),
-        vendor_leads=VendorLeadService(importing),
+        imports=ImportService(
+            uow=uow, storage=ports.storage, clock=clock, phones=phones, jobs=ports.jobs
+        ),
+        vendor_leads=VendorLeadService(uow=uow, clock=clock, phones=phones, jobs=ports.jobs),
         config=SystemConfig(ports.uow, ports.clock),
     )

@@ -9,15 +9,16 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from mas.core.crm.deps import CrmDeps, activity, scope_of
-from mas.core.crm.model import ActivityType, Tag, slugify_tag
+from mas.core.crm.lead_access import scope_of
+from mas.core.crm.model import ActivityType, Tag, activity, slugify_tag
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import BULK_TAG_MAX, LeadDetail
 from mas.core.crm.service import LeadService, writable
 from mas.core.identity.policy import Caller
 from mas.core.platform.errors import Conflict, NotFound
 from mas.core.platform.ids import uuid7
-from mas.core.platform.ports.uow import DuplicateKey
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 TagName = Annotated[str, msgspec.Meta(min_length=2, max_length=60)]
 Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
@@ -58,17 +59,20 @@ def tag_not_found(what: object) -> NotFound:
 
 
 class TagService:
-    def __init__(self, deps: CrmDeps, leads: LeadService) -> None:
-        self.d = deps
+    def __init__(
+        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, leads: LeadService
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
         self._leads = leads
 
     async def all(self) -> list[Tag]:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             return await uow.leads.tags()
 
     async def create(self, caller: Caller, data: NewTag) -> Tag:
         name = slugify_tag(data.name)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             existing = await uow.leads.tag_by_name(name)
             if existing is not None and existing.deleted_at is None:
                 raise taken(name)
@@ -81,7 +85,7 @@ class TagService:
                 tag = Tag(
                     id=uuid7(),
                     name=name,
-                    created_at=self.d.clock.now(),
+                    created_at=self._clock.now(),
                     color=data.color,
                     description=data.description,
                     created_by=caller.user_id,
@@ -94,7 +98,7 @@ class TagService:
         return tag
 
     async def update(self, tag_id: uuid.UUID, changes: TagChanges) -> Tag:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             tag = await self._live(uow, tag_id)
             if changes.name is not UNSET:
                 tag.name = slugify_tag(changes.name)
@@ -111,9 +115,9 @@ class TagService:
 
     async def delete(self, tag_id: uuid.UUID) -> None:
         """Soft delete: the tag disappears from lists and filters; its name stays reserved."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             tag = await self._live(uow, tag_id)
-            tag.deleted_at = self.d.clock.now()
+            tag.deleted_at = self._clock.now()
             await uow.leads.save_tag(tag)
             await uow.commit()
 
@@ -128,8 +132,8 @@ class TagService:
     async def _toggle(
         self, caller: Caller, lead_id: uuid.UUID, tag_id: uuid.UUID, *, attach: bool
     ) -> None:
-        now = self.d.clock.now()
-        async with self.d.uow() as uow:
+        now = self._clock.now()
+        async with self._uow() as uow:
             await writable(uow, caller, lead_id)
             tag = await self._live(uow, tag_id)
             if attach:
@@ -148,9 +152,9 @@ class TagService:
 
     async def bulk(self, caller: Caller, data: BulkTag) -> BulkTagResult:
         """Tag and untag many leads; leads outside the caller's (write) scope are skipped."""
-        now = self.d.clock.now()
+        now = self._clock.now()
         requested = list(dict.fromkeys(data.lead_ids))
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             add = await self._named(uow, data.add)
             remove = await self._named(uow, data.remove)
             scope = await scope_of(uow, caller)

@@ -16,9 +16,11 @@ import msgspec
 
 from mas.core.crm.events import LeadsImported
 from mas.core.crm.import_rules import IntakeRow, RejectedRow, RowRules
-from mas.core.crm.imports import ImportDeps, write_with_retry
+from mas.core.crm.imports import CHUNK_ROWS, write_with_retry
 from mas.core.crm.model import IntakeChannel, LeadSource
+from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.imports import (
+    VENDOR_PAYLOAD_FIELDS,
     ChunkOutcome,
     IntakeTarget,
     ReceivedVendorLead,
@@ -28,11 +30,13 @@ from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tasks import IMPORT_VENDOR, VendorRef
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm.vendor")
 
 MAX_PUSH = 500
-FIELDS = ("city", "state", "course_interest", "session_year")
 
 
 class PushResult(msgspec.Struct, frozen=True):
@@ -59,7 +63,7 @@ class PullSummary(msgspec.Struct, frozen=True):
 
 def to_row(rules: RowRules, row_no: int, lead: ReceivedVendorLead) -> IntakeRow | RejectedRow:
     values = {"name": lead.name, "phone": lead.phone_raw or "", "email": lead.email_raw or ""}
-    for field in FIELDS:
+    for field in VENDOR_PAYLOAD_FIELDS:
         value = lead.payload.get(field)
         if isinstance(value, str) and value.strip():
             values[field] = value.strip()
@@ -71,8 +75,21 @@ def to_row(rules: RowRules, row_no: int, lead: ReceivedVendorLead) -> IntakeRow 
 
 
 class VendorLeadService:
-    def __init__(self, deps: ImportDeps) -> None:
-        self.d = deps
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        phones: PhoneNormalizer,
+        jobs: Enqueuer,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._phones = phones
+        self._jobs = jobs
+        self.chunk_rows = chunk_rows
+        """Vendor leads per transaction of a pull."""
 
     async def push(self, vendor_key_id: uuid.UUID, leads: list[VendorLeadIn]) -> PushResult:
         """Store a vendor's leads as RECEIVED; an external id seen before is left untouched."""
@@ -84,7 +101,7 @@ class VendorLeadService:
         unique: dict[str, VendorLeadIn] = {}
         for lead in leads:
             unique.setdefault(lead.external_id.strip(), lead)
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             accepted = await uow.imports.add_vendor_leads(vendor_key_id, list(unique.values()))
             await uow.commit()
         new = set(accepted)
@@ -96,7 +113,7 @@ class VendorLeadService:
     async def assign_head(
         self, actor: Caller, vendor_key_id: uuid.UUID, sales_head_id: uuid.UUID
     ) -> VendorPool:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             if await uow.vendor_keys.get(vendor_key_id) is None:
                 raise NotFound("no such vendor key", code="vendor_key_not_found")
             head = await uow.users.get(sales_head_id)
@@ -114,8 +131,8 @@ class VendorLeadService:
     ) -> list[PullRequested]:
         """Queue a pull per vendor: the one named (it must feed the caller's pool, unless the
         caller is an admin), or every vendor feeding the calling head's pool."""
-        admin = caller.role in (Role.ADMIN, Role.SUPERADMIN)
-        async with self.d.uow() as uow:
+        admin = caller.is_admin
+        async with self._uow() as uow:
             if vendor_key_id is None:
                 if admin:
                     raise ValidationFailed(
@@ -136,10 +153,10 @@ class VendorLeadService:
                         "this vendor is not assigned to your pool", code="vendor_not_assigned"
                     )
                 keys = [vendor_key_id]
-        now = self.d.clock.now()
+        now = self._clock.now()
         queued = []
         for key in keys:
-            run = await self.d.jobs.submit(
+            run = await self._jobs.submit(
                 IMPORT_VENDOR, VendorRef(key), key=f"{key}@{now.isoformat()}"
             )
             queued.append(PullRequested(key, run.id))
@@ -147,7 +164,7 @@ class VendorLeadService:
 
     async def pull(self, vendor_key_id: uuid.UUID) -> PullSummary:
         """Bring every RECEIVED lead of the vendor into its head's pool, a chunk at a time."""
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             head = await uow.imports.vendor_head(vendor_key_id)
             key = await uow.vendor_keys.get(vendor_key_id)
         if key is None or head is None:
@@ -160,21 +177,21 @@ class VendorLeadService:
             actor_id=None,
             label=f"vendor {key.vendor_name}"[:200],
         )
-        rules = RowRules([], {}, self.d.phone)
+        rules = RowRules([], {}, self._phones)
         total = ChunkOutcome()
-        started = self.d.clock.now()
+        started = self._clock.now()
         while True:
 
             async def work(uow: CrmUnitOfWork) -> ChunkOutcome | None:
-                received = await uow.imports.received_vendor_leads(vendor_key_id, self.d.chunk_rows)
+                received = await uow.imports.received_vendor_leads(vendor_key_id, self.chunk_rows)
                 if not received:
                     return None
                 parsed = [to_row(rules, n, lead) for n, lead in enumerate(received, start=1)]
                 rows = [p for p in parsed if isinstance(p, IntakeRow)]
                 rejected = [p for p in parsed if isinstance(p, RejectedRow)]
-                return await uow.imports.write_chunk(target, rows, rejected, self.d.clock.now())
+                return await uow.imports.write_chunk(target, rows, rejected, self._clock.now())
 
-            outcome = await write_with_retry(self.d.uow, work)
+            outcome = await write_with_retry(self._uow, work)
             if outcome is None:
                 break
             total.created += outcome.created
@@ -190,7 +207,7 @@ class VendorLeadService:
         return summary
 
     async def _announce(self, head: uuid.UUID, summary: PullSummary, started: datetime) -> None:
-        async with self.d.uow() as uow:
+        async with self._uow() as uow:
             uow.record(
                 LeadsImported(
                     batch_id=None,

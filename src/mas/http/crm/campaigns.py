@@ -57,9 +57,7 @@ class CampaignController(Controller):
         return await crm.campaigns.page(PageRequest(page, page_size))
 
     @post("/campaigns", operation_id="createCampaign", summary="Create a campaign")
-    async def create(
-        self, crm: Crm, caller: CallerDep, data: JSONBody[NewCampaign]
-    ) -> Campaign:
+    async def create(self, crm: Crm, caller: CallerDep, data: JSONBody[NewCampaign]) -> Campaign:
         return await crm.campaigns.create(caller, data)
 
     @get("/campaigns/{campaign_id:uuid}", operation_id="getCampaign", summary="A campaign")
@@ -90,9 +88,7 @@ class CampaignController(Controller):
         page: PageNo = 1,
         page_size: PageSize = 20,
     ) -> Page[CampaignLead]:
-        return await crm.campaigns.submissions(
-            campaign_id, status, PageRequest(page, page_size)
-        )
+        return await crm.campaigns.submissions(campaign_id, status, PageRequest(page, page_size))
 
 
 class PublicCampaignController(Controller):

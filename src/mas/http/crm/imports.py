@@ -107,19 +107,9 @@ class VendorPoolBody(msgspec.Struct, forbid_unknown_fields=True):
     sales_head_id: uuid.UUID
 
 
-Str100 = Annotated[str, msgspec.Meta(max_length=100)]
-
-
-class VendorLeadBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
-    city: Str100 | None = None
-    state: Str100 | None = None
-    course_interest: Annotated[str, msgspec.Meta(max_length=120)] | None = None
-    session_year: Annotated[str, msgspec.Meta(max_length=9)] | None = None
-    extra: dict[str, str | int | float | bool | None] = {}
+# The vendor's request body: the core's ``VendorLeadIn``, refusing fields it does not know.
+class VendorLeadBody(VendorLeadIn, forbid_unknown_fields=True, kw_only=True):
+    pass
 
 
 VendorLeads = Annotated[list[VendorLeadBody], msgspec.Meta(min_length=1, max_length=MAX_PUSH)]
@@ -162,9 +152,7 @@ class ImportController(Controller):
         return view(batch)
 
     @get("/{batch_id:uuid}", operation_id="getLeadImport", summary="Status, counts and preview")
-    async def show(
-        self, crm: Crm, caller: CallerDep, batch_id: FromPath[uuid.UUID]
-    ) -> ImportView:
+    async def show(self, crm: Crm, caller: CallerDep, batch_id: FromPath[uuid.UUID]) -> ImportView:
         return view(await crm.imports.get(caller, batch_id))
 
     @put(
@@ -198,9 +186,7 @@ class ImportController(Controller):
         summary="Run a FAILED import again from where it stopped",
         status_code=202,
     )
-    async def retry(
-        self, crm: Crm, caller: CallerDep, batch_id: FromPath[uuid.UUID]
-    ) -> ImportView:
+    async def retry(self, crm: Crm, caller: CallerDep, batch_id: FromPath[uuid.UUID]) -> ImportView:
         return view(await crm.imports.retry(caller, batch_id))
 
     @post(
@@ -283,5 +269,4 @@ class VendorLeadsController(Controller):
         self, crm: Crm, request: Request[Any, Any, Any], data: JSONBody[VendorLeads]
     ) -> PushResult:
         vendor = request.scope["state"]["vendor"]
-        leads = [msgspec.convert(item, VendorLeadIn, from_attributes=True) for item in data]
-        return await crm.vendor_leads.push(vendor.key_id, leads)
+        return await crm.vendor_leads.push(vendor.key_id, list(data))

@@ -106,9 +106,7 @@ class SalesLeadController(Controller):
         data: JSONBody[NewLead],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LeadReceipt]:
-        return receipt_response(
-            await crm.intake.add_manual(caller, data, idempotency_key)
-        )
+        return receipt_response(await crm.intake.add_manual(caller, data, idempotency_key))
 
     @get(
         "/leads/{lead_id:uuid}", operation_id="getMyLead", summary="A lead with tags and follow-ups"
@@ -149,9 +147,7 @@ class SalesLeadController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> LeadDetail:
         version = version_of(if_match) if if_match else None
-        return await crm.leads.change_status(
-            caller, lead_id, data, version, idempotency_key
-        )
+        return await crm.leads.change_status(caller, lead_id, data, version, idempotency_key)
 
     @post(
         "/leads/{lead_id:uuid}/notes",
@@ -338,9 +334,7 @@ class PoolLeadController(Controller):
         data: JSONBody[NewPoolLead],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LeadReceipt]:
-        return receipt_response(
-            await crm.intake.add_manual(caller, data, idempotency_key)
-        )
+        return receipt_response(await crm.intake.add_manual(caller, data, idempotency_key))
 
     @get("/leads/{lead_id:uuid}", operation_id="getPoolLead", summary="A lead of the pool")
     async def get_lead(
@@ -370,9 +364,7 @@ class PoolLeadController(Controller):
         status_code=204,
         opt={"policy": "admin"},
     )
-    async def remove(
-        self, crm: Crm, caller: CallerDep, lead_id: FromPath[uuid.UUID]
-    ) -> None:
+    async def remove(self, crm: Crm, caller: CallerDep, lead_id: FromPath[uuid.UUID]) -> None:
         await crm.leads.delete(caller, lead_id)
 
     @post(
@@ -381,9 +373,7 @@ class PoolLeadController(Controller):
         summary="Attach and detach tags on up to 5 000 leads of the pool",
         status_code=200,
     )
-    async def bulk_tag(
-        self, crm: Crm, caller: CallerDep, data: JSONBody[BulkTag]
-    ) -> BulkTagResult:
+    async def bulk_tag(self, crm: Crm, caller: CallerDep, data: JSONBody[BulkTag]) -> BulkTagResult:
         return await crm.tags.bulk(caller, data)
 
     @get(

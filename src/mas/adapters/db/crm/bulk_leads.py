@@ -15,11 +15,12 @@ phone, the same email). Then, in SQL, inside the caller's transaction:
 3. groups without a phone are matched by email (including the leads step 2 just created), the
    rest insert new leads the same way (partial unique email index);
 4. the leads merged into are locked in id order (PostgreSQL) and their status read; then every
-   other row merges: only empty fields are filled (first non-empty value in file order, a
-   second number becomes the alternate phone), ``extra_data`` keys are added, ``reinquiry_count``
-   grows by the rows merged, a lost lead reopens to NEW; owner and assignees never change. The
-   later rows of a new lead's group merge into it the same way: duplicates inside the file end
-   in the first row's lead;
+   other row merges by the merge rule (``mas.core.crm.merge_rule``, from which the UPDATE is
+   generated): only empty fields are filled (first non-empty value in file order, a second
+   number becomes the alternate phone), ``extra_data`` keys are added, ``reinquiry_count`` grows
+   by the rows merged, a lost lead reopens to NEW; owner and assignees never change. The later
+   rows of a new lead's group merge into it the same way: duplicates inside the file end in the
+   first row's lead;
 5. one intake per row (``ON CONFLICT DO NOTHING``); activities only for the intakes this
    statement inserted (CREATED, or INTAKE_MERGED plus REOPENED); tags unioned.
 
@@ -30,8 +31,10 @@ chunk in a new transaction.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,33 +48,53 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mas.adapters.db.base import Base
 from mas.core.crm.import_rules import IntakeRow, RejectedRow
-from mas.core.crm.model import IntakeChannel
+from mas.core.crm.merge_rule import MAIN_PHONE, MERGE_RULES, REOPENED_AS, REOPENS, MergeRule
+from mas.core.crm.model import IntakeChannel, LeadStatus
 from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
 from mas.core.platform.ids import uuid7, uuid7_bytes_batch
 
+# --- what is staged, and what the merge rule makes of it --------------------------------------
+
+STAGED_AS = {"phone_e164": "phone", "extra_data": "extra"}
+"""Lead fields an ``IntakeRow`` (a staged row) names otherwise."""
+JSON_FIELDS = ("extra", "tags")
+"""Staged as JSON text."""
+_BOOKKEEPING = ("row_no", "ref", "payload", "source_id")
+ROW_TEXT = tuple(
+    f.name
+    for f in msgspec.structs.fields(IntakeRow)
+    if f.name not in _BOOKKEEPING and f.name not in JSON_FIELDS
+)
+"""The text fields of a row: its contact fields and phones (``name``, ``email``, …)."""
+_REQUIRED = {f.name for f in msgspec.structs.fields(IntakeRow) if f.default is msgspec.NODEFAULT}
 STAGE_COLUMNS = (
     "row_no",
     "ref",
     "source_id",
     "grp",
-    "name",
-    "phone",
-    "email",
-    "phone_alt",
-    "city",
-    "state",
-    "course_interest",
-    "session_year",
-    "extra",
-    "tags",
+    *ROW_TEXT,
+    *JSON_FIELDS,
     "payload",
     "lead_new",
     "intake_id",
     "activity_id",
 )
-FILLED = ("email", "phone", "phone_alt", "city", "state", "course_interest", "session_year")
-FILLED += ("extra",)
-LOST = "('NOT_INTERESTED', 'CLOSED')"
+WRITTEN = tuple(field for field, rule in MERGE_RULES.items() if rule is not MergeRule.UNION)
+"""The lead columns an intake writes (tags, unioned, live in ``raw_lead_tags``)."""
+FILLED = tuple(
+    STAGED_AS.get(field, field)
+    for field, rule in MERGE_RULES.items()
+    if rule in (MergeRule.FILL_EMPTY, MergeRule.SECOND_NUMBER, MergeRule.ADD_KEYS)
+)
+"""The staged fields a merge reads: per lead, the first non-empty value of each."""
+
+
+def _sql_strings(values: Iterable[str]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in sorted(values)) + ")"
+
+
+REOPENING = _sql_strings(status.value for status in REOPENS)
+NEW = f"'{LeadStatus.NEW.value}'"
 PHONE_ARBITER = "(phone_e164) WHERE deleted_at IS NULL AND phone_e164 IS NOT NULL"
 EMAIL_ARBITER = "(email) WHERE deleted_at IS NULL AND phone_e164 IS NULL AND email IS NOT NULL"
 
@@ -96,6 +119,12 @@ class Dialect:
 
     def as_json(self, expr: str) -> str:
         return f"CAST({expr} AS {self.json})" if self.json else expr
+
+    def add_keys(self, incoming: str, own: str) -> str:
+        """The JSON object ``own`` with the keys of ``incoming`` it does not have."""
+        if self.name == "postgresql":
+            return f"CAST({incoming} AS jsonb) || {own}"
+        return f"json_patch({incoming}, {own})"
 
 
 PG = Dialect(
@@ -122,12 +151,62 @@ SQLITE = Dialect(
 )
 
 
+def _staged(field: str, table: str = "staged") -> str:
+    """A lead field's staged value: ``staged.phone`` for ``phone_e164``."""
+    return f"{table}.{STAGED_AS.get(field, field)}"
+
+
+def _new_value(d: Dialect, field: str) -> str:
+    """What a new lead's ``field`` is set to from its first row."""
+    rule = MERGE_RULES[field]
+    if rule is MergeRule.SECOND_NUMBER:  # a number equal to the main one is no second number
+        return f"CASE WHEN {_staged(field)} <> {_staged(MAIN_PHONE)} THEN {_staged(field)} END"
+    if rule is MergeRule.ADD_KEYS:
+        no_keys = d.as_json("'{}'")
+        return f"coalesce({d.as_json(_staged(field))}, {no_keys})"
+    return _staged(field)
+
+
+def _merged_values(d: Dialect) -> list[str]:
+    """``MERGE_RULES`` as the SET list of the merge: ``lead`` is the lead, ``arrived`` holds per
+    lead the first non-empty staged value of each field, the rows' count and their phones."""
+    main = f"coalesce(nullif(lead.{MAIN_PHONE}, ''), {_staged(MAIN_PHONE, 'arrived')})"
+    assignments = []
+    for field, rule in MERGE_RULES.items():
+        incoming = _staged(field, "arrived")
+        if rule is MergeRule.FILL_EMPTY:
+            value = f"coalesce(nullif(lead.{field}, ''), {incoming})"
+        elif rule is MergeRule.SECOND_NUMBER:
+            value = f"""coalesce(nullif(lead.{field}, ''), CASE
+                WHEN {incoming} IS NOT NULL AND {incoming} <> {main} THEN {incoming}
+                WHEN arrived.phone_hi <> {main} THEN arrived.phone_hi
+                WHEN arrived.phone_lo <> {main} THEN arrived.phone_lo END)"""
+        elif rule is MergeRule.ADD_KEYS:
+            added = d.add_keys(incoming, f"lead.{field}")
+            value = f"CASE WHEN {incoming} IS NULL THEN lead.{field} ELSE {added} END"
+        else:  # KEEP; UNION is the tags step
+            continue
+        assignments.append(f"{field} = {value}")
+    reopen = f"lead.status IN {REOPENING}"
+    return [
+        *assignments,
+        "reinquiry_count = lead.reinquiry_count + arrived.arrivals",
+        f"status = CASE WHEN {reopen} THEN '{REOPENED_AS.value}' ELSE lead.status END",
+        f"lost_reason = CASE WHEN {reopen} THEN NULL ELSE lead.lost_reason END",
+        f"version = lead.version + 1, last_activity_at = {d.now}, updated_at = {d.now}",
+    ]
+
+
 def _create(d: Dialect) -> list[str]:
+    row_text = ", ".join(
+        f"{name} text{' NOT NULL' if name in _REQUIRED else ''}" for name in ROW_TEXT
+    )
+    json_text = ", ".join(f"{name} text" for name in JSON_FIELDS)
+    row_values = ", ".join(f"staged.{name}" for name in (*ROW_TEXT, *JSON_FIELDS))
     statements = [
         f"""CREATE TEMP TABLE imp_stage (
             row_no integer PRIMARY KEY, ref text NOT NULL, source_id {d.uuid}, grp integer NOT NULL,
-            name text NOT NULL, phone text, email text, phone_alt text, city text, state text,
-            course_interest text, session_year text, extra text, tags text, payload text NOT NULL,
+            {row_text}, {json_text}, payload text NOT NULL,
             lead_new {d.uuid} NOT NULL, intake_id {d.uuid} NOT NULL, activity_id {d.uuid} NOT NULL,
             replayed boolean NOT NULL DEFAULT FALSE) {d.temp}""",
         f"""CREATE TEMP TABLE imp_target (
@@ -137,15 +216,14 @@ def _create(d: Dialect) -> list[str]:
         # Each row with its lead and outcome: the first row of a new lead CREATED it, the first
         # row merged into a lost lead REOPENED it, every other row MERGED.
         f"""CREATE TEMP VIEW imp_rows AS
-            SELECT s.row_no, s.ref, s.name, s.phone, s.email, s.phone_alt, s.city, s.state,
-                s.course_interest, s.session_year, s.extra, s.tags, s.payload, s.intake_id,
-                s.activity_id, t.lead_id, t.was,
-                CASE WHEN t.fresh AND s.row_no = t.first THEN 'CREATED'
-                    WHEN NOT t.fresh AND s.row_no = t.lead_first AND t.was IN {LOST}
-                        THEN 'REOPENED'
+            SELECT staged.row_no, staged.ref, {row_values}, staged.payload, staged.intake_id,
+                staged.activity_id, target.lead_id, target.was,
+                CASE WHEN target.fresh AND staged.row_no = target.first THEN 'CREATED'
+                    WHEN NOT target.fresh AND staged.row_no = target.lead_first
+                        AND target.was IN {REOPENING} THEN 'REOPENED'
                     ELSE 'MERGED' END AS outcome
-            FROM imp_stage AS s JOIN imp_target AS t ON t.grp = s.grp
-            WHERE NOT s.replayed""",
+            FROM imp_stage AS staged JOIN imp_target AS target ON target.grp = staged.grp
+            WHERE NOT staged.replayed""",
     ]
     if d is SQLITE:
         statements += [
@@ -168,20 +246,20 @@ def _first_values(d: Dialect, where: str) -> str:
             f"(array_agg({f}) FILTER (WHERE {f} IS NOT NULL))[1] AS {f}" for f in FILLED
         )
         return (
-            "SELECT lead_id AS k, count(*) AS n, min(phone) AS phone_lo, max(phone) AS phone_hi, "
-            f"{firsts} FROM (SELECT * FROM imp_rows WHERE {where} ORDER BY lead_id, row_no) AS o "
-            "GROUP BY lead_id"
+            "SELECT lead_id AS merged_into, count(*) AS arrivals, min(phone) AS phone_lo, "
+            f"max(phone) AS phone_hi, {firsts} FROM (SELECT * FROM imp_rows WHERE {where} "
+            "ORDER BY lead_id, row_no) AS ordered GROUP BY lead_id"
         )
     windows = ", ".join(
         f"first_value({f}) OVER (PARTITION BY lead_id ORDER BY {f} IS NULL, row_no) AS {f}"
         for f in FILLED
     )
     return (
-        f"SELECT k, n, phone_lo, phone_hi, {', '.join(FILLED)} FROM (SELECT lead_id AS k, "
-        "row_no, count(*) OVER w AS n, min(phone) OVER w AS phone_lo, "
-        "max(phone) OVER w AS phone_hi, min(row_no) OVER w AS first, "
-        f"{windows} FROM imp_rows WHERE {where} WINDOW w AS (PARTITION BY lead_id)) AS x "
-        "WHERE row_no = first"
+        f"SELECT merged_into, arrivals, phone_lo, phone_hi, {', '.join(FILLED)} FROM (SELECT "
+        "lead_id AS merged_into, row_no, count(*) OVER per_lead AS arrivals, "
+        "min(phone) OVER per_lead AS phone_lo, max(phone) OVER per_lead AS phone_hi, "
+        f"min(row_no) OVER per_lead AS first, {windows} FROM imp_rows WHERE {where} "
+        "WINDOW per_lead AS (PARTITION BY lead_id)) AS per_row WHERE row_no = first"
     )
 
 
@@ -189,27 +267,30 @@ def _match(d: Dialect, column: str, key: str, phone_filter: str) -> str:
     """Targets still unmatched whose ``key`` equals a live lead's ``column`` (earliest lead)."""
     if d is PG:
         return f"""
-            UPDATE imp_target AS t SET lead_id = m.id FROM (
-                SELECT DISTINCT ON (r.{column}) r.{column} AS k, r.id FROM raw_leads AS r
-                WHERE r.deleted_at IS NULL AND r.{column} IN (
+            UPDATE imp_target AS target SET lead_id = matched.id FROM (
+                SELECT DISTINCT ON (lead.{column}) lead.{column} AS value, lead.id
+                FROM raw_leads AS lead
+                WHERE lead.deleted_at IS NULL AND lead.{column} IN (
                     SELECT {key} FROM imp_target
                     WHERE lead_id IS NULL AND {key} IS NOT NULL AND phone {phone_filter})
-                ORDER BY r.{column}, r.created_at, r.id) AS m
-            WHERE t.lead_id IS NULL AND t.phone {phone_filter} AND t.{key} = m.k"""
+                ORDER BY lead.{column}, lead.created_at, lead.id) AS matched
+            WHERE target.lead_id IS NULL AND target.phone {phone_filter}
+              AND target.{key} = matched.value"""
     return f"""
         UPDATE imp_target SET lead_id = (
-            SELECT r.id FROM raw_leads AS r
-            WHERE r.{column} = imp_target.{key} AND r.deleted_at IS NULL
-            ORDER BY r.created_at, r.id LIMIT 1)
+            SELECT lead.id FROM raw_leads AS lead
+            WHERE lead.{column} = imp_target.{key} AND lead.deleted_at IS NULL
+            ORDER BY lead.created_at, lead.id LIMIT 1)
         WHERE lead_id IS NULL AND {key} IS NOT NULL AND phone {phone_filter}"""
 
 
 def _match_phone(key: str) -> str:
     """Unmatched targets whose ``key`` is a live lead's phone (unique: a plain join)."""
     return f"""
-        UPDATE imp_target AS t SET lead_id = r.id FROM raw_leads AS r
-        WHERE t.lead_id IS NULL AND t.{key} IS NOT NULL AND r.phone_e164 = t.{key}
-          AND r.phone_e164 IS NOT NULL AND r.deleted_at IS NULL"""
+        UPDATE imp_target AS target SET lead_id = lead.id FROM raw_leads AS lead
+        WHERE target.lead_id IS NULL AND target.{key} IS NOT NULL
+          AND lead.phone_e164 = target.{key}
+          AND lead.phone_e164 IS NOT NULL AND lead.deleted_at IS NULL"""
 
 
 def _insert_new(d: Dialect, with_phone: bool) -> str:
@@ -222,23 +303,22 @@ def _insert_new(d: Dialect, with_phone: bool) -> str:
     key, column = ("phone", "phone_e164") if with_phone else ("email", "email")
     phone_filter = "IS NOT NULL" if with_phone else "IS NULL"
     insert = f"""
-        INSERT INTO raw_leads (id, name, phone_e164, email, phone_alt, city, state,
-            course_interest, session_year, source, source_detail, status, owning_sales_head_id,
-            extra_data, reinquiry_count, version, last_activity_at, created_at, updated_at)
-        SELECT s.lead_new, s.name, s.phone, s.email,
-            CASE WHEN s.phone_alt <> s.phone THEN s.phone_alt END,
-            s.city, s.state, s.course_interest, s.session_year, CAST(:source AS text),
-            CAST(:detail AS text), 'NEW', {d.pool},
-            coalesce({d.as_json("s.extra")}, {d.as_json("'{}'")}), 0, 0, {d.now}, {d.now}, {d.now}
-        FROM imp_target AS t JOIN imp_stage AS s ON s.row_no = t.first
-        WHERE t.lead_id IS NULL AND t.phone {phone_filter}
-        ORDER BY t.{key}
+        INSERT INTO raw_leads (id, {", ".join(WRITTEN)}, source, source_detail, status,
+            owning_sales_head_id, reinquiry_count, version, last_activity_at, created_at,
+            updated_at)
+        SELECT staged.lead_new, {", ".join(_new_value(d, field) for field in WRITTEN)},
+            CAST(:source AS text), CAST(:detail AS text), {NEW}, {d.pool}, 0, 0, {d.now},
+            {d.now}, {d.now}
+        FROM imp_target AS target JOIN imp_stage AS staged ON staged.row_no = target.first
+        WHERE target.lead_id IS NULL AND target.phone {phone_filter}
+        ORDER BY target.{key}
         ON CONFLICT {PHONE_ARBITER if with_phone else EMAIL_ARBITER} DO NOTHING"""
     if d is PG:
         return f"""
             WITH inserted AS ({insert} RETURNING id, {column})
-            UPDATE imp_target AS t SET lead_id = i.id, fresh = TRUE FROM inserted AS i
-            WHERE t.lead_id IS NULL AND t.phone {phone_filter} AND t.{key} = i.{column}"""
+            UPDATE imp_target AS target SET lead_id = inserted.id, fresh = TRUE FROM inserted
+            WHERE target.lead_id IS NULL AND target.phone {phone_filter}
+              AND target.{key} = inserted.{column}"""
     # SQLite has one writer: every unmatched target was inserted just now.
     return insert
 
@@ -247,13 +327,13 @@ def _mark_sqlite(with_phone: bool) -> str:
     if with_phone:
         return """
             UPDATE imp_target SET fresh = TRUE, lead_id = (
-                SELECT r.id FROM raw_leads AS r
-                WHERE r.phone_e164 = imp_target.phone AND r.deleted_at IS NULL)
+                SELECT lead.id FROM raw_leads AS lead
+                WHERE lead.phone_e164 = imp_target.phone AND lead.deleted_at IS NULL)
             WHERE lead_id IS NULL AND phone IS NOT NULL"""
     return """
         UPDATE imp_target SET fresh = TRUE, lead_id = (
-            SELECT r.id FROM raw_leads AS r WHERE r.email = imp_target.email
-              AND r.phone_e164 IS NULL AND r.deleted_at IS NULL)
+            SELECT lead.id FROM raw_leads AS lead WHERE lead.email = imp_target.email
+              AND lead.phone_e164 IS NULL AND lead.deleted_at IS NULL)
         WHERE lead_id IS NULL AND phone IS NULL"""
 
 
@@ -268,31 +348,33 @@ def _journal(d: Dialect) -> list[str]:
         ON CONFLICT (channel, channel_ref) DO NOTHING"""
     # SQLite has one writer: every intake of these rows was inserted by the statement above.
     written = (
-        "inserted AS i JOIN imp_stage AS s ON s.ref = i.channel_ref"
+        "inserted AS intake JOIN imp_stage AS staged ON staged.ref = intake.channel_ref"
         if d is PG
-        else "imp_stage AS s JOIN lead_intakes AS i ON i.channel = CAST(:channel AS text) "
-        "AND i.channel_ref = s.ref AND NOT s.replayed"
+        else "imp_stage AS staged JOIN lead_intakes AS intake "
+        "ON intake.channel = CAST(:channel AS text) AND intake.channel_ref = staged.ref "
+        "AND NOT staged.replayed"
     )
     activities = f"""
         INSERT INTO lead_activities (id, raw_lead_id, actor_id, type, summary, data,
             occurred_at, created_at, updated_at)
-        SELECT s.activity_id, i.raw_lead_id, {d.actor},
-            CASE WHEN i.outcome = 'CREATED' THEN 'CREATED' ELSE 'INTAKE_MERGED' END,
-            CASE WHEN i.outcome = 'CREATED' THEN CAST(:created_text AS text)
+        SELECT staged.activity_id, intake.raw_lead_id, {d.actor},
+            CASE WHEN intake.outcome = 'CREATED' THEN 'CREATED' ELSE 'INTAKE_MERGED' END,
+            CASE WHEN intake.outcome = 'CREATED' THEN CAST(:created_text AS text)
                 ELSE CAST(:merged_text AS text) END,
-            {d.json_object}('channel', CAST(:channel AS text), 'channel_ref', i.channel_ref,
+            {d.json_object}('channel', CAST(:channel AS text), 'channel_ref', intake.channel_ref,
                 'source', CAST(:source AS text)),
             {d.now}, {d.now}, {d.now}
         FROM {written}
         UNION ALL
-        SELECT {d.uuid7}, i.raw_lead_id, {d.actor}, 'REOPENED',
-            'Reopened by a re-inquiry (was ' || l.was || ')',
-            {d.json_object}('from', l.was, 'to', 'NEW', 'channel_ref', i.channel_ref),
+        SELECT {d.uuid7}, intake.raw_lead_id, {d.actor}, 'REOPENED',
+            'Reopened by a re-inquiry (was ' || lost.was || ')',
+            {d.json_object}('from', lost.was, 'to', '{REOPENED_AS.value}',
+                'channel_ref', intake.channel_ref),
             {d.now}, {d.now}, {d.now}
         FROM {written}
-        JOIN (SELECT DISTINCT lead_id, was FROM imp_target WHERE NOT fresh AND was IN {LOST})
-            AS l ON l.lead_id = i.raw_lead_id
-        WHERE i.outcome = 'REOPENED'"""
+        JOIN (SELECT DISTINCT lead_id, was FROM imp_target
+              WHERE NOT fresh AND was IN {REOPENING}) AS lost ON lost.lead_id = intake.raw_lead_id
+        WHERE intake.outcome = 'REOPENED'"""
     if d is PG:
         returning = "RETURNING id, raw_lead_id, channel_ref, outcome"
         return [f"WITH inserted AS ({intakes} {returning}) {activities}"]
@@ -300,37 +382,36 @@ def _journal(d: Dialect) -> list[str]:
 
 
 def _steps(d: Dialect) -> dict[str, list[str]]:
-    extra_merge = (
-        "CAST(a.extra AS jsonb) || r.extra_data" if d is PG else "json_patch(a.extra, r.extra_data)"
-    )
     each_tag = (
-        "CROSS JOIN LATERAL jsonb_array_elements_text(CAST(s.tags AS jsonb)) AS e(value)"
+        "CROSS JOIN LATERAL jsonb_array_elements_text(CAST(arrival.tags AS jsonb)) "
+        "AS tag_name(value)"
         if d is PG
-        else "JOIN json_each(s.tags) AS e"
+        else "JOIN json_each(arrival.tags) AS tag_name"
     )
     # The leads merged into: locked in id order (PostgreSQL: concurrent imports cannot deadlock
     # on them), their status before the merge, and the first row of the chunk merging into each.
     if d is PG:
         lock = """
-            UPDATE imp_target AS t SET was = x.status, lead_first = x.first FROM (
-                SELECT r.id, r.status, g.first FROM raw_leads AS r
+            UPDATE imp_target AS target SET was = locked.status, lead_first = locked.first FROM (
+                SELECT lead.id, lead.status, firsts.first FROM raw_leads AS lead
                 JOIN (SELECT lead_id, min(first) AS first FROM imp_target
-                      WHERE NOT fresh GROUP BY lead_id) AS g ON g.lead_id = r.id
-                ORDER BY r.id FOR UPDATE OF r) AS x
-            WHERE t.lead_id = x.id AND NOT t.fresh"""
+                      WHERE NOT fresh GROUP BY lead_id) AS firsts ON firsts.lead_id = lead.id
+                ORDER BY lead.id FOR UPDATE OF lead) AS locked
+            WHERE target.lead_id = locked.id AND NOT target.fresh"""
     else:
         lock = """
             UPDATE imp_target SET
-                was = (SELECT r.status FROM raw_leads AS r WHERE r.id = imp_target.lead_id),
-                lead_first = (SELECT min(t2.first) FROM imp_target AS t2
-                              WHERE t2.lead_id = imp_target.lead_id AND NOT t2.fresh)
+                was = (SELECT lead.status FROM raw_leads AS lead
+                       WHERE lead.id = imp_target.lead_id),
+                lead_first = (SELECT min(other.first) FROM imp_target AS other
+                              WHERE other.lead_id = imp_target.lead_id AND NOT other.fresh)
             WHERE NOT fresh"""
-    main_phone = "coalesce(r.phone_e164, a.phone)"
+    merged = ",\n                ".join(_merged_values(d))
     return {
         "replays": [
             """
-            UPDATE imp_stage AS s SET replayed = TRUE FROM lead_intakes AS i
-            WHERE i.channel = CAST(:channel AS text) AND i.channel_ref = s.ref"""
+            UPDATE imp_stage AS staged SET replayed = TRUE FROM lead_intakes AS intake
+            WHERE intake.channel = CAST(:channel AS text) AND intake.channel_ref = staged.ref"""
         ],
         "targets": [
             """
@@ -347,22 +428,22 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
         # An unmatched number with an earlier unmatched group's email: the same person.
         "fold": [
             """
-            UPDATE imp_target AS t SET parent = f.g FROM (
-                SELECT email, min(grp) AS g FROM imp_target
+            UPDATE imp_target AS target SET parent = shared.grp FROM (
+                SELECT email, min(grp) AS grp FROM imp_target
                 WHERE lead_id IS NULL AND phone IS NOT NULL AND email IS NOT NULL
-                GROUP BY email HAVING count(*) > 1) AS f
-            WHERE t.lead_id IS NULL AND t.phone IS NOT NULL AND t.email = f.email
-              AND t.grp > f.g"""
+                GROUP BY email HAVING count(*) > 1) AS shared
+            WHERE target.lead_id IS NULL AND target.phone IS NOT NULL
+              AND target.email = shared.email AND target.grp > shared.grp"""
         ],
         "folded": [
             """
-            UPDATE imp_stage AS s SET grp = t.parent FROM imp_target AS t
-            WHERE s.grp = t.grp AND t.parent IS NOT NULL""",
+            UPDATE imp_stage AS staged SET grp = target.parent FROM imp_target AS target
+            WHERE staged.grp = target.grp AND target.parent IS NOT NULL""",
             """
-            UPDATE imp_target AS t SET first = f.first FROM (
+            UPDATE imp_target AS target SET first = folded.first FROM (
                 SELECT parent, min(first) AS first FROM imp_target
-                WHERE parent IS NOT NULL GROUP BY parent) AS f
-            WHERE t.grp = f.parent AND f.first < t.first""",
+                WHERE parent IS NOT NULL GROUP BY parent) AS folded
+            WHERE target.grp = folded.parent AND folded.first < target.first""",
             "DELETE FROM imp_target WHERE parent IS NOT NULL",
         ],
         "new_phones": [
@@ -384,58 +465,46 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
         "merge": [
             lock,
             f"""
-            UPDATE raw_leads AS r SET
-                phone_e164 = {main_phone},
-                email = coalesce(r.email, a.email),
-                phone_alt = coalesce(r.phone_alt, CASE
-                    WHEN a.phone_alt IS NOT NULL AND a.phone_alt <> {main_phone} THEN a.phone_alt
-                    WHEN a.phone_hi <> {main_phone} THEN a.phone_hi
-                    WHEN a.phone_lo <> {main_phone} THEN a.phone_lo END),
-                city = coalesce(nullif(r.city, ''), a.city),
-                state = coalesce(nullif(r.state, ''), a.state),
-                course_interest = coalesce(nullif(r.course_interest, ''), a.course_interest),
-                session_year = coalesce(nullif(r.session_year, ''), a.session_year),
-                extra_data = CASE WHEN a.extra IS NULL THEN r.extra_data ELSE {extra_merge} END,
-                reinquiry_count = r.reinquiry_count + a.n,
-                status = CASE WHEN r.status IN {LOST} THEN 'NEW' ELSE r.status END,
-                lost_reason = CASE WHEN r.status IN {LOST} THEN NULL ELSE r.lost_reason END,
-                version = r.version + 1, last_activity_at = {d.now}, updated_at = {d.now}
-            FROM ({_first_values(d, "outcome <> 'CREATED'")}) AS a
-            WHERE r.id = a.k""",
+            UPDATE raw_leads AS lead SET
+                {merged}
+            FROM ({_first_values(d, "outcome <> 'CREATED'")}) AS arrived
+            WHERE lead.id = arrived.merged_into""",
         ],
         "journal": _journal(d),
         "row_tags": [
             f"""
             INSERT INTO raw_lead_tags (id, raw_lead_id, tag_id, added_by, created_at, updated_at)
-            SELECT {d.uuid7}, x.lead_id, x.tag_id, {d.actor}, {d.now}, {d.now} FROM (
-                SELECT DISTINCT s.lead_id, lt.id AS tag_id FROM imp_rows AS s
+            SELECT {d.uuid7}, pair.lead_id, pair.tag_id, {d.actor}, {d.now}, {d.now} FROM (
+                SELECT DISTINCT arrival.lead_id, tag.id AS tag_id FROM imp_rows AS arrival
                 {each_tag}
-                JOIN lead_tags AS lt ON lt.name = e.value AND lt.deleted_at IS NULL
-                WHERE s.tags IS NOT NULL
-            ) AS x WHERE TRUE
+                JOIN lead_tags AS tag ON tag.name = tag_name.value AND tag.deleted_at IS NULL
+                WHERE arrival.tags IS NOT NULL
+            ) AS pair WHERE TRUE
             ON CONFLICT (raw_lead_id, tag_id) DO NOTHING"""
         ],
         "default_tags": [
             f"""
             INSERT INTO raw_lead_tags (id, raw_lead_id, tag_id, added_by, created_at, updated_at)
-            SELECT {d.uuid7}, x.lead_id, x.tag_id, {d.actor}, {d.now}, {d.now} FROM (
-                SELECT DISTINCT t.lead_id, lt.id AS tag_id FROM imp_target AS t
-                JOIN lead_tags AS lt ON lt.name IN :default_tags AND lt.deleted_at IS NULL
-            ) AS x WHERE TRUE
+            SELECT {d.uuid7}, pair.lead_id, pair.tag_id, {d.actor}, {d.now}, {d.now} FROM (
+                SELECT DISTINCT target.lead_id, tag.id AS tag_id FROM imp_target AS target
+                JOIN lead_tags AS tag ON tag.name IN :default_tags AND tag.deleted_at IS NULL
+            ) AS pair WHERE TRUE
             ON CONFLICT (raw_lead_id, tag_id) DO NOTHING"""
         ],
         "vendor": [
             f"""
-            UPDATE vendor_leads AS v SET raw_lead_id = i.raw_lead_id, updated_at = {d.now},
-                status = CASE WHEN i.outcome = 'CREATED' THEN 'IMPORTED' ELSE 'DUPLICATE' END
-            FROM imp_stage AS s JOIN lead_intakes AS i
-                ON i.channel = 'VENDOR' AND i.channel_ref = s.ref
-            WHERE v.id = s.source_id"""
+            UPDATE vendor_leads AS vendor SET raw_lead_id = intake.raw_lead_id,
+                updated_at = {d.now},
+                status = CASE WHEN intake.outcome = 'CREATED' THEN 'IMPORTED' ELSE 'DUPLICATE' END
+            FROM imp_stage AS staged JOIN lead_intakes AS intake
+                ON intake.channel = 'VENDOR' AND intake.channel_ref = staged.ref
+            WHERE vendor.id = staged.source_id"""
         ],
         "counts": [
             f"""
             SELECT coalesce(sum(CASE WHEN fresh THEN 1 ELSE 0 END), 0),
-                (SELECT count(DISTINCT lead_id) FROM imp_target WHERE NOT fresh AND was IN {LOST}),
+                (SELECT count(DISTINCT lead_id) FROM imp_target
+                 WHERE NOT fresh AND was IN {REOPENING}),
                 (SELECT count(*) FROM imp_stage WHERE replayed)
             FROM imp_target"""
         ],
@@ -446,7 +515,7 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
 def _typed(sql: str) -> Any:
     """The statement with typed parameters (ids as ids, times as aware UTC)."""
     statement = text(sql)
-    typed = []
+    typed: list[Any] = []
     if ":now" in sql:
         typed.append(bindparam("now", type_=DateTimeUTC(timezone=True)))
     for name in ("pool", "actor"):
@@ -477,7 +546,11 @@ def _uuid7_bytes() -> bytes:
     return uuid7().bytes
 
 
+_row_text = operator.attrgetter(*ROW_TEXT)
+
+
 def _records(rows: list[IntakeRow], pg: bool) -> list[tuple[Any, ...]]:
+    """Staged rows, in ``STAGE_COLUMNS`` order."""
     encode = msgspec.json.encode
     # Rows of one identity (the phone, or the email without a phone) group under their first
     # row: a dictionary look-up per row here instead of a window over the chunk in SQL.
@@ -492,14 +565,7 @@ def _records(rows: list[IntakeRow], pg: bool) -> list[tuple[Any, ...]]:
             r.ref,
             r.source_id if pg or r.source_id is None else r.source_id.bytes,
             first_of.setdefault(r.phone or f"@{r.email}", r.row_no),
-            r.name,
-            r.phone,
-            r.email,
-            r.phone_alt,
-            r.city,
-            r.state,
-            r.course_interest,
-            r.session_year,
+            *_row_text(r),
             encode(r.extra).decode() if r.extra else None,
             encode(r.tags).decode() if r.tags else None,
             encode(r.payload).decode(),

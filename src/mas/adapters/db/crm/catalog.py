@@ -27,13 +27,13 @@ from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.uow import DuplicateKey
 
-T = table(LeadTagRow)
-LT = table(RawLeadTagRow)
-C = table(CampaignRow)
-CL = table(CampaignLeadRow)
-_TAG = columns(T, Tag)
-_CAMPAIGN = columns(C, Campaign)
-_CAMPAIGN_LEAD = columns(CL, CampaignLead)
+TAGS = table(LeadTagRow)
+TAGGINGS = table(RawLeadTagRow)
+CAMPAIGNS = table(CampaignRow)
+CAMPAIGN_LEADS = table(CampaignLeadRow)
+_TAG = columns(TAGS, Tag)
+_CAMPAIGN = columns(CAMPAIGNS, Campaign)
+_CAMPAIGN_LEAD = columns(CAMPAIGN_LEADS, CampaignLead)
 
 
 def _tag(row: Any) -> Tag:
@@ -45,29 +45,29 @@ class SqlTagStore:
 
     async def tags(self) -> list[Tag]:
         rows = await self._s.execute(
-            select(*_TAG).where(T.c.deleted_at.is_(None)).order_by(T.c.name)
+            select(*_TAG).where(TAGS.c.deleted_at.is_(None)).order_by(TAGS.c.name)
         )
         return [_tag(r) for r in rows.mappings()]
 
     async def get_tag(self, tag_id: uuid.UUID) -> Tag | None:
-        row = (await self._s.execute(select(*_TAG).where(T.c.id == tag_id))).mappings().first()
+        row = (await self._s.execute(select(*_TAG).where(TAGS.c.id == tag_id))).mappings().first()
         return _tag(row) if row else None
 
     async def tag_by_name(self, name: str) -> Tag | None:
-        row = (await self._s.execute(select(*_TAG).where(T.c.name == name))).mappings().first()
+        row = (await self._s.execute(select(*_TAG).where(TAGS.c.name == name))).mappings().first()
         return _tag(row) if row else None
 
     async def tags_named(self, names: Sequence[str]) -> list[Tag]:
         if not names:
             return []
         rows = await self._s.execute(
-            select(*_TAG).where(T.c.name.in_(list(names)), T.c.deleted_at.is_(None))
+            select(*_TAG).where(TAGS.c.name.in_(list(names)), TAGS.c.deleted_at.is_(None))
         )
         return [_tag(r) for r in rows.mappings()]
 
     async def add_tag(self, tag: Tag) -> None:
         try:
-            await self._s.execute(insert(T).values(**values_of(tag)))
+            await self._s.execute(insert(TAGS).values(**values_of(tag)))
         except IntegrityError:
             raise DuplicateKey(f"tag {tag.name}") from None
 
@@ -77,7 +77,9 @@ class SqlTagStore:
         values.pop("created_at")
         try:
             await self._s.execute(
-                update(T).where(T.c.id == tag.id).values(**values, updated_at=datetime.now(UTC))
+                update(TAGS)
+                .where(TAGS.c.id == tag.id)
+                .values(**values, updated_at=datetime.now(UTC))
             )
         except IntegrityError:
             raise DuplicateKey(f"tag {tag.name}") from None
@@ -88,8 +90,8 @@ class SqlTagStore:
         found: set[tuple[uuid.UUID, uuid.UUID]] = set()
         for part in chunks(list(lead_ids)):
             rows = await self._s.execute(
-                select(LT.c.raw_lead_id, LT.c.tag_id).where(
-                    LT.c.raw_lead_id.in_(part), LT.c.tag_id.in_(list(tag_ids))
+                select(TAGGINGS.c.raw_lead_id, TAGGINGS.c.tag_id).where(
+                    TAGGINGS.c.raw_lead_id.in_(part), TAGGINGS.c.tag_id.in_(list(tag_ids))
                 )
             )
             found.update((lead, tag) for lead, tag in rows)
@@ -122,7 +124,7 @@ class SqlTagStore:
                 for lead, tag in part
             ]
             # A concurrent attach of the same pair is not an error.
-            await self._s.execute(make(LT).on_conflict_do_nothing(), rows)
+            await self._s.execute(make(TAGGINGS).on_conflict_do_nothing(), rows)
         return missing
 
     async def detach_tags(
@@ -133,7 +135,9 @@ class SqlTagStore:
         present = await self._pairs(lead_ids, tag_ids)
         for part in chunks(list(lead_ids)):
             await self._s.execute(
-                delete(LT).where(LT.c.raw_lead_id.in_(part), LT.c.tag_id.in_(list(tag_ids)))
+                delete(TAGGINGS).where(
+                    TAGGINGS.c.raw_lead_id.in_(part), TAGGINGS.c.tag_id.in_(list(tag_ids))
+                )
             )
         return sorted(present)
 
@@ -144,7 +148,7 @@ class SqlCampaignStore:
     async def add_campaign(self, campaign: Campaign) -> None:
         try:
             await self._s.execute(
-                insert(C).values(**values_of(campaign), updated_at=campaign.created_at)
+                insert(CAMPAIGNS).values(**values_of(campaign), updated_at=campaign.created_at)
             )
         except IntegrityError:
             raise DuplicateKey(f"campaign {campaign.slug}") from None
@@ -155,8 +159,8 @@ class SqlCampaignStore:
             values.pop(fixed)
         try:
             await self._s.execute(
-                update(C)
-                .where(C.c.id == campaign.id)
+                update(CAMPAIGNS)
+                .where(CAMPAIGNS.c.id == campaign.id)
                 .values(**values, updated_at=datetime.now(UTC))
             )
         except IntegrityError:
@@ -167,16 +171,16 @@ class SqlCampaignStore:
         return msgspec.convert(dict(row), Campaign) if row else None
 
     async def get_campaign(self, campaign_id: uuid.UUID) -> Campaign | None:
-        return await self._campaign(C.c.id == campaign_id)
+        return await self._campaign(CAMPAIGNS.c.id == campaign_id)
 
     async def campaign_by_slug(self, slug: str) -> Campaign | None:
-        return await self._campaign(C.c.slug == slug)
+        return await self._campaign(CAMPAIGNS.c.slug == slug)
 
     async def campaigns(self, req: PageRequest) -> Page[Campaign]:
-        total = (await self._s.execute(select(func.count()).select_from(C))).scalar_one()
+        total = (await self._s.execute(select(func.count()).select_from(CAMPAIGNS))).scalar_one()
         rows = await self._s.execute(
             select(*_CAMPAIGN)
-            .order_by(C.c.created_at.desc(), C.c.id.desc())
+            .order_by(CAMPAIGNS.c.created_at.desc(), CAMPAIGNS.c.id.desc())
             .offset(req.offset)
             .limit(req.page_size)
         )
@@ -185,13 +189,13 @@ class SqlCampaignStore:
 
     async def add_campaign_lead(self, submission: CampaignLead) -> None:
         await self._s.execute(
-            insert(CL).values(**values_of(submission), updated_at=submission.created_at)
+            insert(CAMPAIGN_LEADS).values(**values_of(submission), updated_at=submission.created_at)
         )
 
     async def get_campaign_lead(
         self, campaign_lead_id: uuid.UUID, *, lock: bool = False
     ) -> CampaignLead | None:
-        stmt = select(*_CAMPAIGN_LEAD).where(CL.c.id == campaign_lead_id)
+        stmt = select(*_CAMPAIGN_LEAD).where(CAMPAIGN_LEADS.c.id == campaign_lead_id)
         if lock:
             await serialise_writers(self._s)
             stmt = stmt.with_for_update()
@@ -206,8 +210,11 @@ class SqlCampaignStore:
         raw_lead_id: uuid.UUID | None,
     ) -> bool:
         result = await self._s.execute(
-            update(CL)
-            .where(CL.c.id == campaign_lead_id, CL.c.status == CampaignLeadStatus.RECEIVED.value)
+            update(CAMPAIGN_LEADS)
+            .where(
+                CAMPAIGN_LEADS.c.id == campaign_lead_id,
+                CAMPAIGN_LEADS.c.status == CampaignLeadStatus.RECEIVED.value,
+            )
             .values(
                 status=status.value,
                 reject_reason=reason,
@@ -219,9 +226,12 @@ class SqlCampaignStore:
 
     async def received_before(self, moment: datetime, limit: int) -> list[uuid.UUID]:
         rows = await self._s.execute(
-            select(CL.c.id)
-            .where(CL.c.status == CampaignLeadStatus.RECEIVED.value, CL.c.created_at < moment)
-            .order_by(CL.c.created_at)
+            select(CAMPAIGN_LEADS.c.id)
+            .where(
+                CAMPAIGN_LEADS.c.status == CampaignLeadStatus.RECEIVED.value,
+                CAMPAIGN_LEADS.c.created_at < moment,
+            )
+            .order_by(CAMPAIGN_LEADS.c.created_at)
             .limit(limit)
         )
         return list(rows.scalars().all())
@@ -234,16 +244,18 @@ class SqlCampaignStore:
     ) -> Page[CampaignLead]:
         conditions = []
         if campaign_id is not None:
-            conditions.append(CL.c.campaign_id == campaign_id)
+            conditions.append(CAMPAIGN_LEADS.c.campaign_id == campaign_id)
         if status is not None:
-            conditions.append(CL.c.status == status.value)
+            conditions.append(CAMPAIGN_LEADS.c.status == status.value)
         total = (
-            await self._s.execute(select(func.count()).select_from(CL).where(*conditions))
+            await self._s.execute(
+                select(func.count()).select_from(CAMPAIGN_LEADS).where(*conditions)
+            )
         ).scalar_one()
         rows = await self._s.execute(
             select(*_CAMPAIGN_LEAD)
             .where(*conditions)
-            .order_by(CL.c.created_at.desc(), CL.c.id.desc())
+            .order_by(CAMPAIGN_LEADS.c.created_at.desc(), CAMPAIGN_LEADS.c.id.desc())
             .offset(req.offset)
             .limit(req.page_size)
         )

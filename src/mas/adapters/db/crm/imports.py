@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mas.adapters.db.crm import bulk_leads
+from mas.adapters.db.crm.journal import table
 from mas.adapters.db.crm.tables import (
     LeadImportBatchRow,
-    LeadImportRowRow,
+    LeadImportOutcomeRow,
     LeadTagRow,
     VendorHeadAssignmentRow,
     VendorLeadRow,
@@ -24,6 +25,7 @@ from mas.adapters.db.identity.tables import VendorApiKeyRow
 from mas.core.crm.import_rules import IntakeRow, RejectedRow
 from mas.core.crm.model import ImportBatch, ImportStatus
 from mas.core.crm.ports.imports import (
+    VENDOR_PAYLOAD_FIELDS,
     ChunkOutcome,
     IntakeTarget,
     ReceivedVendorLead,
@@ -31,12 +33,12 @@ from mas.core.crm.ports.imports import (
 )
 from mas.core.platform.ids import uuid7
 
-B: Table = LeadImportBatchRow.__table__  # type: ignore[assignment]
-R: Table = LeadImportRowRow.__table__  # type: ignore[assignment]
-V: Table = VendorLeadRow.__table__  # type: ignore[assignment]
-H: Table = VendorHeadAssignmentRow.__table__  # type: ignore[assignment]
-TAGS: Table = LeadTagRow.__table__  # type: ignore[assignment]
-KEYS: Table = VendorApiKeyRow.__table__  # type: ignore[assignment]
+BATCHES = table(LeadImportBatchRow)
+IMPORT_OUTCOMES = table(LeadImportOutcomeRow)
+VENDOR_LEADS = table(VendorLeadRow)
+VENDOR_HEADS = table(VendorHeadAssignmentRow)
+TAGS = table(LeadTagRow)
+VENDOR_KEYS = table(VendorApiKeyRow)
 _BATCH_FIELDS = [f.name for f in msgspec.structs.fields(ImportBatch)]
 
 
@@ -58,12 +60,12 @@ class SqlImportRepository:
 
     async def add(self, batch: ImportBatch) -> None:
         values = _values(batch)
-        await self._s.execute(insert(B).values(**values, updated_at=batch.created_at))
+        await self._s.execute(insert(BATCHES).values(**values, updated_at=batch.created_at))
 
     async def get(self, batch_id: uuid.UUID) -> ImportBatch | None:
         row = (
             await self._s.execute(
-                select(*[B.c[n] for n in _BATCH_FIELDS]).where(B.c.id == batch_id)
+                select(*[BATCHES.c[n] for n in _BATCH_FIELDS]).where(BATCHES.c.id == batch_id)
             )
         ).first()
         return msgspec.convert(dict(row._mapping), ImportBatch) if row else None
@@ -72,19 +74,21 @@ class SqlImportRepository:
         values = _values(batch)
         del values["id"], values["created_at"]
         await self._s.execute(
-            update(B).where(B.c.id == batch.id).values(**values, updated_at=datetime.now(UTC))
+            update(BATCHES)
+            .where(BATCHES.c.id == batch.id)
+            .values(**values, updated_at=datetime.now(UTC))
         )
 
     async def same_file_since(self, sha256: str, since: datetime) -> ImportBatch | None:
         found = (
             await self._s.execute(
-                select(B.c.id)
+                select(BATCHES.c.id)
                 .where(
-                    B.c.file_sha256 == sha256,
-                    B.c.created_at >= since,
-                    B.c.status != ImportStatus.CANCELLED.value,
+                    BATCHES.c.file_sha256 == sha256,
+                    BATCHES.c.created_at >= since,
+                    BATCHES.c.status != ImportStatus.CANCELLED.value,
                 )
-                .order_by(B.c.created_at.desc())
+                .order_by(BATCHES.c.created_at.desc())
                 .limit(1)
             )
         ).scalar_one_or_none()
@@ -110,9 +114,9 @@ class SqlImportRepository:
 
     async def rejected_rows(self, batch_id: uuid.UUID) -> list[RejectedRow]:
         rows = await self._s.execute(
-            select(R.c.row_no, R.c.errors, R.c.raw)
-            .where(R.c.batch_id == batch_id, R.c.outcome == "REJECTED")
-            .order_by(R.c.row_no)
+            select(IMPORT_OUTCOMES.c.row_no, IMPORT_OUTCOMES.c.errors, IMPORT_OUTCOMES.c.raw)
+            .where(IMPORT_OUTCOMES.c.batch_id == batch_id, IMPORT_OUTCOMES.c.outcome == "REJECTED")
+            .order_by(IMPORT_OUTCOMES.c.row_no)
         )
         return [RejectedRow(row_no, list(errors), dict(raw)) for row_no, errors, raw in rows]
 
@@ -120,17 +124,21 @@ class SqlImportRepository:
 
     async def vendor_head(self, vendor_key_id: uuid.UUID) -> uuid.UUID | None:
         found = await self._s.execute(
-            select(H.c.sales_head_id).where(H.c.vendor_key_id == vendor_key_id)
+            select(VENDOR_HEADS.c.sales_head_id).where(
+                VENDOR_HEADS.c.vendor_key_id == vendor_key_id
+            )
         )
         head: uuid.UUID | None = found.scalar_one_or_none()
         return head
 
     async def vendors_of_head(self, sales_head_id: uuid.UUID) -> list[uuid.UUID]:
         found = await self._s.execute(
-            select(H.c.vendor_key_id)
-            .join(KEYS, KEYS.c.id == H.c.vendor_key_id)
-            .where(H.c.sales_head_id == sales_head_id, KEYS.c.revoked_at.is_(None))
-            .order_by(H.c.created_at)
+            select(VENDOR_HEADS.c.vendor_key_id)
+            .join(VENDOR_KEYS, VENDOR_KEYS.c.id == VENDOR_HEADS.c.vendor_key_id)
+            .where(
+                VENDOR_HEADS.c.sales_head_id == sales_head_id, VENDOR_KEYS.c.revoked_at.is_(None)
+            )
+            .order_by(VENDOR_HEADS.c.created_at)
         )
         return list(found.scalars())
 
@@ -138,7 +146,7 @@ class SqlImportRepository:
         self, vendor_key_id: uuid.UUID, sales_head_id: uuid.UUID, actor_id: uuid.UUID
     ) -> None:
         now = datetime.now(UTC)
-        statement = self._insert()(H).values(
+        statement = self._insert()(VENDOR_HEADS).values(
             id=uuid7(),
             vendor_key_id=vendor_key_id,
             sales_head_id=sales_head_id,
@@ -148,7 +156,7 @@ class SqlImportRepository:
         )
         await self._s.execute(
             statement.on_conflict_do_update(
-                index_elements=[H.c.vendor_key_id],
+                index_elements=[VENDOR_HEADS.c.vendor_key_id],
                 set_={"sales_head_id": sales_head_id, "assigned_by": actor_id, "updated_at": now},
             )
         )
@@ -162,9 +170,7 @@ class SqlImportRepository:
         values = []
         for position, lead in enumerate(leads):
             payload: dict[str, Any] = {
-                field: value
-                for field in ("city", "state", "course_interest", "session_year")
-                if (value := getattr(lead, field))
+                field: value for field in VENDOR_PAYLOAD_FIELDS if (value := getattr(lead, field))
             }
             if lead.extra:
                 payload["extra"] = lead.extra
@@ -184,10 +190,12 @@ class SqlImportRepository:
                 }
             )
         statement = (
-            self._insert()(V)
+            self._insert()(VENDOR_LEADS)
             .values(values)
-            .on_conflict_do_nothing(index_elements=[V.c.vendor_key_id, V.c.external_id])
-            .returning(V.c.external_id)
+            .on_conflict_do_nothing(
+                index_elements=[VENDOR_LEADS.c.vendor_key_id, VENDOR_LEADS.c.external_id]
+            )
+            .returning(VENDOR_LEADS.c.external_id)
         )
         return list((await self._s.execute(statement)).scalars())
 
@@ -195,9 +203,18 @@ class SqlImportRepository:
         self, vendor_key_id: uuid.UUID, limit: int
     ) -> list[ReceivedVendorLead]:
         statement = (
-            select(V.c.id, V.c.external_id, V.c.name, V.c.phone_raw, V.c.email_raw, V.c.payload)
-            .where(V.c.vendor_key_id == vendor_key_id, V.c.status == "RECEIVED")
-            .order_by(V.c.created_at, V.c.id)
+            select(
+                VENDOR_LEADS.c.id,
+                VENDOR_LEADS.c.external_id,
+                VENDOR_LEADS.c.name,
+                VENDOR_LEADS.c.phone_raw,
+                VENDOR_LEADS.c.email_raw,
+                VENDOR_LEADS.c.payload,
+            )
+            .where(
+                VENDOR_LEADS.c.vendor_key_id == vendor_key_id, VENDOR_LEADS.c.status == "RECEIVED"
+            )
+            .order_by(VENDOR_LEADS.c.created_at, VENDOR_LEADS.c.id)
             .limit(limit)
             # Two pulls of one vendor at once take different leads (PostgreSQL).
             .with_for_update(skip_locked=True)

@@ -28,15 +28,15 @@ def table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-L = table(RawLeadRow)
-A = table(LeadActivityRow)
-I = table(LeadIntakeRow)  # noqa: E741 - the intakes table
-F = table(LeadFollowUpRow)
-X = TypeVar("X")
+LEADS = table(RawLeadRow)
+ACTIVITIES = table(LeadActivityRow)
+INTAKES = table(LeadIntakeRow)
+FOLLOW_UPS = table(LeadFollowUpRow)
+Item = TypeVar("Item")
 CHUNK = 1000
 
 
-def chunks(items: list[X], size: int = CHUNK) -> Iterator[list[X]]:
+def chunks(items: list[Item], size: int = CHUNK) -> Iterator[list[Item]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -74,9 +74,9 @@ def before_clause(
     return or_(time_col < moment, and_(time_col == moment, id_col < last))
 
 
-_ACTIVITY = columns(A, Activity)
-_INTAKE = columns(I, LeadIntake)
-_FOLLOW_UP = columns(F, FollowUp)
+_ACTIVITY = columns(ACTIVITIES, Activity)
+_INTAKE = columns(INTAKES, LeadIntake)
+_FOLLOW_UP = columns(FOLLOW_UPS, FollowUp)
 
 
 class SqlLeadJournal:
@@ -84,7 +84,7 @@ class SqlLeadJournal:
 
     async def add_intake(self, intake: LeadIntake) -> None:
         try:
-            await self._s.execute(insert(I).values(**values_of(intake)))
+            await self._s.execute(insert(INTAKES).values(**values_of(intake)))
         except IntegrityError:
             raise DuplicateKey(f"intake {intake.channel.value}:{intake.channel_ref}") from None
 
@@ -93,7 +93,8 @@ class SqlLeadJournal:
             (
                 await self._s.execute(
                     select(*_INTAKE).where(
-                        I.c.channel == channel.value, I.c.channel_ref == channel_ref[:100]
+                        INTAKES.c.channel == channel.value,
+                        INTAKES.c.channel_ref == channel_ref[:100],
                     )
                 )
             )
@@ -104,7 +105,9 @@ class SqlLeadJournal:
 
     async def intakes_of(self, lead_id: uuid.UUID) -> list[LeadIntake]:
         rows = await self._s.execute(
-            select(*_INTAKE).where(I.c.raw_lead_id == lead_id).order_by(I.c.created_at, I.c.id)
+            select(*_INTAKE)
+            .where(INTAKES.c.raw_lead_id == lead_id)
+            .order_by(INTAKES.c.created_at, INTAKES.c.id)
         )
         return [msgspec.convert(dict(r), LeadIntake) for r in rows.mappings()]
 
@@ -113,17 +116,17 @@ class SqlLeadJournal:
             return
         rows = [values_of(a) for a in activities]
         for batch in chunks(rows):
-            await self._s.execute(insert(A), batch)
+            await self._s.execute(insert(ACTIVITIES), batch)
         # last_activity_at only moves forward
         by_time = sorted(activities, key=lambda a: a.occurred_at)
         for moment, group in groupby(by_time, key=lambda a: a.occurred_at):
             ids = sorted({a.raw_lead_id for a in group})
             for part in chunks(ids):
                 await self._s.execute(
-                    update(L)
+                    update(LEADS)
                     .where(
-                        L.c.id.in_(part),
-                        or_(L.c.last_activity_at.is_(None), L.c.last_activity_at < moment),
+                        LEADS.c.id.in_(part),
+                        or_(LEADS.c.last_activity_at.is_(None), LEADS.c.last_activity_at < moment),
                     )
                     .values(last_activity_at=moment)
                 )
@@ -132,23 +135,23 @@ class SqlLeadJournal:
         self, condition: ColumnElement[bool], before: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Activity]:
         stmt = select(*_ACTIVITY).where(condition)
-        older = before_clause(A.c.occurred_at, A.c.id, before)
+        older = before_clause(ACTIVITIES.c.occurred_at, ACTIVITIES.c.id, before)
         if older is not None:
             stmt = stmt.where(older)
         rows = await self._s.execute(
-            stmt.order_by(A.c.occurred_at.desc(), A.c.id.desc()).limit(limit)
+            stmt.order_by(ACTIVITIES.c.occurred_at.desc(), ACTIVITIES.c.id.desc()).limit(limit)
         )
         return [msgspec.convert(dict(r), Activity) for r in rows.mappings()]
 
     async def timeline(
         self, lead_id: uuid.UUID, before: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Activity]:
-        return await self._activities(A.c.raw_lead_id == lead_id, before, limit)
+        return await self._activities(ACTIVITIES.c.raw_lead_id == lead_id, before, limit)
 
     async def feed(
         self, actor_id: uuid.UUID, before: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Activity]:
-        return await self._activities(A.c.actor_id == actor_id, before, limit)
+        return await self._activities(ACTIVITIES.c.actor_id == actor_id, before, limit)
 
 
 class SqlFollowUpStore:
@@ -156,12 +159,12 @@ class SqlFollowUpStore:
 
     async def add_follow_up(self, follow_up: FollowUp) -> None:
         await self._s.execute(
-            insert(F).values(**values_of(follow_up), updated_at=follow_up.created_at)
+            insert(FOLLOW_UPS).values(**values_of(follow_up), updated_at=follow_up.created_at)
         )
 
     async def get_follow_up(self, follow_up_id: uuid.UUID) -> FollowUp | None:
         row = (
-            (await self._s.execute(select(*_FOLLOW_UP).where(F.c.id == follow_up_id)))
+            (await self._s.execute(select(*_FOLLOW_UP).where(FOLLOW_UPS.c.id == follow_up_id)))
             .mappings()
             .first()
         )
@@ -169,8 +172,8 @@ class SqlFollowUpStore:
 
     async def save_follow_up(self, follow_up: FollowUp, was: FollowUpStatus) -> bool:
         result = await self._s.execute(
-            update(F)
-            .where(F.c.id == follow_up.id, F.c.status == was.value)
+            update(FOLLOW_UPS)
+            .where(FOLLOW_UPS.c.id == follow_up.id, FOLLOW_UPS.c.status == was.value)
             .values(
                 status=follow_up.status.value,
                 due_at=follow_up.due_at,
@@ -184,10 +187,12 @@ class SqlFollowUpStore:
         rows = await self._s.execute(
             select(*_FOLLOW_UP)
             .where(
-                F.c.raw_lead_id == lead_id,
-                F.c.status.in_([FollowUpStatus.PENDING.value, FollowUpStatus.MISSED.value]),
+                FOLLOW_UPS.c.raw_lead_id == lead_id,
+                FOLLOW_UPS.c.status.in_(
+                    [FollowUpStatus.PENDING.value, FollowUpStatus.MISSED.value]
+                ),
             )
-            .order_by(F.c.due_at, F.c.id)
+            .order_by(FOLLOW_UPS.c.due_at, FOLLOW_UPS.c.id)
         )
         return [msgspec.convert(dict(r), FollowUp) for r in rows.mappings()]
 
@@ -200,27 +205,34 @@ class SqlFollowUpStore:
         limit: int,
     ) -> list[FollowUpItem]:
         stmt = (
-            select(*_FOLLOW_UP, L.c.name.label("lead_name"), L.c.phone_e164.label("lead_phone"))
-            .join(L, L.c.id == F.c.raw_lead_id)
+            select(
+                *_FOLLOW_UP, LEADS.c.name.label("lead_name"), LEADS.c.phone_e164.label("lead_phone")
+            )
+            .join(LEADS, LEADS.c.id == FOLLOW_UPS.c.raw_lead_id)
             .where(
-                F.c.owner_id == owner_id,
-                F.c.status.in_([s.value for s in statuses]),
-                F.c.due_at < due_before,
-                L.c.deleted_at.is_(None),
+                FOLLOW_UPS.c.owner_id == owner_id,
+                FOLLOW_UPS.c.status.in_([s.value for s in statuses]),
+                FOLLOW_UPS.c.due_at < due_before,
+                LEADS.c.deleted_at.is_(None),
             )
         )
         if due_from is not None:
-            stmt = stmt.where(F.c.due_at >= due_from)
-        rows = await self._s.execute(stmt.order_by(F.c.due_at, F.c.id).limit(limit))
+            stmt = stmt.where(FOLLOW_UPS.c.due_at >= due_from)
+        rows = await self._s.execute(
+            stmt.order_by(FOLLOW_UPS.c.due_at, FOLLOW_UPS.c.id).limit(limit)
+        )
         return [msgspec.convert(dict(r), FollowUpItem) for r in rows.mappings()]
 
     async def mark_missed(self, due_before: datetime, now: datetime, limit: int) -> list[FollowUp]:
         ids = (
             (
                 await self._s.execute(
-                    select(F.c.id)
-                    .where(F.c.status == FollowUpStatus.PENDING.value, F.c.due_at < due_before)
-                    .order_by(F.c.due_at)
+                    select(FOLLOW_UPS.c.id)
+                    .where(
+                        FOLLOW_UPS.c.status == FollowUpStatus.PENDING.value,
+                        FOLLOW_UPS.c.due_at < due_before,
+                    )
+                    .order_by(FOLLOW_UPS.c.due_at)
                     .limit(limit)
                 )
             )
@@ -231,8 +243,8 @@ class SqlFollowUpStore:
             return []
         # Conditional on PENDING: a concurrent run (or a completion) wins, never both.
         rows = await self._s.execute(
-            update(F)
-            .where(F.c.id.in_(ids), F.c.status == FollowUpStatus.PENDING.value)
+            update(FOLLOW_UPS)
+            .where(FOLLOW_UPS.c.id.in_(ids), FOLLOW_UPS.c.status == FollowUpStatus.PENDING.value)
             .values(status=FollowUpStatus.MISSED.value, updated_at=now)
             .returning(*_FOLLOW_UP)
         )
@@ -240,13 +252,15 @@ class SqlFollowUpStore:
 
     async def owners_due(self, due_from: datetime, due_before: datetime) -> list[uuid.UUID]:
         rows = await self._s.execute(
-            select(F.c.owner_id)
-            .join(L, L.c.id == F.c.raw_lead_id)
+            select(FOLLOW_UPS.c.owner_id)
+            .join(LEADS, LEADS.c.id == FOLLOW_UPS.c.raw_lead_id)
             .where(
-                F.c.status.in_([FollowUpStatus.PENDING.value, FollowUpStatus.MISSED.value]),
-                F.c.due_at >= due_from,
-                F.c.due_at < due_before,
-                L.c.deleted_at.is_(None),
+                FOLLOW_UPS.c.status.in_(
+                    [FollowUpStatus.PENDING.value, FollowUpStatus.MISSED.value]
+                ),
+                FOLLOW_UPS.c.due_at >= due_from,
+                FOLLOW_UPS.c.due_at < due_before,
+                LEADS.c.deleted_at.is_(None),
             )
             .distinct()
         )
@@ -254,8 +268,11 @@ class SqlFollowUpStore:
 
     async def cancel_open_follow_ups(self, lead_id: uuid.UUID, now: datetime) -> int:
         result = await self._s.execute(
-            update(F)
-            .where(F.c.raw_lead_id == lead_id, F.c.status == FollowUpStatus.PENDING.value)
+            update(FOLLOW_UPS)
+            .where(
+                FOLLOW_UPS.c.raw_lead_id == lead_id,
+                FOLLOW_UPS.c.status == FollowUpStatus.PENDING.value,
+            )
             .values(status=FollowUpStatus.CANCELLED.value, updated_at=now)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

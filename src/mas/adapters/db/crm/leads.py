@@ -47,44 +47,37 @@ from mas.adapters.db.crm.tables import (
     SalesHeadProfileRow,
     SalesTeamMemberRow,
 )
-from mas.core.crm.model import FollowUpStatus, Lead
+from mas.core.crm.model import FollowUpStatus, IncomingLead, Lead
 from mas.core.crm.queries import COUNT_CAP, LeadFilter, LeadPage
 from mas.core.crm.scope import LeadScope, ScopeKind
 from mas.core.platform.paging import PageRequest
 from mas.core.platform.ports.uow import DuplicateKey
 
-L = table(RawLeadRow)
-T = table(LeadTagRow)
-LT = table(RawLeadTagRow)
-F = table(LeadFollowUpRow)
-_COLUMNS = [L.c[f.name] for f in msgspec.structs.fields(Lead) if f.name != "tags"]
+LEADS = table(RawLeadRow)
+TAGS = table(LeadTagRow)
+TAGGINGS = table(RawLeadTagRow)
+FOLLOW_UPS = table(LeadFollowUpRow)
+_COLUMNS = [LEADS.c[f.name] for f in msgspec.structs.fields(Lead) if f.name != "tags"]
 # A lead's live tags, read with the lead itself: one correlated look-up per row on the
 # (raw_lead_id, tag_id) index instead of a second query with an ``IN`` list rendered per page.
 # Tag names are slugs ([a-z0-9-]), so a comma separates them safely.
-_TAGS = (
-    select(func.aggregate_strings(T.c.name, ","))
-    .select_from(LT.join(T, T.c.id == LT.c.tag_id))
-    .where(LT.c.raw_lead_id == L.c.id, T.c.deleted_at.is_(None))
+_TAG_NAMES = (
+    select(func.aggregate_strings(TAGS.c.name, ","))
+    .select_from(TAGGINGS.join(TAGS, TAGS.c.id == TAGGINGS.c.tag_id))
+    .where(TAGGINGS.c.raw_lead_id == LEADS.c.id, TAGS.c.deleted_at.is_(None))
     .scalar_subquery()
     .label("tags")
 )
 # Built once: coercing two dozen columns on every request is measurable on the list route.
-_SELECT_LEADS = select(*_COLUMNS, _TAGS)
+_SELECT_LEADS = select(*_COLUMNS, _TAG_NAMES)
 EDITABLE = (
-    "name",
-    "phone_e164",
-    "email",
-    "phone_alt",
-    "city",
-    "state",
-    "course_interest",
-    "session_year",
+    *(f.name for f in msgspec.structs.fields(IncomingLead) if f.name != "tags"),
     "status",
-    "extra_data",
     "lost_reason",
     "conversion_ref",
     "reinquiry_count",
 )
+"""What ``save`` writes: what an intake brings (tags have their own table) and the status."""
 
 
 def scope_clause(scope: LeadScope, *, write: bool = False) -> ColumnElement[bool]:
@@ -94,9 +87,11 @@ def scope_clause(scope: LeadScope, *, write: bool = False) -> ColumnElement[bool
     if scope.kind is ScopeKind.POOL:
         if scope.read_all_pools and not write:
             return true()
-        return L.c.owning_sales_head_id == scope.user_id
+        return LEADS.c.owning_sales_head_id == scope.user_id
     if scope.kind is ScopeKind.ASSIGNED:
-        return or_(L.c.assigned_to == scope.user_id, L.c.assigned_counsellor == scope.user_id)
+        return or_(
+            LEADS.c.assigned_to == scope.user_id, LEADS.c.assigned_counsellor == scope.user_id
+        )
     return false()
 
 
@@ -108,35 +103,38 @@ def _like(text: str) -> str:
 def filter_clauses(flt: LeadFilter) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if flt.statuses:
-        found.append(L.c.status.in_([s.value for s in flt.statuses]))
+        found.append(LEADS.c.status.in_([s.value for s in flt.statuses]))
     if flt.tag:
         found.append(
             exists()
-            .where(LT.c.raw_lead_id == L.c.id, LT.c.tag_id == T.c.id)
-            .where(T.c.name == flt.tag.strip().lower(), T.c.deleted_at.is_(None))
+            .where(TAGGINGS.c.raw_lead_id == LEADS.c.id, TAGGINGS.c.tag_id == TAGS.c.id)
+            .where(TAGS.c.name == flt.tag.strip().lower(), TAGS.c.deleted_at.is_(None))
         )
     if flt.q and flt.q.strip():
         q = flt.q.strip().lower()
-        options = [func.lower(L.c.name).like(_like(q), escape="\\"), L.c.email.like(_like(q), "\\")]
+        options = [
+            func.lower(LEADS.c.name).like(_like(q), escape="\\"),
+            LEADS.c.email.like(_like(q), "\\"),
+        ]
         digits = "".join(ch for ch in q if ch.isdigit())
         if len(digits) >= 4:
-            options.append(L.c.phone_e164.like(_like(digits), escape="\\"))
-            options.append(L.c.phone_alt.like(_like(digits), escape="\\"))
+            options.append(LEADS.c.phone_e164.like(_like(digits), escape="\\"))
+            options.append(LEADS.c.phone_alt.like(_like(digits), escape="\\"))
         found.append(or_(*options))
     if flt.follow_up_due_before is not None:
-        found.append(L.c.next_follow_up_at < flt.follow_up_due_before)
+        found.append(LEADS.c.next_follow_up_at < flt.follow_up_due_before)
     if flt.unassigned:
-        found.append(L.c.assigned_to.is_(None))
+        found.append(LEADS.c.assigned_to.is_(None))
     if flt.assigned_to is not None:
-        found.append(L.c.assigned_to == flt.assigned_to)
+        found.append(LEADS.c.assigned_to == flt.assigned_to)
     if flt.source is not None:
-        found.append(L.c.source == flt.source.value)
+        found.append(LEADS.c.source == flt.source.value)
     if flt.pool is not None:
-        found.append(L.c.owning_sales_head_id == flt.pool)
+        found.append(LEADS.c.owning_sales_head_id == flt.pool)
     if flt.created_from is not None:
-        found.append(L.c.created_at >= flt.created_from)
+        found.append(LEADS.c.created_at >= flt.created_from)
     if flt.created_before is not None:
-        found.append(L.c.created_at < flt.created_before)
+        found.append(LEADS.c.created_at < flt.created_before)
     return found
 
 
@@ -145,7 +143,7 @@ def _capped_count(condition: ColumnElement[bool], cap: int) -> Select[Any]:
     order (pool or assignee, status, created_at), a pool of 200,000 costs what one of ``cap``
     does."""
     capped = (
-        select(L.c.id).where(condition).order_by(L.c.created_at.desc()).limit(cap + 1)
+        select(LEADS.c.id).where(condition).order_by(LEADS.c.created_at.desc()).limit(cap + 1)
     ).subquery()
     return select(func.count()).select_from(capped)
 
@@ -159,7 +157,9 @@ def _to_leads(rows: Sequence[RowMapping]) -> list[Lead]:
 
 
 def where(scope: LeadScope, flt: LeadFilter | None = None) -> ColumnElement[bool]:
-    return and_(L.c.deleted_at.is_(None), scope_clause(scope), *filter_clauses(flt or LeadFilter()))
+    return and_(
+        LEADS.c.deleted_at.is_(None), scope_clause(scope), *filter_clauses(flt or LeadFilter())
+    )
 
 
 class SqlLeadStore:
@@ -173,11 +173,11 @@ class SqlLeadStore:
         self, lead_id: uuid.UUID, scope: LeadScope, *, write: bool = False, lock: bool = False
     ) -> Lead | None:
         stmt = _SELECT_LEADS.where(
-            L.c.id == lead_id, L.c.deleted_at.is_(None), scope_clause(scope, write=write)
+            LEADS.c.id == lead_id, LEADS.c.deleted_at.is_(None), scope_clause(scope, write=write)
         )
         if lock:
             await serialise_writers(self._s)
-            stmt = stmt.with_for_update(of=L)
+            stmt = stmt.with_for_update(of=LEADS)
         found = await self._leads(stmt)
         return found[0] if found else None
 
@@ -186,18 +186,18 @@ class SqlLeadStore:
     ) -> Lead | None:
         tries: list[ColumnElement[bool]] = []
         if phone:
-            tries += [L.c.phone_e164 == phone, L.c.phone_alt == phone]
+            tries += [LEADS.c.phone_e164 == phone, LEADS.c.phone_alt == phone]
         if phone_alt:
-            tries.append(L.c.phone_e164 == phone_alt)
+            tries.append(LEADS.c.phone_e164 == phone_alt)
         if email:
-            tries.append(L.c.email == email)
+            tries.append(LEADS.c.email == email)
         await serialise_writers(self._s)
         for condition in tries:
             stmt = (
-                _SELECT_LEADS.where(condition, L.c.deleted_at.is_(None))
-                .order_by(L.c.created_at, L.c.id)
+                _SELECT_LEADS.where(condition, LEADS.c.deleted_at.is_(None))
+                .order_by(LEADS.c.created_at, LEADS.c.id)
                 .limit(1)
-                .with_for_update(of=L)
+                .with_for_update(of=LEADS)
             )
             found = await self._leads(stmt)
             if found:
@@ -207,7 +207,7 @@ class SqlLeadStore:
     async def add(self, lead: Lead) -> None:
         values = {c.name: plain(getattr(lead, c.name)) for c in _COLUMNS}
         try:
-            await self._s.execute(insert(L).values(**values))
+            await self._s.execute(insert(LEADS).values(**values))
         except IntegrityError:
             raise DuplicateKey(f"lead {lead.phone_e164 or lead.email}") from None
 
@@ -215,9 +215,11 @@ class SqlLeadStore:
         values = {name: plain(getattr(lead, name)) for name in EDITABLE}
         now = datetime.now(UTC)
         stmt = (
-            update(L)
-            .where(L.c.id == lead.id, L.c.version == lead.version, L.c.deleted_at.is_(None))
-            .values(**values, version=L.c.version + 1, updated_at=now)
+            update(LEADS)
+            .where(
+                LEADS.c.id == lead.id, LEADS.c.version == lead.version, LEADS.c.deleted_at.is_(None)
+            )
+            .values(**values, version=LEADS.c.version + 1, updated_at=now)
         )
         try:
             result = await self._s.execute(stmt)
@@ -237,7 +239,7 @@ class SqlLeadStore:
         stmt = (
             _SELECT_LEADS.add_columns(total_rows)
             .where(condition)
-            .order_by(L.c.created_at.desc(), L.c.id.desc())
+            .order_by(LEADS.c.created_at.desc(), LEADS.c.id.desc())
             .offset(req.offset)
             .limit(req.page_size)
         )
@@ -269,9 +271,12 @@ class SqlLeadStore:
         if after is not None:
             moment, last = after
             stmt = stmt.where(
-                or_(L.c.created_at > moment, and_(L.c.created_at == moment, L.c.id > last))
+                or_(
+                    LEADS.c.created_at > moment,
+                    and_(LEADS.c.created_at == moment, LEADS.c.id > last),
+                )
             )
-        return await self._leads(stmt.order_by(L.c.created_at, L.c.id).limit(limit))
+        return await self._leads(stmt.order_by(LEADS.c.created_at, LEADS.c.id).limit(limit))
 
     async def in_scope(
         self, scope: LeadScope, lead_ids: Sequence[uuid.UUID], *, write: bool
@@ -279,8 +284,10 @@ class SqlLeadStore:
         found: list[uuid.UUID] = []
         for part in chunks(list(lead_ids)):
             rows = await self._s.execute(
-                select(L.c.id).where(
-                    L.c.id.in_(part), L.c.deleted_at.is_(None), scope_clause(scope, write=write)
+                select(LEADS.c.id).where(
+                    LEADS.c.id.in_(part),
+                    LEADS.c.deleted_at.is_(None),
+                    scope_clause(scope, write=write),
                 )
             )
             found += rows.scalars().all()
@@ -288,21 +295,24 @@ class SqlLeadStore:
 
     async def soft_delete(self, lead_id: uuid.UUID, now: datetime) -> bool:
         result = await self._s.execute(
-            update(L)
-            .where(L.c.id == lead_id, L.c.deleted_at.is_(None))
-            .values(deleted_at=now, version=L.c.version + 1, updated_at=now)
+            update(LEADS)
+            .where(LEADS.c.id == lead_id, LEADS.c.deleted_at.is_(None))
+            .values(deleted_at=now, version=LEADS.c.version + 1, updated_at=now)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def refresh_next_follow_up(self, lead_ids: Sequence[uuid.UUID]) -> None:
         earliest = (
-            select(func.min(F.c.due_at))
-            .where(F.c.raw_lead_id == L.c.id, F.c.status == FollowUpStatus.PENDING.value)
+            select(func.min(FOLLOW_UPS.c.due_at))
+            .where(
+                FOLLOW_UPS.c.raw_lead_id == LEADS.c.id,
+                FOLLOW_UPS.c.status == FollowUpStatus.PENDING.value,
+            )
             .scalar_subquery()
         )
         for part in chunks(list(lead_ids)):
             await self._s.execute(
-                update(L).where(L.c.id.in_(part)).values(next_follow_up_at=earliest)
+                update(LEADS).where(LEADS.c.id.in_(part)).values(next_follow_up_at=earliest)
             )
 
     async def funnel(
@@ -310,16 +320,20 @@ class SqlLeadStore:
     ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         condition = where(scope, flt)
         by: list[dict[str, int]] = []
-        for column in (L.c.status, L.c.source):
+        for column in (LEADS.c.status, LEADS.c.source):
             rows = await self._s.execute(
                 select(column, func.count()).where(condition).group_by(column)
             )
             by.append({str(key): int(n) for key, n in rows})
         rows = await self._s.execute(
-            select(T.c.name, func.count())
-            .select_from(L.join(LT, LT.c.raw_lead_id == L.c.id).join(T, T.c.id == LT.c.tag_id))
-            .where(condition, T.c.deleted_at.is_(None))
-            .group_by(T.c.name)
+            select(TAGS.c.name, func.count())
+            .select_from(
+                LEADS.join(TAGGINGS, TAGGINGS.c.raw_lead_id == LEADS.c.id).join(
+                    TAGS, TAGS.c.id == TAGGINGS.c.tag_id
+                )
+            )
+            .where(condition, TAGS.c.deleted_at.is_(None))
+            .group_by(TAGS.c.name)
         )
         return by[0], by[1], {str(name): int(n) for name, n in rows}
 

@@ -217,7 +217,7 @@ class LeadImportBatchRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-class LeadImportRowRow(Base):
+class LeadImportOutcomeRow(Base):
     """Row outcomes of an import (rejected rows with their reasons feed the error CSV)."""
 
     __tablename__ = "lead_import_rows"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import msgspec
 
+from mas.core.crm.contact import LeadContact, TypedPhone
 from mas.core.crm.import_rules import IntakeRow, RejectedRow
 from mas.core.crm.model import ImportBatch, IntakeChannel, LeadSource
 
@@ -40,16 +41,20 @@ class ChunkOutcome(msgspec.Struct, kw_only=True):
     rejected: dict[str, int] = {}
 
 
-class VendorLeadIn(msgspec.Struct, frozen=True, kw_only=True):
-    external_id: str
-    name: str
-    phone: str | None = None
-    email: str | None = None
-    city: str | None = None
-    state: str | None = None
-    course_interest: str | None = None
-    session_year: str | None = None
-    extra: dict[str, Any] = {}
+class VendorLeadIn(LeadContact, kw_only=True):
+    """A lead as a vendor sends it (``POST /api/vendor/leads``): no alternate phone, and the
+    session year as free text (one that is not ``2025-26`` ends in ``extra_data`` at the pull)."""
+
+    external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    phone: TypedPhone | None = None
+    session_year: Annotated[str, msgspec.Meta(max_length=9)] | None = None
+    extra: dict[str, str | int | float | bool | None] = {}
+
+
+VENDOR_PAYLOAD_FIELDS = tuple(
+    f.name for f in msgspec.structs.fields(LeadContact) if f.name not in ("name", "email")
+)
+"""What a received vendor lead keeps in its payload (name, phone and email have columns)."""
 
 
 class ReceivedVendorLead(msgspec.Struct, frozen=True, kw_only=True):
