@@ -27,7 +27,7 @@ from mas.core.platform.ports.clock import Clock, SystemClock
 from mas.core.platform.ports.events import EventBus
 from mas.core.platform.ports.mail import MailTransport
 from mas.core.platform.ratelimit import RateLimiter
-from mas.modules import MODULES, handlers, pages, repositories
+from mas.modules import MODULES, handlers, pages, repositories, vendor_scopes
 from mas.modules.base import Module
 from mas.modules.container import BoundHandler, Container
 from mas.settings import Settings
@@ -157,6 +157,7 @@ async def build_container(
         repositories=repositories(domains),
         handlers=tasks,
         pages=pages(domains),
+        vendor_scopes=vendor_scopes(domains),
         password_hasher=password_hasher,
         closers=closers,
     )

@@ -86,6 +86,7 @@ class World:
                 totp=self.totp,
                 mail_configured=lambda: self.mail_configured,
                 pages=frozenset({"crm.leads", "crm.targets"}),
+                vendor_scopes=frozenset({"leads:write", "leads:read"}),
                 access_ttl_s=ACCESS_TTL_S,
                 refresh_ttl_s=REFRESH_TTL_S,
                 master_password_hash=self.hasher.hash(MASTER),

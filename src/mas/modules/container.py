@@ -55,6 +55,8 @@ class Container:
     """Every declared task by name (the runner binds each to its domain's services)."""
     pages: frozenset[str]
     """Every SALES_HEAD page key the domains declare."""
+    vendor_scopes: frozenset[str]
+    """Every scope a vendor API key may be granted."""
     password_hasher: PasswordHasher | None = None
     """Replaces identity's argon2 hasher (the test fixtures' cheap one); None in production."""
     domains: dict[str, Any] = field(default_factory=dict)

@@ -39,6 +39,7 @@ def build(c: Container) -> IdentityServices:
             else None,
             mail_configured=lambda: c.mail.configured,
             pages=c.pages,
+            vendor_scopes=c.vendor_scopes,
             access_ttl_s=settings.access_ttl_s,
             refresh_ttl_s=settings.refresh_ttl_s,
             master_password_hash=settings.master_password_hash or None,

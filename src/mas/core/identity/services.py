@@ -70,6 +70,8 @@ class IdentityPorts:
     mail_configured: Callable[[], bool]
     pages: frozenset[str]
     """Every SALES_HEAD page key the domains declare (granted by the admin)."""
+    vendor_scopes: frozenset[str] = frozenset()
+    """Every scope a vendor API key may be granted (declared by the domains' vendor routes)."""
     access_ttl_s: int = 900
     refresh_ttl_s: int = 30 * 86400
     master_password_hash: str | None = None
@@ -130,5 +132,5 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             totp=ports.totp,
             master_password_hash=ports.master_password_hash,
         ),
-        vendor_keys=VendorKeys(uow, ports.secrets, clock),
+        vendor_keys=VendorKeys(uow, ports.secrets, clock, ports.vendor_scopes),
     )

@@ -23,7 +23,6 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 KEY_PREFIX = "vk_live_"
-SCOPES = frozenset({"leads:write", "leads:read"})
 
 
 class IssuedKey(msgspec.Struct, frozen=True):
@@ -38,19 +37,26 @@ class VendorCaller(msgspec.Struct, frozen=True):
 
 
 class VendorKeys:
+    """``scopes``: what a key may be granted, as the domains with vendor routes declare it."""
+
     def __init__(
-        self, uow: UnitOfWorkFactory[IdentityUnitOfWork], secrets: Secrets, clock: Clock
+        self,
+        uow: UnitOfWorkFactory[IdentityUnitOfWork],
+        secrets: Secrets,
+        clock: Clock,
+        scopes: frozenset[str],
     ) -> None:
         self._uow = uow
         self._secrets = secrets
         self._clock = clock
+        self.scopes = scopes
 
     async def create(self, actor: Caller, vendor_name: str, scopes: list[str]) -> IssuedKey:
-        unknown = sorted(set(scopes) - SCOPES)
+        unknown = sorted(set(scopes) - self.scopes)
         if unknown or not scopes:
             raise ValidationFailed(
                 "unknown or missing scopes",
-                errors=[FieldError("scopes", f"choose from {', '.join(sorted(SCOPES))}")],
+                errors=[FieldError("scopes", f"choose from {', '.join(sorted(self.scopes))}")],
             )
         prefix = self._secrets.random_token(9)[:12].replace("-", "x").replace("_", "y")
         secret = self._secrets.random_token(32)
