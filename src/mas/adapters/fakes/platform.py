@@ -36,6 +36,7 @@ from mas.core.platform.job_model import (
 )
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
 from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.mail import Envelope, TransportError
 from mas.core.platform.ports.uow import (
     DuplicateKey,
@@ -109,8 +110,8 @@ class FakeEnqueuer:
     listed in ``delayed``. While ``down`` every call raises ``QueueDown``.
     """
 
-    def __init__(self, clock: FakeClock | None = None) -> None:
-        self._clock = clock or FakeClock()
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or FakeClock()
         self.enqueued: list[tuple[str, dict[str, Any] | None, str | None]] = []
         self.delayed: list[tuple[str, timedelta]] = []
         self.runs: list[JobRun] = []
@@ -355,7 +356,7 @@ class FakeJobRunRepository:
 class FakeJobRunClaims:
     """``JobRunClaims``: the ledger's hot path, each call committed at once (no unit of work)."""
 
-    def __init__(self, store: PlatformStore, clock: FakeClock) -> None:
+    def __init__(self, store: PlatformStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -533,7 +534,6 @@ class FakePlatformUnitOfWork:
 
 
 if TYPE_CHECKING:  # mypy holds every fake to its port
-    from mas.core.platform.ports.clock import Clock
     from mas.core.platform.ports.events import EventBus
     from mas.core.platform.ports.mail import MailTransport
     from mas.core.platform.ports.tasks import Enqueuer, TaskQueue
