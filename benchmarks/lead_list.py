@@ -78,7 +78,9 @@ async def seed(env: dict[str, str], count: int) -> str:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("ANALYZE raw_leads"))
         head = await c.identity.accounts.get(head.id)
-        return c.identity.issuer.access_token(head, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None)
+        return c.identity.issuer.access_token(
+            head, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None
+        )
     finally:
         await c.close()
 

@@ -78,7 +78,9 @@ def auth(sqlite_container: Any, accounts: dict[Role, User]) -> Auth:
         user: User | None = None,
     ) -> dict[str, str]:
         who = user or accounts[role]
-        token = sqlite_container.identity.issuer.access_token(who, platform, AuthMethod.PASSWORD, None)
+        token = sqlite_container.identity.issuer.access_token(
+            who, platform, AuthMethod.PASSWORD, None
+        )
         return {"Authorization": f"Bearer {token}", "X-Platform": platform.value}
 
     return headers

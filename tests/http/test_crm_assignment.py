@@ -407,7 +407,9 @@ async def test_single_assignment_rules(client: Client, auth: Auth, sqlite_contai
         url, json={"slot": "SECOND_LINE", "assignee_id": str(counsellor_id)}, headers=head
     )
     assert second.status_code == 200
-    mails = (await c.platform.delivery.mailbox(None, floor.telecallers[0].email, PageRequest())).items
+    mails = (
+        await c.platform.delivery.mailbox(None, floor.telecallers[0].email, PageRequest())
+    ).items
     assert [m.template for m in mails] == ["crm.leads_assigned"]
 
     await set_lead(c, lead, status="CONVERTED")

@@ -15,8 +15,8 @@ from litestar.enums import RequestEncodingType
 from litestar.testing import AsyncTestClient
 
 from mas.core.identity.policy import Platform, Role
-from mas.modules import roles_passing
 from mas.http.app import create_app
+from mas.modules import roles_passing
 from tests.http.conftest import Auth
 
 GUARD_CODES = {401, 403}

@@ -1,5 +1,6 @@
-"""The CRM's access declarations: its route policies, and the SALES_HEAD pages it declares: an admin grants them per head (identity stores the
-grant), and a route names the one it needs in ``opt["page"]``."""
+"""The CRM's access declarations: its route policies, the SALES_HEAD pages it declares (an
+admin grants them per head; identity stores the grant; a route names the one it needs in
+``opt["page"]``) and its vendor key scopes."""
 
 from __future__ import annotations
 

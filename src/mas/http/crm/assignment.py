@@ -131,9 +131,7 @@ class CrmAssignmentController(Controller):
         page: PageNo = 1,
         page_size: PageSize = 20,
     ) -> Page[BulkRequest]:
-        return await crm.approvals.page(
-            caller, status, pool_head_id, PageRequest(page, page_size)
-        )
+        return await crm.approvals.page(caller, status, pool_head_id, PageRequest(page, page_size))
 
     @get(
         "/assignment-requests/{request_id:uuid}",

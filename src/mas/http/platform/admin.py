@@ -61,9 +61,7 @@ class JobsController(Controller):
         summary="Run a registered task now or after a delay (idempotent on the key)",
         status_code=202,
     )
-    async def enqueue(
-        self, platform: Platform, data: JSONBody[EnqueueJob]
-    ) -> JobRun:
+    async def enqueue(self, platform: Platform, data: JSONBody[EnqueueJob]) -> JobRun:
         if data.task not in platform.tasks:
             raise ValidationFailed(
                 f"no task named '{data.task}'",
@@ -75,9 +73,7 @@ class JobsController(Controller):
         )
 
     @get("/jobs/{run_id:uuid}", operation_id="getJobRun", summary="One job run")
-    async def show_run(
-        self, platform: Platform, run_id: FromPath[uuid.UUID]
-    ) -> JobRun:
+    async def show_run(self, platform: Platform, run_id: FromPath[uuid.UUID]) -> JobRun:
         return await platform.jobs.get(run_id)
 
     @post(
@@ -86,9 +82,7 @@ class JobsController(Controller):
         summary="Run a dead or failed job again",
         status_code=202,
     )
-    async def retry_run(
-        self, platform: Platform, run_id: FromPath[uuid.UUID]
-    ) -> JobRun:
+    async def retry_run(self, platform: Platform, run_id: FromPath[uuid.UUID]) -> JobRun:
         return await platform.jobs.retry(run_id)
 
     @get("/tasks", operation_id="listTasks", summary="Every registered task and its retry policy")
@@ -127,9 +121,7 @@ class OutboxController(Controller):
         summary="Send a test email through the configured transport",
         status_code=202,
     )
-    async def send_test(
-        self, platform: Platform, data: JSONBody[TestEmail]
-    ) -> OutboxMessage:
+    async def send_test(self, platform: Platform, data: JSONBody[TestEmail]) -> OutboxMessage:
         return await platform.messenger.send_email(
             data.to,
             "mas test message",

@@ -1,8 +1,9 @@
 """The job ledger and its "run at" queue on SQLAlchemy.
 
 ``claim_runs`` / ``succeed_runs`` are the ledger's hot path as set-based Core statements on a
-connection (see ``ledger_batcher``): the rules of ``mas.core.platform.job_model`` (``CLAIMABLE``, the
-lease, ``SUCCEEDS_FROM``) as one conditional ``UPDATE … RETURNING`` each, for many runs at once.
+connection (see ``ledger_batcher``): the rules of ``mas.core.platform.job_model``
+(``CLAIMABLE``, the lease, ``SUCCEEDS_FROM``) as one conditional ``UPDATE … RETURNING`` each,
+for many runs at once.
 """
 
 from __future__ import annotations
