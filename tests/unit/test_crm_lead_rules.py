@@ -6,20 +6,24 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import msgspec
 import pytest
 
 from mas.adapters.phone import LibPhoneNormalizer
-from mas.core.crm.analytics import csv_cell, csv_lines
+from mas.core.crm.analytics import COLUMNS, csv_cell, csv_lines
 from mas.core.crm.contact import (
+    FREE_TEXT,
+    LeadContact,
     check_extra_data,
     clean_contact,
     clean_email,
     clean_name,
 )
-from mas.core.crm.intake import tag_names
+from mas.core.crm.intake import NewLead, tag_names
 from mas.core.crm.lead_access import pool_for_new_lead
-from mas.core.crm.merge_rule import keep_second_number, merge
+from mas.core.crm.merge_rule import CONTACT_FIELDS, MERGE_RULES, keep_second_number, merge
 from mas.core.crm.model import (
+    LEAD_FIELDS,
     Activity,
     ActivityType,
     IncomingLead,
@@ -37,6 +41,7 @@ from mas.core.crm.queries import (
     encode_cursor,
     window_query,
 )
+from mas.core.crm.service import PoolLeadChanges
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.platform.errors import Forbidden, InvalidState, ValidationFailed
 from mas.http.crm.leads import version_of
@@ -136,6 +141,31 @@ def test_merge_fills_only_empty_fields_and_reopens_lost_leads() -> None:
     assert lead.reinquiry_count == 1
     won = a_lead(status=LeadStatus.CONVERTED)
     assert not merge(won, IncomingLead(name="x")).reopened and won.status is LeadStatus.CONVERTED
+
+
+def test_a_second_number_is_never_the_main_one() -> None:
+    lead = a_lead(phone_e164="+919876543210")
+    result = merge(
+        lead, IncomingLead(name="A", phone_e164="+919812345678", phone_alt="+919876543210")
+    )
+    assert lead.phone_alt == "+919812345678" and result.filled == ["phone_alt"]
+    no_main = a_lead(email="a@x.org")
+    merge(no_main, IncomingLead(name="A", email="a@x.org", phone_alt="+919812345678"))
+    assert (no_main.phone_e164, no_main.phone_alt) == (None, None)
+
+
+def test_the_contact_fields_are_declared_once() -> None:
+    """Every shape of a lead derives from ``LeadContact``; these tables must follow it."""
+    contact = {f.name for f in msgspec.structs.fields(LeadContact)}
+    incoming = {f.name for f in msgspec.structs.fields(IncomingLead)}
+    typed = {f.name for f in msgspec.structs.fields(NewLead)}
+    assert contact < incoming and contact < typed
+    assert list(MERGE_RULES) == [*CONTACT_FIELDS, "extra_data", "tags"]
+    assert set(MERGE_RULES) == incoming
+    assert set(LEAD_FIELDS) == typed - {"extra_data"}
+    assert {f.name for f in msgspec.structs.fields(PoolLeadChanges)} >= typed - {"tags"}
+    assert set(CONTACT_FIELDS) <= set(COLUMNS)
+    assert FREE_TEXT == {"city": 100, "state": 100, "course_interest": 120}
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,16 @@
 """The merge rule, declared once: what a re-inquiry does to the lead it matches (spec §5).
 
 ``MERGE_RULES`` gives every field an intake brings (``IncomingLead``'s) its rule, in the order a
-lead reads them; a lost lead reopens (``REOPENS``). Two implementations follow the table: ``merge``
-below, for one arrival at a time, and the set-based import, whose UPDATE
-(``mas.adapters.db.crm.bulk_leads``) is generated from it. ``tests/integration/
-test_crm_merge_rule.py`` feeds both the same cases and holds their results equal.
+lead reads them; a lost lead reopens (``REOPENS``). Two implementations follow the table:
+``merge`` below, for one arrival at a time, and the set-based import, whose UPDATE
+(``mas.adapters.db.crm.bulk_leads``) is generated from it. A test feeds both the same cases and
+holds their results equal (``tests/integration/test_crm_merge_rule.py``).
 
 Owner and assignees are not fields of an intake: a re-inquiry cannot move a lead between pools.
 When several rows of one import chunk merge into one lead, the set-based side takes, per field,
-the first row that has a value (as arriving one after the other would), with two exceptions of
-its own: ``extra_data`` comes from the first row that has any, and a second number is the
-highest of the rows' other numbers.
+the first row that has a value, as arriving one after the other would; two things differ:
+``extra_data`` comes from the first row that has any, and a second number is the first
+alternate phone among the rows, else the highest of their other numbers.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.uow import DuplicateKey
 
 TAGS = table(LeadTagRow)
-TAGGINGS = table(RawLeadTagRow)
+TAGGINGS = table(RawLeadTagRow)  # which lead carries which tag
 CAMPAIGNS = table(CampaignRow)
 CAMPAIGN_LEADS = table(CampaignLeadRow)
 _TAG = columns(TAGS, Tag)

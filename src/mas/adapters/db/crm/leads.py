@@ -55,7 +55,7 @@ from mas.core.platform.ports.uow import DuplicateKey
 
 LEADS = table(RawLeadRow)
 TAGS = table(LeadTagRow)
-TAGGINGS = table(RawLeadTagRow)
+TAGGINGS = table(RawLeadTagRow)  # which lead carries which tag
 FOLLOW_UPS = table(LeadFollowUpRow)
 _COLUMNS = [LEADS.c[f.name] for f in msgspec.structs.fields(Lead) if f.name != "tags"]
 # A lead's live tags, read with the lead itself: one correlated look-up per row on the
@@ -77,7 +77,7 @@ EDITABLE = (
     "conversion_ref",
     "reinquiry_count",
 )
-"""What ``save`` writes: what an intake brings (tags have their own table) and the status."""
+"""What ``save`` writes: what an intake brings (tags live in their own table) and the state."""
 
 
 def scope_clause(scope: LeadScope, *, write: bool = False) -> ColumnElement[bool]:
