@@ -96,7 +96,7 @@ def dev(
 def worker(
     concurrency: int = typer.Option(None, help="Tasks run at once (MAS_WORKER_CONCURRENCY)."),
     import_: list[str] = typer.Option(
-        [], "--import", help="Extra module declaring tasks (repeatable)."
+        [], "--import", help="Extra module whose MODULE manifest declares tasks (repeatable)."
     ),
 ) -> None:
     """Consume tasks from NATS JetStream (needs MAS_BROKER=nats)."""
@@ -116,7 +116,7 @@ def worker(
 @app.command()
 def scheduler(
     import_: list[str] = typer.Option(
-        [], "--import", help="Extra module declaring tasks (repeatable)."
+        [], "--import", help="Extra module whose MODULE manifest declares tasks (repeatable)."
     ),
 ) -> None:
     """Fire cron tasks. Several may run: only the lease holder fires, once per tick."""
