@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, patch, post, put
+from litestar import Response, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mas.core.crm.approvals import RequestDetail
@@ -36,7 +36,7 @@ from mas.core.crm.targets_model import DailyTarget, Standing, TargetInput
 from mas.core.crm.teams import MemberChanges, NewMember, NewProfile, ProfileChanges, TeamLine
 from mas.core.crm.transfers import TransferCommand
 from mas.core.platform.paging import Page, PageRequest
-from mas.http.crm import Crm
+from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, PageNo, PageSize
 
 HeadFilter = Annotated[
@@ -67,7 +67,7 @@ class TargetSheet(msgspec.Struct, forbid_unknown_fields=True):
     targets: Annotated[list[TargetInput], msgspec.Meta(min_length=1, max_length=2000)]
 
 
-class CrmAssignmentController(Controller):
+class CrmAssignmentController(CrmController):
     path = "/api/crm"
     tags = ["crm: assignment"]
     opt = {"policy": "sales_head"}
@@ -265,7 +265,7 @@ class CrmAssignmentController(Controller):
         return await crm.targets.leaderboard(caller, from_, to, sales_head_id)
 
 
-class SalesTargetsController(Controller):
+class SalesTargetsController(CrmController):
     path = "/api/sales/crm/targets"
     tags = ["crm: targets"]
     opt = {"policy": "sales"}
@@ -275,7 +275,7 @@ class SalesTargetsController(Controller):
         return await crm.targets.today(caller)
 
 
-class AdminCrmController(Controller):
+class AdminCrmController(CrmController):
     path = "/api/admin/crm"
     tags = ["admin: crm"]
     opt = {"policy": "admin"}
@@ -354,7 +354,7 @@ class AdminCrmController(Controller):
         return await crm.transfers.transfer(caller, data)
 
 
-class SystemConfigController(Controller):
+class SystemConfigController(CrmController):
     path = "/api/admin/system-config"
     tags = ["admin: system config"]
     opt = {"policy": "admin"}

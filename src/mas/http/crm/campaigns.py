@@ -6,14 +6,14 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from mas.core.crm.campaigns import CampaignChanges, NewCampaign, Submission
 from mas.core.crm.model import Campaign, CampaignLead, CampaignLeadStatus, Tag
 from mas.core.crm.tagging import NewTag, TagChanges
 from mas.core.platform.paging import Page, PageRequest
-from mas.http.crm import Crm
+from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
 
@@ -21,7 +21,7 @@ class Received(msgspec.Struct, frozen=True):
     received: bool = True
 
 
-class TagController(Controller):
+class TagController(CrmController):
     path = "/api/crm/tags"
     tags = ["crm: tags"]
     opt = {"policy": "admin"}
@@ -45,7 +45,7 @@ class TagController(Controller):
         await crm.tags.delete(tag_id)
 
 
-class CampaignController(Controller):
+class CampaignController(CrmController):
     path = "/api/crm"
     tags = ["crm: campaigns"]
     opt = {"policy": "admin"}
@@ -91,7 +91,7 @@ class CampaignController(Controller):
         return await crm.campaigns.submissions(campaign_id, status, PageRequest(page, page_size))
 
 
-class PublicCampaignController(Controller):
+class PublicCampaignController(CrmController):
     path = "/api/public/campaigns"
     tags = ["public"]
     opt = {"public": True}

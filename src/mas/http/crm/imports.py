@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
@@ -25,7 +25,7 @@ from mas.core.crm.imports import rows_done
 from mas.core.crm.model import ImportBatch
 from mas.core.crm.ports.imports import VendorLeadIn
 from mas.core.crm.vendor_intake import MAX_PUSH, PullRequested, PushResult, VendorPool
-from mas.http.crm import Crm
+from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep
 
 IMPORTS = {"policy": "sales_head", "page": "crm.imports"}
@@ -115,7 +115,7 @@ class VendorLeadBody(VendorLeadIn, forbid_unknown_fields=True, kw_only=True):
 VendorLeads = Annotated[list[VendorLeadBody], msgspec.Meta(min_length=1, max_length=MAX_PUSH)]
 
 
-class ImportController(Controller):
+class ImportController(CrmController):
     path = "/api/crm/imports"
     tags = ["crm: imports"]
     opt = IMPORTS
@@ -217,7 +217,7 @@ class ImportController(Controller):
         )
 
 
-class VendorPullController(Controller):
+class VendorPullController(CrmController):
     path = "/api/crm/leads"
     tags = ["crm: imports"]
     opt = IMPORTS
@@ -234,7 +234,7 @@ class VendorPullController(Controller):
         return await crm.vendor_leads.request_pull(caller, data.vendor_key_id)
 
 
-class VendorPoolController(Controller):
+class VendorPoolController(CrmController):
     path = "/api/admin/vendor-keys"
     tags = ["admin: vendors"]
     opt = {"policy": "admin"}
@@ -254,7 +254,7 @@ class VendorPoolController(Controller):
         return await crm.vendor_leads.assign_head(caller, key_id, data.sales_head_id)
 
 
-class VendorLeadsController(Controller):
+class VendorLeadsController(CrmController):
     path = "/api/vendor"
     tags = ["vendor"]
 

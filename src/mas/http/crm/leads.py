@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -28,7 +28,7 @@ from mas.core.crm.service import LeadChanges, NoteRequest, PoolLeadChanges, Stat
 from mas.core.crm.tagging import BulkTag, BulkTagResult
 from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.paging import PageRequest
-from mas.http.crm import Crm
+from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, PageNo, PageSize
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
@@ -69,7 +69,7 @@ def receipt_response(receipt: LeadReceipt) -> Response[LeadReceipt]:
     return Response(receipt, status_code=200 if receipt.merged else 201)
 
 
-class SalesLeadController(Controller):
+class SalesLeadController(CrmController):
     """A salesperson's own leads (first or second line); heads and admins see their scope."""
 
     path = "/api/sales/crm"
@@ -294,7 +294,7 @@ Assigned = Annotated[
 ]
 
 
-class PoolLeadController(Controller):
+class PoolLeadController(CrmController):
     """A sales head's pool (read every pool when their isolation is off); ADMIN every pool."""
 
     path = "/api/crm"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from mas.core.identity.accounts import UserChanges
@@ -18,7 +18,7 @@ from mas.core.identity.services import IdentityServices
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
 from mas.core.platform.paging import Page, PageRequest
-from mas.http.identity import Identity
+from mas.http.identity import Identity, IdentityController
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
 Search = Annotated[str | None, QueryParameter(max_length=100, description="in email or name")]
@@ -82,7 +82,7 @@ def _key_view(key: object) -> VendorKeyView:
     return msgspec.convert(key, VendorKeyView, from_attributes=True)
 
 
-class AdminUsersController(Controller):
+class AdminUsersController(IdentityController):
     path = "/api/admin"
     tags = ["admin: users"]
     opt = {"policy": "admin"}
@@ -307,7 +307,7 @@ class VendorIdentity(msgspec.Struct, frozen=True):
     scopes: list[str]
 
 
-class VendorController(Controller):
+class VendorController(IdentityController):
     """The vendor API's door; the lead endpoints arrive with the CRM."""
 
     path = "/api/vendor"

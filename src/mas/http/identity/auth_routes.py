@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from mas.core.identity.model import User
@@ -14,7 +14,7 @@ from mas.core.identity.registration import SignupResult
 from mas.core.identity.sessions import Session as SessionView
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
-from mas.http.identity import Identity
+from mas.http.identity import Identity, IdentityController
 from mas.http.params import CallerDep, InfoDep
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
@@ -95,7 +95,7 @@ class Accepted(msgspec.Struct, frozen=True):
     detail: str
 
 
-class AuthController(Controller):
+class AuthController(IdentityController):
     path = "/api/auth"
     tags = ["auth"]
     opt = {"public": True}
@@ -269,7 +269,7 @@ class AuthController(Controller):
         )
 
 
-class UserController(Controller):
+class UserController(IdentityController):
     path = "/api/user"
     tags = ["user"]
     opt = {"policy": "authenticated"}

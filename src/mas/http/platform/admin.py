@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from mas.core.platform.errors import FieldError, ValidationFailed
@@ -15,7 +15,7 @@ from mas.core.platform.job_model import JobFilter, JobRun, JobStatus
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
 from mas.core.platform.paging import Page, PageRequest
 from mas.http.params import PageNo, PageSize
-from mas.http.platform import Platform
+from mas.http.platform import Platform, PlatformController
 
 
 class TaskInfo(msgspec.Struct):
@@ -37,7 +37,7 @@ class TestEmail(msgspec.Struct, forbid_unknown_fields=True):
     to: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 
 
-class JobsController(Controller):
+class JobsController(PlatformController):
     path = "/api/admin"
     tags = ["admin: jobs"]
     opt = {"policy": "admin"}
@@ -99,7 +99,7 @@ class JobsController(Controller):
         ]
 
 
-class OutboxController(Controller):
+class OutboxController(PlatformController):
     path = "/api/admin/outbox"
     tags = ["admin: outbox"]
     opt = {"policy": "admin"}
