@@ -10,8 +10,10 @@ from typing import Any
 import msgspec
 
 from mas.adapters.fakes.platform import FakeClock
+from mas.core.platform.errors import ExternalUnavailable, NotFound
 from mas.core.platform.job_model import JobFilter, JobStatus
 from mas.core.platform.paging import PageRequest
+from mas.core.platform.tasking import Handler
 from tests.support import eventually
 from tests.taskprobe import probe, probe_module
 
@@ -41,7 +43,32 @@ async def slow(_: Any, __: Any) -> None:
     await asyncio.sleep(5)
 
 
-TASKS_MODULE = probe_module("test_job_ledger", record, always_fails, slow)
+async def refused_dead(_: Any, message: Tagged) -> None:
+    CALLS.setdefault(message.tag, []).append("on_dead")
+
+
+@probe("test.refused", Tagged, attempts=3, backoff_s=0.01, timeout_s=5)
+async def refused(_: Any, message: Tagged) -> None:
+    """A verdict, not a hiccup: a domain error that no retry can change."""
+    CALLS.setdefault(message.tag, []).append("attempt")
+    raise NotFound(f"no such thing as {message.tag}")
+
+
+@probe("test.transient", Tagged, attempts=2, backoff_s=0.01, timeout_s=5)
+async def transient(_: Any, message: Tagged) -> None:
+    """An outside system that is down: retried."""
+    CALLS.setdefault(message.tag, []).append("attempt")
+    raise ExternalUnavailable("the vendor is down")
+
+
+TASKS_MODULE = probe_module(
+    "test_job_ledger",
+    record,
+    always_fails,
+    slow,
+    Handler(refused.task, refused.run, on_dead=refused_dead),
+    transient,
+)
 
 
 def stop_the_ledger_clock(container: Any) -> FakeClock:
@@ -98,6 +125,31 @@ async def test_failing_task_backs_off_then_dies_and_can_be_retried(container: An
     assert again.status is JobStatus.QUEUED
     await eventually(lambda: len(CALLS[tag]) == 4, what="the retried run")
     assert len(CALLS[tag]) == 4
+
+
+async def test_a_domain_verdict_ends_the_run_at_once_and_calls_on_dead(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    run = await container.jobs.enqueue("test.refused", {"tag": tag})
+    dead = await container.jobs.get(run.id)
+    assert dead.status is JobStatus.DEAD
+    assert dead.attempts == 1
+    assert "NotFound" in (dead.last_error or "")
+    assert CALLS[tag] == ["attempt", "on_dead"]
+
+
+async def test_a_transient_error_is_retried(container: Any) -> None:
+    tag = uuid.uuid4().hex
+    run = await container.jobs.enqueue("test.transient", {"tag": tag})
+    failed = await container.jobs.get(run.id)
+    assert failed.status is JobStatus.FAILED, "waits for its next attempt"
+    assert failed.attempts == 1
+
+
+async def test_arguments_that_do_not_fit_the_message_end_the_run(container: Any) -> None:
+    run = await container.jobs.enqueue("test.record", {"tag": 42, "extra": "x"})
+    dead = await container.jobs.get(run.id)
+    assert dead.status is JobStatus.DEAD
+    assert "bad arguments" in (dead.last_error or "")
 
 
 async def test_a_timeout_counts_as_a_failed_attempt(container: Any) -> None:

@@ -56,6 +56,7 @@ from mas.core.platform.errors import (
     FieldError,
     Forbidden,
     NotFound,
+    Transient,
     ValidationFailed,
 )
 from mas.core.platform.ids import uuid7
@@ -65,6 +66,13 @@ from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm.imports")
+
+
+class ImportBusy(Conflict, Transient):
+    """A chunk kept losing races to concurrent writers: the import task tries again later."""
+
+    code = "import_busy"
+
 
 SAME_FILE_WINDOW = timedelta(hours=24)
 WRITE_ATTEMPTS = 4
@@ -106,9 +114,8 @@ async def write_with_retry(
                 return result
         except WriteConflict as exc:
             if attempt == WRITE_ATTEMPTS:
-                raise Conflict(
-                    "leads in this chunk kept changing under the import; retry the import",
-                    code="import_busy",
+                raise ImportBusy(
+                    "leads in this chunk kept changing under the import; retry the import"
                 ) from exc
             log.info("crm.import_chunk_retry", extra={"attempt": attempt, "reason": str(exc)})
             await asyncio.sleep(0.05 * attempt)
