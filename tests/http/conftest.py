@@ -53,7 +53,7 @@ async def add_user(
         email=email or f"{role.value.lower()}-{uuid.uuid4().hex[:6]}@example.com",
         role=role,
         created_at=c.clock.now(),
-        password_hash=c.password_hasher.hash(password),
+        password_hash=c.identity.hasher.hash(password),
     )
     if verified:
         user.advance(UserStage.OTP_VERIFIED)
