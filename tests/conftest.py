@@ -8,26 +8,37 @@ its own database and drops it at the end. Without it the PostgreSQL half is skip
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from mas.adapters.db import migrate
+from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.settings import Settings, load_settings
+from tests.rollback import empty_tables, joined
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("MAS_TEST_PG_URL", "")
 NATS_URL = os.environ.get("MAS_TEST_NATS_URL", "")
 
 
+@functools.cache
 def all_tables() -> list[str]:
     """Every domain's tables, from the manifests (``mas.modules``)."""
     from mas.adapters.db.base import Base
@@ -136,31 +147,88 @@ def pg_url() -> Iterator[str | None]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+async def pg_engine(pg_url: str | None) -> AsyncIterator[AsyncEngine | None]:
+    """This run's pool on its PostgreSQL database: the tests' connections, the cleanups."""
+    if pg_url is None:
+        yield None
+        return
+    engine = create_async_engine(pg_url, pool_size=2, max_overflow=8)
+    await empty_tables(engine, all_tables())  # whatever the migrations inserted
+    yield engine
+    await engine.dispose()
+
+
 async def truncate_pg(url: str) -> None:
+    """Empty the tables that have rows (the NATS tests' processes commit for real)."""
     engine = create_async_engine(url)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(all_tables())}"))
+        await empty_tables(engine, all_tables())
     finally:
         await engine.dispose()
 
 
+@dataclass(frozen=True)
+class Database:
+    """The database of one test: its URL and, on PostgreSQL unless the test is ``committing``,
+    the engine and sessions joined to the test's transaction (``tests/rollback.py``)."""
+
+    url: str
+    joined: tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None = None
+
+    @asynccontextmanager
+    async def sessions(self) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+        """Sessions on this database: the joined ones, or new ones on the URL."""
+        if self.joined is not None:
+            yield self.joined[1]
+            return
+        engine = make_engine(self.url)
+        try:
+            yield make_sessionmaker(engine)
+        finally:
+            await engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-async def db_url(
-    request: pytest.FixtureRequest, sqlite_template: Path, pg_url: str | None, tmp_path: Path
-) -> AsyncIterator[str]:
-    """A migrated, empty database: every test using it runs on SQLite and on PostgreSQL."""
+async def database(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    pg_url: str | None,
+    pg_engine: AsyncEngine | None,
+    tmp_path: Path,
+) -> AsyncIterator[Database]:
+    """A migrated, empty database: every test using it runs on SQLite and on PostgreSQL.
+
+    SQLite: a copy of the migrated file. PostgreSQL: one transaction, rolled back at the end;
+    with ``@pytest.mark.committing``, real commits and the written tables emptied after."""
     if request.param == "sqlite":
         copy = tmp_path / "mas.db"
         shutil.copyfile(sqlite_template, copy)
-        yield f"sqlite+aiosqlite:///{copy}"
+        yield Database(f"sqlite+aiosqlite:///{copy}")
         return
-    if pg_url is None:
+    if pg_url is None or pg_engine is None:
         missing_service("PostgreSQL (MAS_TEST_PG_URL)")
-    assert pg_url is not None
-    await truncate_pg(pg_url)
-    yield pg_url
-    await truncate_pg(pg_url)
+    assert pg_url is not None and pg_engine is not None
+    if request.node.get_closest_marker("committing"):
+        try:
+            yield Database(pg_url)
+        finally:
+            await empty_tables(pg_engine, all_tables())
+        return
+    async with joined(pg_engine) as (engine, sessions, order):
+        yield Database(pg_url, (engine, sessions))
+    leaked = await empty_tables(pg_engine, all_tables())
+    if order.broken or leaked:
+        pytest.fail(
+            "this test used PostgreSQL concurrently or through another connection "
+            f"(savepoints out of order: {order.broken}; rows committed in: {leaked}); "
+            "mark it @pytest.mark.committing (see tests/rollback.py)"
+        )
+
+
+@pytest.fixture
+def db_url(database: Database) -> str:
+    return database.url
 
 
 @pytest.fixture
@@ -183,15 +251,23 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
 
 
 async def open_container(
-    settings: Settings, inline_tasks: bool = True, extra: tuple[Any, ...] = ()
+    settings: Settings,
+    inline_tasks: bool = True,
+    extra: tuple[Any, ...] = (),
+    database: tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None = None,
 ) -> Any:
     """The container with a cheap argon2 (8 KiB, one pass): real hashes in microseconds; the
-    production parameters stay in the tests of the hasher itself."""
+    production parameters stay in the tests of the hasher itself. ``database``: the engine and
+    sessions of the test's transaction (``Database.joined``)."""
     from mas.bootstrap import build_container
     from mas.jobs.runner import register_all
 
     c = await build_container(
-        settings, inline_tasks=inline_tasks, password_hasher=CHEAP_HASHER, extra=extra
+        settings,
+        inline_tasks=inline_tasks,
+        password_hasher=CHEAP_HASHER,
+        extra=extra,
+        database=database,
     )
     register_all(c.broker, c)
     await c.start_broker()
@@ -220,10 +296,14 @@ def extra_modules(request: pytest.FixtureRequest) -> tuple[Any, ...]:
 
 @pytest.fixture
 async def container(
-    request: pytest.FixtureRequest, db_url: str, tmp_path: Path
+    request: pytest.FixtureRequest, database: Database, tmp_path: Path
 ) -> AsyncIterator[Any]:
     """The container on each database, in-memory broker, tasks run inline in this process."""
-    c = await open_container(make_settings(db_url, tmp_path), extra=extra_modules(request))
+    c = await open_container(
+        make_settings(database.url, tmp_path),
+        extra=extra_modules(request),
+        database=database.joined,
+    )
     yield c
     await c.close()
 

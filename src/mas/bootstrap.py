@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from mas.adapters.bus.memory import InProcessBus
 from mas.adapters.bus.taskiq import TaskiqQueue, make_broker
 from mas.adapters.cache.memory import MemoryCache
@@ -75,18 +77,25 @@ async def build_container(
     inline_tasks: bool = False,
     password_hasher: PasswordHasher | None = None,
     extra: tuple[Module[Any], ...] = (),
+    database: tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None = None,
 ) -> Container:
     """Build everything. ``inline_tasks``: with the in-memory broker, a send runs the task and
     waits for it (a CLI command must not exit with its task half done). ``extra``: manifests
-    beyond ``MODULES`` (the tests' probe tasks)."""
+    beyond ``MODULES`` (the tests' probe tasks). ``database``: an engine and session factory to
+    use instead of new ones on ``settings.database_url`` (a test hook: the PostgreSQL tests
+    join one transaction per test, rolled back at its end; see ``tests/rollback.py``)."""
     domains = MODULES + extra
     tasks = handlers(domains)
-    engine = make_engine(
-        settings.database_url,
-        pool_min=settings.db_pool_min,
-        pool_max=settings.db_pool_max,
-        echo=settings.db_echo,
-    )
+    if database is None:
+        engine = make_engine(
+            settings.database_url,
+            pool_min=settings.db_pool_min,
+            pool_max=settings.db_pool_max,
+            echo=settings.db_echo,
+        )
+        sessions = make_sessionmaker(engine)
+    else:
+        engine, sessions = database
     clock = clock or SystemClock()
     closers: list[Any] = []
 
@@ -144,7 +153,7 @@ async def build_container(
     container = Container(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         clock=clock,
         bus=bus,
         cache=cache,

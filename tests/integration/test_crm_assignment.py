@@ -16,7 +16,6 @@ from mas.adapters.db.crm.tables import (
     RawLeadRow,
     SalesTeamMemberRow,
 )
-from mas.core.crm.assignment import BulkCommand
 from mas.core.crm.assignment_model import (
     AssignMethod,
     AutoStrategy,
@@ -24,6 +23,7 @@ from mas.core.crm.assignment_model import (
     RequestStatus,
     Slot,
 )
+from mas.core.crm.bulk_assignment import BulkCommand
 from mas.core.crm.events import LeadCreated, LeadsImported
 from mas.core.crm.ports.imports import VendorLeadIn
 from mas.core.crm.teams import MemberChanges

@@ -324,6 +324,7 @@ async def test_a_dead_import_job_fails_the_batch_and_a_retry_finishes_it(contain
     )
 
 
+@pytest.mark.committing  # concurrent transactions
 async def test_concurrent_imports_of_one_phone_give_one_lead(container: Any) -> None:
     heads = [await add_user(container, Role.SALES_HEAD) for _ in range(2)]
     container.crm.imports.chunk_rows = 50

@@ -245,6 +245,7 @@ async def test_contact_rules(container: Any, org: Org) -> None:
     assert kept.lead.phone_e164 is None and kept.lead.extra_data == {"phone_raw": "12"}
 
 
+@pytest.mark.committing  # concurrent transactions
 async def test_concurrent_intakes_of_one_phone_make_one_lead(container: Any, org: Org) -> None:
     results = await asyncio.gather(
         *[

@@ -14,16 +14,16 @@ import msgspec
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mas.adapters.db.crm.bulk_leads import STAGED_AS
+from mas.adapters.db.crm.bulk_merge_sql import STAGED_AS
 from mas.adapters.db.crm.imports import SqlImportRepository
 from mas.adapters.db.crm.leads import SqlLeadRepository
-from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.core.crm.import_rules import IntakeRow
 from mas.core.crm.merge_rule import MERGE_RULES, merge
 from mas.core.crm.model import IncomingLead, IntakeChannel, Lead, LeadSource, LeadStatus, Tag
 from mas.core.crm.ports.imports import IntakeTarget
 from mas.core.crm.scope import SYSTEM_SCOPE
 from mas.core.platform.ids import uuid7
+from tests.conftest import Database
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 TAGS = ("ai", "hot", "web")
@@ -108,16 +108,14 @@ CASES = [
 
 
 @pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
-    made = make_sessionmaker(engine)
-    async with made() as session:
-        tags = SqlLeadRepository(session)
-        for name in TAGS:
-            await tags.add_tag(Tag(id=uuid7(), name=name, created_at=NOW))
-        await session.commit()
-    yield made
-    await engine.dispose()
+async def sessions(database: Database) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with database.sessions() as made:
+        async with made() as session:
+            tags = SqlLeadRepository(session)
+            for name in TAGS:
+                await tags.add_tag(Tag(id=uuid7(), name=name, created_at=NOW))
+            await session.commit()
+        yield made
 
 
 def a_lead(fields: dict[str, Any]) -> Lead:

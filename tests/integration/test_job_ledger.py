@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
+import pytest
 
 from mas.adapters.fakes.platform import FakeClock
 from mas.core.platform.errors import ExternalUnavailable, NotFound
@@ -171,6 +172,7 @@ async def test_delayed_work_waits_for_its_time(container: Any) -> None:
     assert await container.jobs.release_due() == 0
 
 
+@pytest.mark.committing  # concurrent transactions
 async def test_due_rows_are_claimed_once_by_concurrent_releasers(container: Any) -> None:
     now = container.clock.now()
     async with container.uow() as uow:

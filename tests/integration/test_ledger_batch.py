@@ -118,6 +118,7 @@ async def test_each_claim_in_a_batch_gets_its_own_task_timeout(
     assert (await stored(container, long.id)).lease_until == NOW + timedelta(seconds=600)
 
 
+@pytest.mark.committing  # a second engine: another process
 async def test_concurrent_claims_of_one_run_have_exactly_one_winner(
     container: Any, claims: BatchedJobRunClaims, other_process: BatchedJobRunClaims
 ) -> None:

@@ -10,6 +10,7 @@ import random
 import pytest
 
 from mas.adapters.phone import _FALLBACK, LibPhoneNormalizer, _fast_indian, _library_e164
+from mas.core.crm.import_engine import apply_outcome, chunked, rows_done, scan
 from mas.core.crm.import_rules import (
     MAX_ROW_CHARS,
     IntakeRow,
@@ -24,7 +25,6 @@ from mas.core.crm.import_rules import (
     records,
     sniff_delimiter,
 )
-from mas.core.crm.imports import apply_outcome, chunked, rows_done, scan
 from mas.core.crm.model import ImportBatch, ImportStatus, propose_mapping
 from mas.core.crm.ports.imports import ChunkOutcome
 from mas.core.platform.errors import BadRequest, ValidationFailed

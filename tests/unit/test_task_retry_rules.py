@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mas.core.crm.handlers import import_batch
-from mas.core.crm.imports import ImportBusy
+from mas.core.crm.import_engine import ImportBusy
 from mas.core.crm.tasks import BatchRef
 from mas.core.platform.errors import (
     Conflict,

@@ -63,6 +63,11 @@ async def sales_head(uow: CrmUnitOfWork, user_id: uuid.UUID, field: str) -> Pers
     return person
 
 
+def labels_of(people: dict[uuid.UUID, Person]) -> dict[uuid.UUID, str]:
+    """Each person's label by id: how the journal names them (``record_changes``)."""
+    return {pid: p.label for pid, p in people.items()}
+
+
 SLOT_NAMES = {Slot.FIRST_LINE: "First line", Slot.SECOND_LINE: "Second line"}
 
 

@@ -6,27 +6,32 @@ activities and tags set-based (``ImportRepository.write_chunk``) together with t
 counters. The counters are the resume point: a retried run skips the rows they already count,
 and intake uniqueness on (CSV, ``batch:<id>:<row>``) makes a replayed row a no-op anyway.
 Parsing runs in a worker thread one chunk ahead of the database, so PostgreSQL and Python work
-at the same time.
+at the same time (``import_engine``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import io
 import logging
-import sys
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from mas.core.crm.events import LeadsImported
+from mas.core.crm.import_engine import (
+    CHUNK_ROWS,
+    apply_outcome,
+    chunked,
+    prefetch,
+    rows_done,
+    scan,
+    write_with_retry,
+)
 from mas.core.crm.import_rules import (
     MAX_UPLOAD_ROWS,
-    PREVIEW_ROWS,
-    CsvShape,
     IntakeRow,
     RejectedRow,
     RowRules,
@@ -45,7 +50,7 @@ from mas.core.crm.model import (
     slugify_tag,
 )
 from mas.core.crm.phones import PhoneNormalizer
-from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
+from mas.core.crm.ports.imports import IntakeTarget
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tasks import IMPORT_BATCH, BatchRef
 from mas.core.identity.policy import Caller, Role
@@ -56,7 +61,6 @@ from mas.core.platform.errors import (
     FieldError,
     Forbidden,
     NotFound,
-    Transient,
     ValidationFailed,
 )
 from mas.core.platform.ids import uuid7
@@ -67,123 +71,13 @@ from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm.imports")
 
-
-class ImportBusy(Conflict, Transient):
-    """A chunk kept losing races to concurrent writers: the import task tries again later."""
-
-    code = "import_busy"
-
-
 SAME_FILE_WINDOW = timedelta(hours=24)
-WRITE_ATTEMPTS = 4
 DONE = frozenset(
     {ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS, ImportStatus.CANCELLED}
 )
 
-T = TypeVar("T")
 Opener = Callable[[], BinaryIO]
 ChunkHook = Callable[[ImportBatch], None]
-Chunk = tuple[list[IntakeRow], list[RejectedRow], int]
-CHUNK_ROWS = 10_000
-
-
-def rows_done(batch: ImportBatch) -> int:
-    return batch.created_count + batch.merged_count + batch.rejected_count
-
-
-def apply_outcome(batch: ImportBatch, outcome: ChunkOutcome) -> None:
-    batch.created_count += outcome.created
-    batch.merged_count += outcome.merged
-    reasons = dict(batch.rejected_by_reason)
-    for reason, count in outcome.rejected.items():
-        reasons[reason] = reasons.get(reason, 0) + count
-    batch.rejected_by_reason = reasons
-    batch.rejected_count += sum(outcome.rejected.values())
-
-
-async def write_with_retry(
-    uow_factory: UnitOfWorkFactory[CrmUnitOfWork], work: Callable[[CrmUnitOfWork], Awaitable[T]]
-) -> T:
-    """Run ``work`` (one chunk) in a unit of work and commit; a lost race (``WriteConflict``)
-    rolls back and runs it again."""
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            async with uow_factory() as uow:
-                result = await work(uow)
-                await uow.commit()
-                return result
-        except WriteConflict as exc:
-            if attempt == WRITE_ATTEMPTS:
-                raise ImportBusy(
-                    "leads in this chunk kept changing under the import; retry the import"
-                ) from exc
-            log.info("crm.import_chunk_retry", extra={"attempt": attempt, "reason": str(exc)})
-            await asyncio.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")
-
-
-FAST_SWITCH_S = 0.0005
-_switch = {"depth": 0.0, "saved": 0.005}  # nesting of prefetches; the interval to restore
-
-
-async def prefetch(items: Iterator[T]) -> AsyncGenerator[T, None]:
-    """Yield from a blocking iterator, computing the next item in a thread meanwhile.
-
-    While the thread parses, every database round trip of the event loop waits for the GIL;
-    at the default 5 ms switch interval a statement that takes the server 0.3 ms costs ~100 ms
-    on the client. A 0.5 ms interval for the duration keeps both moving.
-    """
-    if not _switch["depth"]:
-        _switch["saved"] = sys.getswitchinterval()
-        sys.setswitchinterval(FAST_SWITCH_S)
-    _switch["depth"] += 1
-    pending = asyncio.ensure_future(asyncio.to_thread(next, items, None))
-    try:
-        while (item := await pending) is not None:
-            pending = asyncio.ensure_future(asyncio.to_thread(next, items, None))
-            yield item
-    finally:
-        # The thread cannot be stopped: let it finish before the stream under it is closed.
-        await asyncio.wait([pending])
-        if not pending.cancelled():
-            pending.exception()
-        _switch["depth"] -= 1
-        if not _switch["depth"]:
-            sys.setswitchinterval(_switch["saved"])
-
-
-def chunked(
-    cells: Iterator[list[str]], rules: RowRules, skip: int, size: int
-) -> Generator[Chunk, None, None]:
-    """(accepted, rejected, last row number) per ``size`` rows after the first ``skip`` rows."""
-    rows: list[IntakeRow] = []
-    rejected: list[RejectedRow] = []
-    row_no = 0
-    for row_no, record in enumerate(cells, start=1):
-        if row_no <= skip:
-            continue
-        parsed = rules.parse(row_no, record)
-        if isinstance(parsed, IntakeRow):
-            rows.append(parsed)
-        else:
-            rejected.append(parsed)
-        if len(rows) + len(rejected) >= size:
-            yield rows, rejected, row_no
-            rows, rejected = [], []
-    if rows or rejected:
-        yield rows, rejected, row_no
-
-
-def scan(stream: BinaryIO) -> tuple[CsvShape, int, list[dict[str, str]]]:
-    """Shape, row count and the first rows (as header -> cell) of an uploaded file."""
-    shape = read_shape(stream)
-    total = 0
-    preview: list[dict[str, str]] = []
-    for cells in records(stream, shape):
-        total += 1
-        if total <= PREVIEW_ROWS:
-            preview.append(dict(zip(shape.headers, cells, strict=False)))
-    return shape, total, preview
 
 
 class ImportService:

@@ -3,7 +3,7 @@
 ``MERGE_RULES`` gives every field an intake brings (``IncomingLead``'s) its rule, in the order a
 lead reads them; a lost lead reopens (``REOPENS``). Two implementations follow the table:
 ``merge`` below, for one arrival at a time, and the set-based import, whose UPDATE
-(``mas.adapters.db.crm.bulk_leads``) is generated from it. A test feeds both the same cases and
+(``mas.adapters.db.crm.bulk_merge_sql``) is generated from it. A test feeds both the same cases and
 holds their results equal (``tests/integration/test_crm_merge_rule.py``).
 
 Owner and assignees are not fields of an intake: a re-inquiry cannot move a lead between pools.

@@ -15,8 +15,8 @@ from datetime import datetime
 import msgspec
 
 from mas.core.crm.events import LeadsImported
+from mas.core.crm.import_engine import CHUNK_ROWS, write_with_retry
 from mas.core.crm.import_rules import IntakeRow, RejectedRow, RowRules
-from mas.core.crm.imports import CHUNK_ROWS, write_with_retry
 from mas.core.crm.model import IntakeChannel, LeadSource
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.imports import (

@@ -16,13 +16,7 @@ from litestar import Response, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mas.core.crm.approvals import RequestDetail
-from mas.core.crm.assignment import (
-    AssignCommand,
-    AssignOutcome,
-    BulkCommand,
-    BulkOutcome,
-    UnassignCommand,
-)
+from mas.core.crm.assignment import AssignCommand, AssignOutcome, UnassignCommand
 from mas.core.crm.assignment_model import (
     BulkRequest,
     OwnershipTransfer,
@@ -30,6 +24,7 @@ from mas.core.crm.assignment_model import (
     SalesHeadProfile,
     TeamMember,
 )
+from mas.core.crm.bulk_assignment import BulkCommand, BulkOutcome
 from mas.core.crm.config import ConfigValue
 from mas.core.crm.targets import TargetLine, TodaySheet
 from mas.core.crm.targets_model import DailyTarget, Standing, TargetInput

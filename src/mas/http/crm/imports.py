@@ -20,8 +20,8 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.params import Body, FromPath, JSONBody
 
+from mas.core.crm.import_engine import rows_done
 from mas.core.crm.import_rules import MAX_UPLOAD_BYTES
-from mas.core.crm.imports import rows_done
 from mas.core.crm.model import ImportBatch
 from mas.core.crm.ports.imports import VendorLeadIn
 from mas.core.crm.vendor_intake import MAX_PUSH, PullRequested, PushResult, VendorPool
