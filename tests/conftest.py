@@ -238,9 +238,15 @@ async def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{copy}"
 
 
+# The tests sign their own tokens (``tests/http/conftest.py``), so they name the secret; the
+# generated per-installation secret has its own tests (``tests/unit/test_settings.py``).
+TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef"
+
+
 def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "env": "test",
+        "jwt_secret": TEST_JWT_SECRET,
         "database_url": database_url,
         "storage_dir": str(tmp_path / "storage"),
         "log_json": False,
@@ -255,6 +261,7 @@ async def open_container(
     inline_tasks: bool = True,
     extra: tuple[Any, ...] = (),
     database: tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None = None,
+    clock: Any = None,
 ) -> Any:
     """The container with a cheap argon2 (8 KiB, one pass): real hashes in microseconds; the
     production parameters stay in the tests of the hasher itself. ``database``: the engine and
@@ -268,6 +275,7 @@ async def open_container(
         password_hasher=CHEAP_HASHER,
         extra=extra,
         database=database,
+        clock=clock,
     )
     register_all(c.broker, c)
     await c.start_broker()

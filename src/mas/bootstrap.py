@@ -54,6 +54,21 @@ def _mail_transport(settings: Settings) -> MailTransport:
     return LocalMailbox()
 
 
+def _cache(settings: Settings, engine: AsyncEngine, nc: Any) -> Cache:
+    """The cache every process of this deployment shares (``Settings.effective_cache``)."""
+    chosen = settings.effective_cache
+    log.info("cache.selected", extra={"cache": chosen, "configured": settings.cache})
+    if chosen == "nats":
+        from mas.adapters.cache.nats_kv import NatsKvCache
+
+        return NatsKvCache(nc, prefix=settings.nats_kv_prefix)
+    if chosen == "database":
+        from mas.adapters.cache.database import DatabaseCache
+
+        return DatabaseCache(engine)
+    return MemoryCache()
+
+
 def nats_connect_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"connect_timeout": 5, "max_reconnect_attempts": -1}
     if settings.nats_creds:
@@ -100,7 +115,7 @@ async def build_container(
     closers: list[Any] = []
 
     nc = None
-    if "nats" in (settings.cache, settings.event_bus):
+    if "nats" in (settings.effective_cache, settings.event_bus):
         from mas.adapters.nats_conn import connect
 
         nc = await connect(settings)
@@ -114,13 +129,7 @@ async def build_container(
     else:
         bus = InProcessBus()
 
-    cache: Cache
-    if settings.cache == "nats":
-        from mas.adapters.cache.nats_kv import NatsKvCache
-
-        cache = NatsKvCache(nc, prefix=settings.nats_kv_prefix)
-    else:
-        cache = MemoryCache()
+    cache = _cache(settings, engine, nc)
 
     def timeout_for(name: str) -> float:
         handler = tasks.get(name)

@@ -2,12 +2,19 @@
 
 Flat keys: the environment variable of ``database_url`` is ``MAS_DATABASE_URL``. Lists and
 tables may be given in the environment as JSON; a list of strings also as ``a,b,c``.
+
+Without ``jwt_secret`` (the embedded default) tokens are signed with a random secret made once
+per installation and kept in ``var/jwt-secret`` (beside the SQLite file), never with a value
+anyone could read in the source. Production must configure its own: a per-machine file would
+make every machine refuse the others' tokens.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +23,12 @@ from typing import Any, Literal
 import msgspec
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "config" / "default.toml"
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0000"
+VAR_DIR = Path("var")
+SECRET_FILE = "jwt-secret"
+MIN_SECRET_BYTES = 32
+# SHA-256 of the development secret earlier versions shipped in this file (and so published):
+# a production config that copied it is refused.
+_PUBLISHED_SECRETS = {"c7ccbc30778f49e035076f7bf28c3f13a347a253a3a914173ba51426b7bd2d50"}
 
 
 class SettingsError(Exception):
@@ -41,7 +53,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     db_echo: bool = False
 
     broker: Literal["memory", "nats"] = "memory"
-    cache: Literal["memory", "nats"] = "memory"
+    cache: Literal["auto", "memory", "database", "nats"] = "auto"
     event_bus: Literal["memory", "nats"] = "memory"
     nats_url: str = "nats://127.0.0.1:4222"
     nats_creds: str = ""
@@ -63,6 +75,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     jwt_secret: str = ""
     access_ttl_s: int = 900
     refresh_ttl_s: int = 604800
+    refresh_reuse_interval_s: int = 30
     encryption_key: str = ""
     google_client_id: str = ""
     master_password_hash: str = ""
@@ -87,8 +100,35 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return self.database_url.startswith("sqlite")
 
     @property
+    def effective_cache(self) -> Literal["memory", "database", "nats"]:
+        """The cache ``auto`` stands for: memory while one process does everything, NATS KV
+        when NATS is in use anyway, otherwise the database every process shares."""
+        if self.cache != "auto":
+            return self.cache
+        if self.single_process:
+            return "memory"
+        if "nats" in (self.broker, self.event_bus):
+            return "nats"
+        return "database"
+
+    @property
+    def single_process(self) -> bool:
+        """One HTTP worker that also runs the tasks (no second process reads the cache)."""
+        return self.http_workers <= 1 and self.broker == "memory"
+
+    @property
+    def var_dir(self) -> Path:
+        """Where the embedded default keeps its files: beside the SQLite database (``./var``)."""
+        if self.is_sqlite and "///" in self.database_url:
+            path = self.database_url.split("///", 1)[1].split("?", 1)[0]
+            if path and path != ":memory:" and not path.startswith("file:"):
+                return Path(path).expanduser().parent
+        return VAR_DIR
+
+    @property
     def effective_jwt_secret(self) -> str:
-        return self.jwt_secret or DEV_JWT_SECRET
+        """``jwt_secret``, or this installation's generated secret (made on first use)."""
+        return self.jwt_secret or installation_secret(self.var_dir)
 
     @property
     def nats_has_credentials(self) -> bool:
@@ -98,13 +138,30 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         )
 
     def problems(self) -> list[str]:
-        """What makes these settings unsafe for ``MAS_ENV=prod`` (empty when they are fine)."""
-        if self.env != "prod":
-            return []
+        """What these settings may not start with (empty when they are fine): in every
+        environment, a process-local cache read by several processes; with ``MAS_ENV=prod``,
+        the insecure defaults of the embedded setup too."""
         found = []
-        if len(self.jwt_secret.encode()) < 32 or self.jwt_secret == DEV_JWT_SECRET:
-            found.append("MAS_JWT_SECRET must be set to a random value of at least 32 bytes")
-        uses_nats = "nats" in (self.broker, self.cache, self.event_bus)
+        if self.cache == "memory" and not self.single_process:
+            several = (
+                f"MAS_HTTP_WORKERS={self.http_workers}"
+                if self.http_workers > 1
+                else f"MAS_BROKER={self.broker} (separate worker processes)"
+            )
+            found.append(
+                f"MAS_CACHE=memory keeps ended sessions and rate limits inside one process, but "
+                f"{several} runs several: set MAS_CACHE=auto (or database, or nats), or "
+                "MAS_HTTP_WORKERS=1 with MAS_BROKER=memory"
+            )
+        if self.env != "prod":
+            return found
+        published = hashlib.sha256(self.jwt_secret.encode()).hexdigest() in _PUBLISHED_SECRETS
+        if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES or published:
+            found.append(
+                "MAS_JWT_SECRET must be set to a random value of at least 32 bytes, the same on "
+                "every machine (without it each machine would make its own)"
+            )
+        uses_nats = "nats" in (self.broker, self.effective_cache, self.event_bus)
         if uses_nats and not self.nats_has_credentials:
             found.append(
                 "NATS is used without credentials: set MAS_NATS_CREDS, "
@@ -198,8 +255,40 @@ def load_settings(
 
 
 def check_startup(settings: Settings) -> None:
-    """Refuse to start production on insecure defaults."""
+    """Refuse to start on settings that are unsafe (``problems``)."""
     problems = settings.problems()
     if problems:
         lines = "\n  - ".join(problems)
-        raise SettingsError(f"refusing to start with MAS_ENV=prod:\n  - {lines}")
+        scope = " with MAS_ENV=prod" if settings.env == "prod" else ""
+        raise SettingsError(f"refusing to start{scope}:\n  - {lines}")
+
+
+def installation_secret(folder: Path) -> str:
+    """The random secret of the installation kept in ``folder``, made on first use (mode 0600).
+
+    The file appears complete or not at all: the secret is written to a file of this process's
+    own (``O_EXCL``) and hard-linked into place, which fails when the name exists. Processes
+    starting together (two HTTP workers) each try; one link wins and all read the winner's.
+    """
+    path = folder / SECRET_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        draft = folder / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the secret
+        finally:
+            draft.unlink(missing_ok=True)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{path} holds no usable secret; delete it to make a new one (everyone signs in "
+            "again), or set MAS_JWT_SECRET"
+        )
+    return secret

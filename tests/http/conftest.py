@@ -15,7 +15,7 @@ from mas.core.identity.model import AuthMethod, User, UserStage
 from mas.core.identity.policy import Platform, Role
 from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
-from mas.settings import DEV_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET
 
 PASSWORD = "correct horse battery"
 Auth = Callable[..., dict[str, str]]
@@ -25,7 +25,7 @@ def make_token(
     role: Role,
     platform: Platform = Platform.MY_ANALYTICS_SCHOOL,
     *,
-    secret: str = DEV_JWT_SECRET,
+    secret: str = TEST_JWT_SECRET,
     ttl_s: int = 900,
     user_id: uuid.UUID | None = None,
 ) -> str:

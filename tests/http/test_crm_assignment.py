@@ -185,9 +185,9 @@ async def test_check_6_a_head_never_reaches_another_pool(
         await client.get(f"/api/crm/assignment-requests/{their_request}", headers=me)
     ).status_code == 404
     team = await client.get(f"/api/crm/team?sales_head_id={south}", headers=me)
-    assert team.status_code == 200 and team.json() == []
+    assert team.status_code == 200 and team.json()["items"] == []
     board = await client.get(f"/api/crm/targets/leaderboard?sales_head_id={south}", headers=me)
-    assert board.status_code == 200 and board.json() == []
+    assert board.status_code == 200 and board.json()["items"] == []
 
     single = await client.post(
         f"/api/crm/leads/{their_leads[0]}/assign",
@@ -208,7 +208,7 @@ async def test_check_6_a_head_never_reaches_another_pool(
     )
     assert wider.status_code == 403
     own_team = await client.get("/api/crm/team", headers=me)
-    assert {m["user_id"] for m in own_team.json()} == {str(u) for u in mine.members}
+    assert {m["user_id"] for m in own_team.json()["items"]} == {str(u) for u in mine.members}
 
 
 # --- check 7: page flags -----------------------------------------------------------------------
@@ -308,7 +308,8 @@ async def test_targets_are_checked_and_read_back_with_live_actuals(
     )
     assert too_long.status_code == 422
     board = await client.get("/api/crm/targets/leaderboard", headers=auth(user=floor.head))
-    assert board.json()[0]["salesperson_id"] == str(me.id) and board.json()[0]["rank"] == 1
+    first = board.json()["items"][0]
+    assert first["salesperson_id"] == str(me.id) and first["rank"] == 1
 
 
 # --- check 10 ----------------------------------------------------------------------------------
@@ -464,6 +465,9 @@ async def test_profiles_and_team_membership_by_an_admin(
         headers=admin,
     )
     assert twice.status_code == 409
+    listed = await client.get("/api/admin/crm/sales-heads?page_size=1", headers=admin)
+    assert listed.json()["total"] == 1 and listed.json()["page_size"] == 1
+    assert [p["user_id"] for p in listed.json()["items"]] == [str(head.id)]
 
     member = await client.post(
         "/api/admin/crm/team-members",
@@ -484,7 +488,7 @@ async def test_profiles_and_team_membership_by_an_admin(
     )
     assert changed.json()["daily_capacity"] == 30 and changed.json()["available"] is False
     team = await client.get(f"/api/crm/team?sales_head_id={head.id}", headers=admin)
-    assert [(m["user_id"], m["open_leads"]) for m in team.json()] == [(str(sales.id), 0)]
+    assert [(m["user_id"], m["open_leads"]) for m in team.json()["items"]] == [(str(sales.id), 0)]
     left = await client.patch(
         f"/api/admin/crm/team-members/{member.json()['id']}",
         json={"active": False},

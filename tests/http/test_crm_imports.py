@@ -15,17 +15,19 @@ from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.model import User
 from mas.core.identity.policy import Role
 from tests.http.conftest import Auth, add_user
+from tests.integration.crm_fixtures import add_profile
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
 async def head(sqlite_container: Any, accounts: dict[Role, User]) -> User:
-    """The SALES_HEAD account with the imports page."""
+    """The SALES_HEAD account with every page and every flag of its CRM profile."""
     user = accounts[Role.SALES_HEAD]
     async with sqlite_container.uow() as uow:
         await uow.users.set_permissions(user.id, sorted(SALES_HEAD_PAGES), user.id)
         await uow.commit()
+    await add_profile(sqlite_container, user.id)
     return user
 
 

@@ -27,18 +27,21 @@ from mas.core.identity.policy import Role
 from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
 from tests.http.conftest import Auth, add_user
+from tests.integration.crm_fixtures import add_profile
 
 Client = AsyncTestClient[Any]
 
 
 @pytest.fixture
 async def team(sqlite_container: Any, accounts: dict[Role, User]) -> dict[str, User]:
-    """The SALES account works for the SALES_HEAD account (who may open every CRM page)."""
+    """The SALES account works for the SALES_HEAD account (who may open every CRM page, with
+    every flag of its CRM profile on)."""
     c = sqlite_container
     head, sales = accounts[Role.SALES_HEAD], accounts[Role.SALES]
     async with c.uow() as uow:
         await uow.users.set_permissions(head.id, sorted(SALES_HEAD_PAGES), head.id)
         await uow.commit()
+    await add_profile(c, head.id)
     async with c.sessions() as s:
         s.add(
             SalesTeamMemberRow(
@@ -54,6 +57,7 @@ async def team(sqlite_container: Any, accounts: dict[Role, User]) -> dict[str, U
     async with c.uow() as uow:
         await uow.users.set_permissions(other_head.id, ["crm.leads"], other_head.id)
         await uow.commit()
+    await add_profile(c, other_head.id, flags={"leads": True})
     return {"head": head, "sales": sales, "other": other, "other_head": other_head}
 
 
@@ -89,12 +93,12 @@ async def test_a_known_phone_in_any_format_merges_into_the_existing_lead(
     again = await client.post(
         "/api/sales/crm/leads",
         json={"name": "Somebody", "phone": "098765 43210", "city": "Pune"},
-        headers=auth(user=team["other"]),
+        headers=auth(user=team["sales"]),
     )
     assert again.status_code == 200, again.text
     merged = again.json()
     assert merged["id"] == created["id"] and merged["merged"] is True
-    assert merged["lead"] is None  # not theirs to see
+    assert merged["lead"]["id"] == created["id"]
     lead = (await client.get(f"/api/crm/leads/{created['id']}", headers=auth(Role.ADMIN))).json()
     assert lead["assigned_to"] == str(team["sales"].id)
     assert lead["owning_sales_head_id"] == str(team["head"].id)
@@ -105,6 +109,96 @@ async def test_a_known_phone_in_any_format_merges_into_the_existing_lead(
     assert "INTAKE_MERGED" in [a["type"] for a in timeline.json()["items"]]
     assert timeline.json()["items"][0]["type"] == "INTAKE_MERGED"  # newest first
     assert await rows(client.app.state.container, LeadIntakeRow) == 2
+
+
+async def refused(response: Any) -> None:
+    """409 ``lead_exists_elsewhere``, naming no lead: no id, no field of it."""
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "lead_exists_elsewhere"
+    assert "id" not in body and "lead" not in body and "Asha" not in response.text
+
+
+async def test_adding_a_lead_outside_ones_scope_reveals_and_changes_nothing(
+    client: Client, auth: Auth, team: dict[str, User]
+) -> None:
+    """Issue 8 (existence oracle): another salesperson, and a sales head of another pool, get a
+    409 without the lead; the lead is untouched and its journal shows the attempt."""
+    created = await add(client, auth(user=team["sales"]), name="Asha", phone="+919876543210")
+    for who, path in (
+        (team["other"], "/api/sales/crm/leads"),
+        (team["other_head"], "/api/sales/crm/leads"),
+        (team["other_head"], "/api/crm/leads"),
+    ):
+        await refused(
+            await client.post(
+                path,
+                json={"name": "Somebody", "phone": "098765 43210", "city": "Pune"},
+                headers=auth(user=who),
+            )
+        )
+    lead = (await client.get(f"/api/crm/leads/{created['id']}", headers=auth(Role.ADMIN))).json()
+    assert (lead["city"], lead["reinquiry_count"], lead["version"]) == (
+        None,
+        0,
+        created["lead"]["version"],
+    )
+    timeline = await client.get(
+        f"/api/sales/crm/leads/{created['id']}/timeline", headers=auth(user=team["sales"])
+    )
+    refusals = [a for a in timeline.json()["items"] if a["type"] == "INTAKE_REFUSED"]
+    assert [a["actor_id"] for a in refusals] == [
+        str(team["other_head"].id),
+        str(team["other_head"].id),
+        str(team["other"].id),
+    ]
+    assert await rows(client.app.state.container, LeadIntakeRow) == 1
+
+
+async def test_a_head_with_isolation_off_reads_but_does_not_merge_into_another_pool(
+    client: Client, auth: Auth, team: dict[str, User]
+) -> None:
+    created = await add(client, auth(user=team["sales"]), name="Asha", phone="+919876543210")
+    isolation_off = await client.patch(
+        f"/api/admin/crm/sales-heads/{team['other_head'].id}",
+        json={"isolation_enabled": False},
+        headers=auth(Role.ADMIN),
+    )
+    assert isolation_off.status_code == 200, isolation_off.text
+    reader = auth(user=team["other_head"])
+    seen = await client.get(f"/api/crm/leads/{created['id']}", headers=reader)
+    assert seen.status_code == 200, seen.text
+    await refused(
+        await client.post(
+            "/api/crm/leads", json={"name": "X", "phone": "9876543210"}, headers=reader
+        )
+    )
+    lead = (await client.get(f"/api/crm/leads/{created['id']}", headers=reader)).json()
+    assert lead["reinquiry_count"] == 0
+
+
+async def test_the_public_form_answers_the_same_for_a_known_phone(
+    client: Client, auth: Auth, team: dict[str, User]
+) -> None:
+    """A door without a person merges (single pool) but echoes nothing about the lead."""
+    created = await add(client, auth(user=team["sales"]), name="Asha", phone="+919876543210")
+    campaign = await client.post(
+        "/api/crm/campaigns",
+        json={"slug": "open-day", "name": "Open day", "programme": "drone-tech"},
+        headers=auth(Role.ADMIN),
+    )
+    assert campaign.status_code == 201, campaign.text
+    answers = [
+        await client.post(
+            "/api/public/campaigns/open-day/leads",
+            json={"name": "Visitor", "phone": phone},
+        )
+        for phone in ("9876543210", "9876500099")
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json() == answers[1].json()
+    assert created["id"] not in answers[0].text
 
 
 async def test_a_merge_never_overwrites_a_name_or_email(
@@ -220,6 +314,55 @@ async def test_edits_use_if_match(client: Client, auth: Auth, team: dict[str, Us
         "CONTACTED",
         2,
     )
+
+
+# --- issue 8: no side door for a sales head ---------------------------------------------------
+
+
+async def test_a_head_without_the_page_or_its_flag_is_refused_on_both_route_families(
+    client: Client, auth: Auth, team: dict[str, User], sqlite_container: Any
+) -> None:
+    c = sqlite_container
+    lead = await add(client, auth(user=team["sales"]), name="Asha", phone="9876500031")
+    head = auth(user=team["head"])
+    calls = [
+        ("GET", "/api/crm/leads", None),
+        ("GET", "/api/sales/crm/leads", None),
+        ("GET", f"/api/sales/crm/leads/{lead['id']}", None),
+        ("PATCH", f"/api/sales/crm/leads/{lead['id']}", {"city": "Pune"}),
+        ("POST", f"/api/sales/crm/leads/{lead['id']}/status", {"to": "CONTACTED"}),
+        ("POST", "/api/sales/crm/leads", {"name": "New", "phone": "9876500032"}),
+    ]
+
+    async def codes() -> list[tuple[int, str | None]]:
+        answers = []
+        for method, path, body in calls:
+            response = await client.request(
+                method, path, json=body, headers={**head, "If-Match": "0"}
+            )
+            answers.append((response.status_code, response.json().get("code")))
+        return answers
+
+    opened = await client.get("/api/sales/crm/leads", headers=head)  # caches the profile
+    assert opened.status_code == 200, opened.text
+    switched_off = await client.patch(
+        f"/api/admin/crm/sales-heads/{team['head'].id}",
+        json={"page_flags": {"leads": False}},
+        headers=auth(Role.ADMIN),
+    )
+    assert switched_off.status_code == 200, switched_off.text
+    assert await codes() == [(403, "page_disabled")] * len(calls)
+
+    async with c.uow() as uow:
+        await uow.users.set_permissions(team["head"].id, [], team["head"].id)
+        await uow.commit()
+    await c.identity.access.forget(team["head"].id)
+    assert await codes() == [(403, "page_forbidden")] * len(calls)
+
+    sales = auth(user=team["sales"])
+    assert (await client.get("/api/sales/crm/leads", headers=sales)).json()["total"] == 1
+    lead_after = (await client.get(f"/api/crm/leads/{lead['id']}", headers=auth(Role.ADMIN))).json()
+    assert (lead_after["city"], lead_after["status"]) == (None, "NEW")
 
 
 # --- §10.5: scope --------------------------------------------------------------------------------
@@ -392,7 +535,8 @@ async def test_follow_ups_and_the_missed_job(
     )
     assert soon.status_code == 201, soon.text
     week = await client.get("/api/sales/crm/follow-ups?window=week", headers=sales)
-    assert [f["id"] for f in week.json()] == [soon.json()["id"]]
+    assert [f["id"] for f in week.json()["items"]] == [soon.json()["id"]]
+    assert week.json()["total"] == 1 and week.json()["page"] == 1
     late = FollowUp(
         id=uuid7(),
         raw_lead_id=uuid.UUID(lead["id"]),
@@ -408,7 +552,7 @@ async def test_follow_ups_and_the_missed_job(
     for tick in ("a", "b"):
         await c.jobs.enqueue("crm.follow_up_missed", {}, key=f"cron:crm.follow_up_missed:{tick}")
     overdue = await client.get("/api/sales/crm/follow-ups?window=overdue", headers=sales)
-    assert [(f["id"], f["status"]) for f in overdue.json()] == [(str(late.id), "MISSED")]
+    assert [(f["id"], f["status"]) for f in overdue.json()["items"]] == [(str(late.id), "MISSED")]
     timeline = await client.get(f"/api/sales/crm/leads/{lead['id']}/timeline", headers=sales)
     assert [a["type"] for a in timeline.json()["items"]].count("FOLLOW_UP_MISSED") == 1
     done = await client.patch(
@@ -528,7 +672,7 @@ async def test_tags(client: Client, auth: Auth, team: dict[str, User]) -> None:
     dup = await client.post("/api/crm/tags", json={"name": "HOT-LEAD"}, headers=auth(Role.ADMIN))
     assert dup.status_code == 409 and dup.json()["code"] == "tag_exists"
     listed = await client.get("/api/crm/tags", headers=auth(user=team["sales"]))
-    assert [t["name"] for t in listed.json()] == ["hot-lead"]
+    assert [t["name"] for t in listed.json()["items"]] == ["hot-lead"]
     sales = auth(user=team["sales"])
     lead = await add(client, sales, name="T", phone="9876500050")
     tagged = await client.post(

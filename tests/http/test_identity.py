@@ -162,11 +162,16 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(
     assert (
         await client.get("/api/user/profile", headers=bearer(newest["access_token"]))
     ).status_code == 200
+    tab = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert tab.status_code == 200 and tab.json() == newest, "a second tab, within 30 s"
+    third = await client.post("/api/auth/refresh", json={"refresh_token": newest["refresh_token"]})
+    assert third.status_code == 200, third.text
     reuse = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reuse.status_code == 401 and reuse.json()["code"] == "refresh_reused"
-    after = await client.post("/api/auth/refresh", json={"refresh_token": newest["refresh_token"]})
+    latest = third.json()
+    after = await client.post("/api/auth/refresh", json={"refresh_token": latest["refresh_token"]})
     assert after.status_code == 401, "the whole family is revoked"
-    gone = await client.get("/api/user/profile", headers=bearer(newest["access_token"]))
+    gone = await client.get("/api/user/profile", headers=bearer(latest["access_token"]))
     assert gone.status_code == 401 and gone.json()["code"] == "session_revoked"
 
 
@@ -177,7 +182,8 @@ async def test_logout_ends_the_session_and_sessions_are_listed(
     headers = bearer(signed["access_token"])
     sessions = await client.get("/api/auth/sessions", headers=headers)
     assert sessions.status_code == 200
-    assert [s["current"] for s in sessions.json()] == [True]
+    assert [s["current"] for s in sessions.json()["items"]] == [True]
+    assert sessions.json()["total"] == 1
     assert (await client.post("/api/auth/logout", headers=headers)).status_code == 204
     assert (await client.get("/api/user/profile", headers=headers)).status_code == 401
     refresh = await client.post(
@@ -418,6 +424,7 @@ async def test_vendor_keys(client: AsyncTestClient[Any], auth: Auth) -> None:
     assert re.fullmatch(r"vk_live_[A-Za-z0-9]{12}\.[A-Za-z0-9_-]{40,}", api_key), api_key
     listed = await client.get("/api/admin/vendor-keys", headers=auth(Role.ADMIN))
     assert api_key.split(".")[1] not in listed.text and "api_key" not in listed.text
+    assert [k["vendor_name"] for k in listed.json()["items"]] == ["LeadCo"]
     who = await client.get("/api/vendor/whoami", headers={"X-API-Key": api_key})
     assert who.status_code == 200 and who.json()["vendor_name"] == "LeadCo"
     as_admin = await client.get("/api/vendor/whoami", headers=auth(Role.ADMIN))

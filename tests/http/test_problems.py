@@ -144,3 +144,47 @@ async def test_openapi_document_is_public(client: AsyncTestClient[Any]) -> None:
         for method, operation in item.items():
             assert operation.get("summary"), f"{method.upper()} {path} has no summary"
     assert (await client.get("/schema")).status_code == 200
+
+
+async def test_a_form_post_to_a_json_route_is_415(client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/auth/login",
+        content=b"email=a%40example.com&password=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    body = assert_problem(response, 415, "unsupported_media_type")
+    assert "application/json" in body["detail"]
+
+
+async def test_a_nul_is_422_naming_the_field(auth: Auth, client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/auth/login",
+        content=b'{"email": "a\\u0000@example.com", "password": "x"}',
+        headers={"content-type": "application/json"},
+    )
+    body = assert_problem(response, 422, "nul_character")
+    assert [error["field"] for error in body["errors"]] == ["email"]
+    response = await client.get("/api/admin/outbox?recipient=a%00b", headers=auth(Role.ADMIN))
+    body = assert_problem(response, 422, "nul_character")
+    assert [error["field"] for error in body["errors"]] == ["recipient"]
+
+
+async def test_a_deep_body_is_400(client: AsyncTestClient[Any]) -> None:
+    response = await client.post(
+        "/api/auth/login",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={"content-type": "application/json"},
+    )
+    assert_problem(response, 400, "body_too_deep")
+
+
+async def test_a_header_is_named_as_the_client_sent_it(
+    auth: Auth, client: AsyncTestClient[Any]
+) -> None:
+    response = await client.post(
+        "/api/sales/crm/leads",
+        json={"name": "Asha", "phone": "9876543210"},
+        headers={**auth(Role.ADMIN), "Idempotency-Key": "k" * 61},
+    )
+    body = assert_problem(response, 422, "validation_failed")
+    assert "Idempotency-Key" in [error["field"] for error in body["errors"]], body

@@ -1,19 +1,25 @@
 """The route grid, generated from the app's routes and the policy table.
 
 Every route must name a policy (or be public); for each guarded route: anonymous → 401, every
-role the policy refuses → 403, every role it admits gets past the guard.
+role the policy refuses → 403, every role it admits gets past the guard. A write authenticated
+by a cookie alone is 401. For every route a SALES_HEAD may use that names a page, on
+``/api/crm`` and ``/api/sales/crm`` alike: a head without the page key → 403 ``page_forbidden``,
+without the route's profile flag → 403 ``page_disabled``, with only that key and that flag →
+past the guard and the service (so the two never ask for different flags).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from litestar.enums import RequestEncodingType
 from litestar.testing import AsyncTestClient
 
+from mas.core.crm.assignment_model import PAGE_FLAGS
+from mas.core.crm.pages import SALES_HEAD_PAGES, flag_of
 from mas.core.identity.policy import Platform, Role
 from mas.http.app import create_app
 from mas.modules import roles_passing
@@ -30,6 +36,8 @@ def takes_body(handler: Any) -> bool:
 
 
 BODY_ROUTES: set[tuple[str, str]] = set()
+PAGES: dict[tuple[str, str], tuple[str, str | None]] = {}
+"""(method, path) → (page, profile flag) of every route that names a page."""
 
 
 def guarded_routes() -> list[tuple[str, str, str]]:
@@ -48,6 +56,9 @@ def guarded_routes() -> list[tuple[str, str, str]]:
                 found.append((method, route.path, policy))
                 if takes_body(handler):
                     BODY_ROUTES.add((method, route.path))
+                if handler.opt.get("page"):
+                    page = handler.opt["page"]
+                    PAGES[(method, route.path)] = (page, flag_of(page, handler.opt.get("flag")))
     return found
 
 
@@ -177,3 +188,123 @@ async def test_a_bad_body_is_422_naming_the_field(
     assert response.status_code == 422, response.text
     fields = [error["field"] for error in response.json()["errors"]]
     assert fields and all(field != "body" for field in fields), fields
+
+
+# --- cookies: reads only ------------------------------------------------------------------------
+
+SAFE = {"GET", "HEAD", "OPTIONS"}
+UNSAFE_ROUTES = [(m, p, pol) for m, p, pol in ROUTES if m not in SAFE]
+
+
+async def cookie_of(auth: Any, role: Role) -> dict[str, str]:
+    token = (await auth(role))["Authorization"].split()[1]
+    return {"Cookie": f"token={token}", "X-Platform": Platform.MY_ANALYTICS_SCHOOL.value}
+
+
+@pytest.mark.parametrize(("method", "path", "policy"), UNSAFE_ROUTES)
+async def test_a_write_authenticated_by_a_cookie_alone_is_401(
+    grid: Any, method: str, path: str, policy: str
+) -> None:
+    """A cross-site form POST carries the cookie but cannot set the Authorization header."""
+    client, auth = grid
+    response = await client.request(
+        method, concrete(path), json={}, headers=await cookie_of(auth, admitted_role(policy))
+    )
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "cookie_auth_unsafe"
+
+
+async def test_a_cookie_still_authenticates_reads(grid: Any) -> None:
+    client, auth = grid
+    for name in ("token", "authToken"):
+        headers = await cookie_of(auth, Role.ADMIN)
+        headers["Cookie"] = headers["Cookie"].replace("token=", f"{name}=", 1)
+        response = await client.get("/api/crm/leads", headers=headers)
+        assert response.status_code == 200, response.text
+
+
+# --- pages and flags: one declaration, both route families -------------------------------------
+
+HEAD_ROUTES = [
+    (m, p, pol) for m, p, pol in ROUTES if Role.SALES_HEAD in roles_passing(pol) and (m, p) in PAGES
+]
+HeadHeaders = Callable[[frozenset[str], frozenset[str]], Awaitable[dict[str, str]]]
+
+
+def test_every_crm_route_a_head_may_use_names_a_page() -> None:
+    """No side door: a route family without pages would let a head past a removed page."""
+    ungated = [
+        (m, p)
+        for m, p, pol in ROUTES
+        if p.startswith(("/api/crm", "/api/sales/crm"))
+        and Role.SALES_HEAD in roles_passing(pol)
+        and (m, p) not in PAGES
+    ]
+    assert not ungated, ungated
+    families = {p.split("/")[2] for _, p, _ in HEAD_ROUTES}
+    assert families == {"crm", "sales"}, families
+
+
+@pytest.fixture(scope="module")
+async def head_with(grid: Any) -> HeadHeaders:
+    """Headers of a sales head holding exactly these page keys and these profile flags (one
+    account per combination, made on first use)."""
+    from mas.core.crm.assignment_model import SalesHeadProfile
+    from mas.core.identity.model import AuthMethod
+    from tests.http.conftest import add_user
+
+    client, _ = grid
+    c = client.app.state.container
+    made: dict[tuple[frozenset[str], frozenset[str]], Any] = {}
+
+    async def headers(pages: frozenset[str], flags: frozenset[str]) -> dict[str, str]:
+        if (pages, flags) not in made:
+            head = await add_user(c, Role.SALES_HEAD)
+            now = c.clock.now()
+            async with c.uow() as uow:
+                await uow.users.set_permissions(head.id, sorted(pages), head.id)
+                await uow.head_profiles.add(
+                    SalesHeadProfile(
+                        user_id=head.id,
+                        display_name="Probe",
+                        created_at=now,
+                        updated_at=now,
+                        page_flags={f: f in flags for f in PAGE_FLAGS},
+                    )
+                )
+                await uow.commit()
+            made[(pages, flags)] = head
+        current = await c.identity.accounts.get(made[(pages, flags)].id)
+        token = c.identity.issuer.access_token(
+            current, Platform.MY_ANALYTICS_SCHOOL, AuthMethod.PASSWORD, None
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.mark.parametrize(("method", "path", "policy"), HEAD_ROUTES)
+async def test_a_head_needs_the_routes_page_and_flag(
+    grid: Any, head_with: HeadHeaders, method: str, path: str, policy: str
+) -> None:
+    client, auth = grid
+    page, flag = PAGES[(method, path)]
+    every_flag = frozenset(PAGE_FLAGS)
+
+    async def ask(headers: dict[str, str]) -> Any:
+        return await client.request(method, concrete(path), json={}, headers=headers)
+
+    no_page = await ask(await head_with(SALES_HEAD_PAGES - {page}, every_flag))
+    assert no_page.status_code == 403, no_page.text
+    assert no_page.json()["code"] == "page_forbidden"
+    if flag is not None:
+        no_flag = await ask(await head_with(SALES_HEAD_PAGES, every_flag - {flag}))
+        assert no_flag.status_code == 403, no_flag.text
+        assert no_flag.json()["code"] == "page_disabled"
+    flags = frozenset() if flag is None else frozenset({flag})
+    just_enough = await ask(await head_with(frozenset({page}), flags))
+    assert just_enough.status_code not in GUARD_CODES, just_enough.text
+    if Role.SALES in roles_passing(policy):
+        sales = await ask(await auth(Role.SALES))  # no page keys, no profile: not gated
+        assert sales.status_code not in GUARD_CODES, sales.text

@@ -56,19 +56,7 @@ async def add_floor(
     **profile: Any,
 ) -> Floor:
     head = await add_person(c, Role.SALES_HEAD, f"{name} Head")
-    now = c.clock.now()
-    async with c.uow() as uow:
-        await uow.head_profiles.add(
-            SalesHeadProfile(
-                user_id=head.id,
-                display_name=f"{name} pool",
-                created_at=now,
-                updated_at=now,
-                page_flags=ALL_FLAGS if flags is None else flags,
-                **profile,
-            )
-        )
-        await uow.commit()
+    await add_profile(c, head.id, f"{name} pool", flags, **profile)
     floor = Floor(head=head)
     for i in range(telecallers):
         floor.telecallers.append(await add_member(c, floor, f"{name} Caller {i + 1}"))
@@ -77,6 +65,29 @@ async def add_floor(
             await add_member(c, floor, f"{name} Counsellor {i + 1}", MemberRole.COUNSELLOR)
         )
     return floor
+
+
+async def add_profile(
+    c: Any,
+    head_id: uuid.UUID,
+    display_name: str = "Pool",
+    flags: dict[str, bool] | None = None,
+    **profile: Any,
+) -> None:
+    """A head's CRM profile, every page flag on unless ``flags`` says otherwise."""
+    now = c.clock.now()
+    async with c.uow() as uow:
+        await uow.head_profiles.add(
+            SalesHeadProfile(
+                user_id=head_id,
+                display_name=display_name,
+                created_at=now,
+                updated_at=now,
+                page_flags=ALL_FLAGS if flags is None else flags,
+                **profile,
+            )
+        )
+        await uow.commit()
 
 
 async def add_member(

@@ -145,16 +145,34 @@ async def test_a_known_phone_merges_without_moving_the_lead(container: Any, org:
         org.head, NewPoolLead(name="Asha", phone="+919876543210")
     )
     again = await container.crm.intake.add_manual(
-        org.other, NewLead(name="Someone Else", phone="098765 43210", city="Pune")
+        org.admin, NewLead(name="Someone Else", phone="098765 43210", city="Pune")
     )
     assert again.id == first.id and again.merged and again.outcome is IntakeOutcome.MERGED
-    assert again.lead is None  # merged into a lead the salesperson may not see
     lead = await container.crm.leads.get(org.admin, first.id)
     assert lead.owning_sales_head_id == org.head.user_id and lead.assigned_to is None
     assert lead.name == "Asha" and lead.city == "Pune" and lead.reinquiry_count == 1
     assert ActivityType.INTAKE_MERGED in await activities(container, first.id)
     assert await count(container, LeadIntakeRow, LeadIntakeRow.raw_lead_id == first.id) == 2
     assert await count(container, RawLeadRow) == 1
+
+
+async def test_a_known_phone_outside_the_callers_leads_is_refused_but_journalled(
+    container: Any, org: Org
+) -> None:
+    """The refusal's journal line is committed although the call raises (issue 8)."""
+    first = await container.crm.intake.add_manual(
+        org.head, NewPoolLead(name="Asha", phone="+919876543210")
+    )
+    with pytest.raises(Conflict) as refused:
+        await container.crm.intake.add_manual(
+            org.other, NewLead(name="Someone Else", phone="098765 43210", city="Pune")
+        )
+    assert refused.value.code == "lead_exists_elsewhere"
+    lead = await container.crm.leads.get(org.admin, first.id)
+    assert first.lead is not None
+    assert (lead.city, lead.reinquiry_count, lead.version) == (None, 0, first.lead.version)
+    assert (await activities(container, first.id))[0] is ActivityType.INTAKE_REFUSED
+    assert await count(container, LeadIntakeRow, LeadIntakeRow.raw_lead_id == first.id) == 1
 
 
 async def test_a_merge_fills_empty_fields_only(container: Any, org: Org) -> None:

@@ -438,13 +438,17 @@ async def test_signup_verify_refresh_and_reuse(container: Any) -> None:
     second = await container.identity.sessions.refresh(first.refresh_token, info)
     caller = await container.identity.access.authenticate(second.access_token)
     assert (caller.user_id, caller.platform) == (user.id, Platform.MR_MENTOR)
+    # Within the reuse interval the same token gets the same pair (a second tab)…
+    assert await container.identity.sessions.refresh(first.refresh_token, info) == second
+    third = await container.identity.sessions.refresh(second.refresh_token, info)
+    # …but not once that pair was itself used: now it is a copy, and the sign-in ends.
     with pytest.raises(Unauthorized) as reused:
         await container.identity.sessions.refresh(first.refresh_token, info)
     assert reused.value.code == "refresh_reused"
     with pytest.raises(Unauthorized):
-        await container.identity.sessions.refresh(second.refresh_token, info)
+        await container.identity.sessions.refresh(third.refresh_token, info)
     with pytest.raises(Unauthorized) as ended:
-        await container.identity.access.authenticate(second.access_token)
+        await container.identity.access.authenticate(third.access_token)
     assert ended.value.code == "session_revoked"
     async with container.uow() as uow:
         reasons = {
@@ -452,12 +456,14 @@ async def test_signup_verify_refresh_and_reuse(container: Any) -> None:
             for s in [
                 await uow.sessions.get(first.session_id),
                 await uow.sessions.get(second.session_id),
+                await uow.sessions.get(third.session_id),
             ]
             if s is not None
         }
         kinds = [e.event for e in (await uow.audit.page(user.id, PageRequest())).items]
     assert reasons == {
         first.session_id: RevokeReason.ROTATED,
-        second.session_id: RevokeReason.REUSE_DETECTED,
+        second.session_id: RevokeReason.ROTATED,
+        third.session_id: RevokeReason.REUSE_DETECTED,
     }
     assert AuditKind.REFRESH_REUSE in kinds and AuditKind.OTP_VERIFIED in kinds

@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import NATS_URL, missing_service, open_container, truncate_pg
+from tests.conftest import (
+    NATS_URL,
+    TEST_JWT_SECRET,
+    missing_service,
+    open_container,
+    truncate_pg,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,6 +57,7 @@ async def stack_env(
     tag = uuid.uuid4().hex[:10]
     env = {
         "MAS_ENV": "test",
+        "MAS_JWT_SECRET": TEST_JWT_SECRET,
         "MAS_DATABASE_URL": pg_url,
         "MAS_BROKER": "nats",
         "MAS_NATS_URL": nats_url,

@@ -111,16 +111,47 @@ async def test_a_known_phone_merges_without_moving_the_lead(world: World, org: O
         org.head, NewPoolLead(name="Asha", phone="9876543210")
     )
     again = await world.crm.intake.add_manual(
-        org.other, NewLead(name="Someone Else", phone="+91 98765 43210", city="Pune")
+        org.admin, NewLead(name="Someone Else", phone="+91 98765 43210", city="Pune")
     )
     assert again.id == first.id and again.outcome is IntakeOutcome.MERGED
-    assert again.lead is None, "merged into a lead the salesperson may not see"
     lead = world.lead(first.id)
     assert (lead.owning_sales_head_id, lead.assigned_to) == (org.head.user_id, None)
     assert (lead.name, lead.city, lead.reinquiry_count) == ("Asha", "Pune", 1)
     assert len(world.tables.leads) == 1 and len(world.tables.intakes) == 2
     assert ActivityType.INTAKE_MERGED in kinds(world, first.id)
     assert len(world.events(LeadCreated)) == 1, "a merge is no new lead"
+
+
+async def test_a_known_phone_outside_the_callers_leads_is_refused_and_journalled(
+    world: World, org: Org
+) -> None:
+    """Issue 8: no id, no merge, no change; the lead's journal shows who tried."""
+    first = await world.crm.intake.add_manual(
+        org.head, NewPoolLead(name="Asha", phone="9876543210")
+    )
+    before = world.lead(first.id)
+    error = await refused(
+        world.crm.intake.add_manual(
+            org.sales, NewLead(name="Someone Else", phone="+91 98765 43210", city="Pune")
+        ),
+        Conflict,
+        "lead_exists_elsewhere",
+    )
+    assert str(first.id) not in error.detail
+    for who, data in (
+        (org.other, NewLead(name="X", phone="9876543210")),
+        (org.other_head, NewPoolLead(name="X", phone="9876543210")),
+    ):
+        await refused(world.crm.intake.add_manual(who, data), Conflict, "lead_exists_elsewhere")
+    after = world.lead(first.id)
+    assert (after.city, after.reinquiry_count, after.version) == (None, 0, before.version)
+    assert len(world.tables.intakes) == 1 and not world.events(LeadStatusChanged)
+    tried = [
+        a.actor_id
+        for a in world.tables.activities
+        if a.raw_lead_id == first.id and a.type is ActivityType.INTAKE_REFUSED
+    ]
+    assert tried == [org.sales.user_id, org.other.user_id, org.other_head.user_id]
 
 
 async def test_a_merge_fills_only_empty_fields_and_unions_tags(world: World, org: Org) -> None:

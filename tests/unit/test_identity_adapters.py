@@ -1,4 +1,5 @@
-"""The identity crypto adapters: argon2id passwords, the access-token JWT, TOTP, the fake IdP."""
+"""The identity adapters: argon2id passwords, the access-token JWT, TOTP, the fake IdP, and the
+e-mail address grammar."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import pyotp
 import pytest
 
 from mas.adapters.fakes.identity import FakeIdentityProvider
+from mas.adapters.identity.emails import EmailValidatorSyntax
 from mas.adapters.identity.passwords import Argon2Hasher
 from mas.adapters.identity.tokens import JwtCodec
 from mas.adapters.identity.totp import PyOtpVerifier
+from mas.core.identity.model import check_email
 from mas.core.identity.ports import AccessTokenClaims, GoogleIdentity
-from mas.core.platform.errors import ExternalUnavailable, Unauthorized
+from mas.core.platform.errors import ExternalUnavailable, Unauthorized, ValidationFailed
 
 SECRET = "unit-test-secret-long-enough-for-hs256-and-even-for-hs512-0123456789"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as authenticator apps use
@@ -304,3 +307,46 @@ async def test_fake_identity_provider() -> None:
     with pytest.raises(Unauthorized) as unverified:
         await fake.verify_id_token("unverified")
     assert unverified.value.code == "google_email_unverified"
+
+
+# --- e-mail addresses (email-validator) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "asha@example.com",
+        "a.b+tag@mail.example.in",
+        "ünïcode@bücher.example",
+        "sales@corp.local",  # special-use names are real on a closed network
+        "admin@demo.mas.local",
+        "dev@x.test",
+    ],
+)
+def test_addresses_email_validator_accepts(address: str) -> None:
+    assert EmailValidatorSyntax().problem(address) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a..b@example.com",
+        ".asha@example.com",
+        '"quoted"@example.com',
+        "asha@-example.com",
+        "asha@exa_mple.com",
+        "asha@" + "a" * 64 + ".com",  # a domain label is at most 63 characters
+        "asha@[127.0.0.1]",
+        "a\u202e@evil.com",
+    ],
+)
+def test_addresses_email_validator_refuses_say_why(address: str) -> None:
+    problem = EmailValidatorSyntax().problem(address)
+    assert problem and len(problem) > 10
+
+
+def test_the_whole_chain_refuses_what_the_core_lets_through() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_email("a..b@example.com", syntax=EmailValidatorSyntax())
+    assert refused.value.errors[0].field == "email"
+    assert check_email(" Asha@Corp.Local ", syntax=EmailValidatorSyntax()) == "asha@corp.local"

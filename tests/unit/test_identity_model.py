@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from mas.adapters.fakes.identity import FakeCodec, FakeSecrets
 from mas.adapters.fakes.platform import FakeClock
 from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.access import revoked_session_key, snapshot_key
+from mas.core.identity.lockout import wait_after
 from mas.core.identity.mail import BRAND, alert_email, credentials_email, otp_email
 from mas.core.identity.model import (
     AMR,
@@ -246,6 +248,54 @@ def test_two_at_signs_are_not_an_email() -> None:
         check_email("asha@@example.com")
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a\u202e@evil.com", "U+202E"),  # right-to-left override: displays as another address
+        ("a\u2066b@x.com", "U+2066"),  # left-to-right isolate
+        ("a\u200bb@x.com", "U+200B"),  # zero-width space (Cf)
+        ("a\tb@x.com", "U+0009"),
+        ("asha@example.com\n", "U+000A"),  # even where trimming would have hidden it
+        ("a\x00@x.com", "U+0000"),
+        ("a\x7f@x.com", "U+007F"),
+        ("a\u2028@x.com", "U+2028"),
+        ("a\ud800@x.com", "U+D800"),  # a lone surrogate cannot even be stored
+    ],
+)
+def test_control_and_bidi_characters_are_refused_by_name(raw: str, shown: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_email(raw, field="email")
+    assert [(e.field, e.message) for e in refused.value.errors] == [
+        ("email", f"contains the control or formatting character {shown}")
+    ]
+
+
+class _Grammar:
+    def __init__(self, answer: str | None) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def problem(self, address: str) -> str | None:
+        self.asked.append(address)
+        return self.answer
+
+
+def test_the_full_grammar_sees_the_normal_form_and_names_the_field() -> None:
+    fine = _Grammar(None)
+    assert check_email(" Asha@Example.COM ", syntax=fine) == "asha@example.com"
+    assert fine.asked == ["asha@example.com"]
+    strict = _Grammar("An email address cannot have two periods in a row.")
+    with pytest.raises(ValidationFailed) as refused:
+        check_email("a..b@example.com", field="new_email", syntax=strict)
+    assert [(e.field, e.message) for e in refused.value.errors] == [
+        ("new_email", "An email address cannot have two periods in a row.")
+    ]
+    blocked = _Grammar(None)
+    with pytest.raises(ValidationFailed):
+        check_email("a\u202e@evil.com", syntax=blocked)
+    assert blocked.asked == [], "the core's own rules come first"
+
+
 @pytest.mark.parametrize("password", ["8 chars!", "x" * 128, "correct horse battery"])
 def test_passwords_of_8_to_128_characters_pass(password: str) -> None:
     check_password(password, "asha@example.com")
@@ -437,9 +487,35 @@ def test_issued_tokens_carry_the_session_and_the_user() -> None:
         sid=str(session.id),
         act=None,
     )
-    family = uuid.uuid4()
-    later, _ = issuer.new_session(user, AuthMethod.OTP, RequestInfo(user_agent=""), family)
-    assert later.family_id == family and later.user_agent is None
+    clock.advance(seconds=20)
+    assert issuer.pair(user, session, token) == pair, "a session's pair can be minted again"
+    later, later_token = issuer.successor(session, token, RequestInfo(user_agent=""))
+    assert later.family_id == session.family_id and later.id != session.id
+    assert (later.platform, later.auth_method) == (Platform.MR_MENTOR, AuthMethod.GOOGLE)
+    assert later.user_agent is None and later.created_at == NOW + timedelta(seconds=20)
+    assert later_token == FakeSecrets().successor_token(token) != token
+    assert later.token_hash == FakeSecrets().digest(later_token)
+    assert FakeCodec.claims(issuer.pair(user, later, later_token).access_token).jti != claims.jti
+
+
+def test_sign_in_waits_grow_after_five_failures_and_are_capped() -> None:
+    assert [wait_after(n) for n in range(4, 12)] == [0, 1, 2, 4, 8, 16, 32, 64]
+    assert wait_after(0) == 0 and wait_after(14) == 512
+    assert wait_after(15) == 900 and wait_after(10**6) == 900
+
+
+def test_a_successor_token_is_derived_from_the_token_and_the_server_key() -> None:
+    secrets = StdSecrets("server-key")
+    successor = secrets.successor_token("token-a")
+    assert (
+        successor
+        == secrets.successor_token("token-a")
+        == StdSecrets("server-key").successor_token("token-a")
+    )
+    assert successor != secrets.successor_token("token-b")
+    assert successor != StdSecrets("other-key").successor_token("token-a")
+    assert len(successor) == len(secrets.random_token(32)) == 43
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", successor)
 
 
 @pytest.mark.parametrize("platform", list(Platform))

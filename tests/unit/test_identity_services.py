@@ -7,6 +7,7 @@ The comments name the HTTP status each error class maps to.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable
@@ -29,7 +30,7 @@ from mas.adapters.fakes.identity import (
 )
 from mas.adapters.fakes.platform import FakeClock
 from mas.core.identity.accounts import UserChanges
-from mas.core.identity.model import AuthMethod, RevokeReason, User, UserStage
+from mas.core.identity.model import AccountThrottle, AuthMethod, RevokeReason, User, UserStage
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.identity.ports import GoogleIdentity
 from mas.core.identity.services import IdentityPorts, IdentityServices, build_identity
@@ -64,7 +65,7 @@ E = TypeVar("E", bound=DomainError)
 class World:
     """Identity's services as ``build_identity`` makes them, over the fakes and a frozen clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, reuse_interval_s: int = 30) -> None:
         self.clock = FakeClock(START)
         self.store = IdentityStore()
         self.secrets = FakeSecrets()
@@ -89,6 +90,7 @@ class World:
                 vendor_scopes=frozenset({"leads:write", "leads:read"}),
                 access_ttl_s=ACCESS_TTL_S,
                 refresh_ttl_s=REFRESH_TTL_S,
+                refresh_reuse_interval_s=reuse_interval_s,
                 master_password_hash=self.hasher.hash(MASTER),
                 impersonation_enabled=True,
             )
@@ -332,6 +334,13 @@ async def test_an_abandoned_signup_can_start_again_but_a_verified_one_cannot(wor
     world.clock.advance(seconds=61)
     second = await world.identity.registration.signup("again@example.com", PASSWORD, "Asha K", INFO)
     assert second.user_id == first.user_id
+    assert (first.created, second.created) == (True, False), "HTTP 201, then 200"
+    assert len(world.mails_to("again@example.com")) == 2, "a fresh code went out"
+    await refused(  # the first code died with the restart
+        world.identity.registration.verify_otp("again@example.com", world.secrets.codes[0], INFO),
+        Gone,
+        "otp_gone",
+    )
     user = world.user(first.user_id)
     assert user.password_hash == world.hasher.hash(PASSWORD) and user.full_name == "Asha K"
     await world.identity.registration.verify_otp(
@@ -458,6 +467,7 @@ async def test_login_is_limited_per_ip_and_email(world: World) -> None:
         "rate_limited",
     )
     other_ip = RequestInfo(ip="10.9.9.9")
+    world.clock.advance(seconds=1)  # the account's own wait after five failures
     assert (await world.identity.sign_in.with_password(user.email, PASSWORD, other_ip))[
         0
     ].id == user.id
@@ -465,6 +475,98 @@ async def test_login_is_limited_per_ip_and_email(world: World) -> None:
     assert (await world.identity.sign_in.with_password(user.email, PASSWORD, INFO))[
         0
     ].last_login_at == (world.clock.now())
+
+
+def from_anywhere(n: int) -> RequestInfo:
+    """Attempt ``n`` comes from its own address, so only the per-account count can stop it."""
+    return RequestInfo(ip=f"10.{n // 200}.{n % 200}.9")
+
+
+async def attempt(world: World, email: str, password: str, n: int) -> DomainError | None:
+    try:
+        await world.identity.sign_in.with_password(email, password, from_anywhere(n))
+    except DomainError as error:
+        return error
+    return None
+
+
+async def test_an_account_waits_longer_after_each_failure_from_any_address(world: World) -> None:
+    user = await world.add_user(email="target@example.com")
+    for n in range(5):  # five failures are free
+        assert isinstance(await attempt(world, user.email, "guess", n), Unauthorized)
+    waits = []
+    for n in range(5, 11):
+        refused_now = await attempt(world, user.email, PASSWORD, n)  # even the right password
+        assert isinstance(refused_now, RateLimited) and refused_now.retry_after is not None
+        waits.append(refused_now.retry_after)
+        world.clock.advance(seconds=refused_now.retry_after - 0.5)
+        assert isinstance(await attempt(world, user.email, PASSWORD, n), RateLimited)
+        world.clock.advance(seconds=0.5)
+        assert isinstance(await attempt(world, user.email, "guess", n), Unauthorized)
+    assert waits == [1, 2, 4, 8, 16, 32]
+
+
+async def test_the_wait_is_capped_at_15_minutes_and_a_success_resets_it(world: World) -> None:
+    user = await world.add_user(email="patient@example.com")
+    subject = world.identity.lockout.subject(user.email)
+    world.store.elsewhere(
+        lambda tables: tables.account_throttles.__setitem__(
+            subject,
+            AccountThrottle(
+                subject=subject,
+                failures=40,
+                last_attempt_at=world.clock.now(),
+                blocked_until=world.clock.now(),
+            ),
+        )
+    )
+    assert isinstance(await attempt(world, user.email, "guess", 1), Unauthorized)
+    capped = await attempt(world, user.email, PASSWORD, 2)
+    assert isinstance(capped, RateLimited) and capped.retry_after == 15 * 60
+    world.clock.advance(minutes=15)
+    assert await attempt(world, user.email, PASSWORD, 3) is None
+    assert world.tables.account_throttles == {}, "a success starts the count again"
+    for n in range(5):
+        assert isinstance(await attempt(world, user.email, "guess", 10 + n), Unauthorized)
+
+
+async def test_an_unknown_email_is_throttled_exactly_like_a_real_one(world: World) -> None:
+    await world.add_user(email="real@example.com")
+    answers: dict[str, list[tuple[str, str, int | None]]] = {}
+    for email in ("real@example.com", "ghost@example.com"):
+        seen = []
+        for n in range(8):
+            error = await attempt(world, email, "guess", n)
+            assert error is not None
+            seen.append((type(error).__name__, error.detail, error.retry_after))
+            if n == 6:
+                world.clock.advance(seconds=1)
+        answers[email] = seen
+    assert answers["real@example.com"] == answers["ghost@example.com"]
+    assert [kind for kind, _, _ in answers["ghost@example.com"]] == ["Unauthorized"] * 5 + [
+        "RateLimited",
+        "RateLimited",
+        "Unauthorized",
+    ]
+
+
+async def test_other_accounts_are_not_slowed_down(world: World) -> None:
+    victim = await world.add_user(email="victim@example.com")
+    bystander = await world.add_user(email="bystander@example.com")
+    for n in range(6):
+        await attempt(world, victim.email, "guess", n)
+    assert await attempt(world, bystander.email, PASSWORD, 99) is None
+    assert isinstance(await attempt(world, victim.email, PASSWORD, 100), RateLimited)
+
+
+async def test_old_failure_counts_are_purged_but_not_a_running_wait(world: World) -> None:
+    for n in range(6):
+        await attempt(world, "someone@example.com", "guess", n)
+    for n in range(2):
+        await attempt(world, "briefly@example.com", "guess", 10 + n)
+    world.clock.advance(days=1, seconds=1)
+    assert await world.identity.housekeeping.purge_expired() == (0, 0, 2)
+    assert world.tables.account_throttles == {}
 
 
 async def test_google_creates_a_verified_user_and_links_an_existing_one(world: World) -> None:
@@ -560,6 +662,7 @@ async def test_reuse_closes_every_session_of_the_sign_in(world: World) -> None:
     user, first = await verified(world, "reuse@example.com")
     second = await world.identity.sessions.refresh(first.refresh_token or "", INFO)
     _, elsewhere = await world.identity.sign_in.with_password(user.email, PASSWORD, INFO)
+    world.clock.advance(seconds=31)  # past the reuse interval
     await refused(
         world.identity.sessions.refresh(first.refresh_token or "", INFO),
         Unauthorized,
@@ -577,14 +680,18 @@ async def test_reuse_closes_every_session_of_the_sign_in(world: World) -> None:
     assert reasons[second.session_id or uuid.uuid4()] is RevokeReason.REUSE_DETECTED
 
 
-def lose_the_race(world: World, winner: uuid.UUID) -> None:
-    """Between our read and our rotate, another refresh of the same token commits."""
+def lose_the_race(world: World, winner: uuid.UUID, successor: str = "winner") -> None:
+    """Between our read and our rotate, another refresh of the same token commits (its new
+    token is ``successor``)."""
 
     def other_refresh(session_id: uuid.UUID) -> None:
         def change(tables: IdentityTables) -> None:
             presented = tables.sessions[session_id]
             tables.sessions[winner] = msgspec.structs.replace(
-                presented, id=winner, token_hash="sha:winner"
+                presented,
+                id=winner,
+                token_hash=world.secrets.digest(successor),
+                created_at=world.clock.now(),
             )
             presented.revoked_at = world.clock.now()
             presented.revoked_reason = RevokeReason.ROTATED
@@ -596,25 +703,114 @@ def lose_the_race(world: World, winner: uuid.UUID) -> None:
     world.store.before_rotate = other_refresh
 
 
-async def test_a_racing_second_refresh_is_refused_as_reuse(world: World) -> None:
+async def test_a_racing_second_refresh_gets_the_winners_pair(world: World) -> None:
     _, pair = await verified(world, "race@example.com")
+    token = pair.refresh_token or ""
     winner = uuid7()
-    lose_the_race(world, winner)
+    lose_the_race(world, winner, world.secrets.successor_token(token))
+    second = await world.identity.sessions.refresh(token, INFO)
+    assert second.session_id == winner
+    assert second.refresh_token == world.secrets.successor_token(token)
+    assert set(world.tables.sessions) == {pair.session_id, winner}, "the loser wrote nothing"
+    assert world.tables.sessions[winner].revoked_at is None, "the sign-in lives on"
+
+
+async def test_a_rotation_to_a_token_not_derived_from_it_is_never_replayed(world: World) -> None:
+    """A token rotated before the reuse interval existed had a random successor."""
+    _, pair = await verified(world, "race2@example.com")
+    winner = uuid7()
+    lose_the_race(world, winner, "a random token")
     await refused(
         world.identity.sessions.refresh(pair.refresh_token or "", INFO),
         Unauthorized,
         "refresh_reused",
     )
-    assert set(world.tables.sessions) == {pair.session_id, winner}, "the loser wrote nothing"
-
-
-async def test_a_racing_second_refresh_revokes_the_family(world: World) -> None:
-    _, pair = await verified(world, "race2@example.com")
-    winner = uuid7()
-    lose_the_race(world, winner)
-    with pytest.raises(Unauthorized):
-        await world.identity.sessions.refresh(pair.refresh_token or "", INFO)
     assert world.tables.sessions[winner].revoked_reason is RevokeReason.REUSE_DETECTED
+
+
+# --- the reuse interval: two tabs refreshing with one token -------------------------------------
+
+
+async def test_refreshes_within_the_interval_get_the_same_pair(world: World) -> None:
+    _, first = await verified(world, "tabs@example.com")
+    token = first.refresh_token or ""
+    world.clock.advance(minutes=16)
+    pairs = await asyncio.gather(*(world.identity.sessions.refresh(token, INFO) for _ in range(5)))
+    world.clock.advance(seconds=29)
+    pairs.append(await world.identity.sessions.refresh(token, RequestInfo(ip="10.7.7.7")))
+    assert all(p == pairs[0] for p in pairs), "byte for byte the pair of the first refresh"
+    assert pairs[0].refresh_token != token
+    family = [s for s in world.tables.sessions.values() if s.user_id == first_user(world, first)]
+    assert len(family) == 2, "one rotation, however many asked"
+    assert [s.revoked_reason for s in family].count(None) == 1
+    assert "REFRESH_REUSE" not in world.audit_kinds()
+    assert (await still_works(world, pairs[0])).session_id == pairs[0].session_id
+    assert (await world.identity.sessions.refresh(pairs[0].refresh_token or "", INFO)).session_id
+
+
+def first_user(world: World, pair: TokenPair) -> uuid.UUID:
+    return world.tables.sessions[pair.session_id or uuid.uuid4()].user_id
+
+
+async def test_after_the_interval_the_old_token_is_reuse_again(world: World) -> None:
+    _, first = await verified(world, "late@example.com")
+    second = await world.identity.sessions.refresh(first.refresh_token or "", INFO)
+    world.clock.advance(seconds=29.9)
+    assert await world.identity.sessions.refresh(first.refresh_token or "", INFO) == second
+    world.clock.advance(seconds=0.1)  # 30 s after the rotation
+    await refused(
+        world.identity.sessions.refresh(first.refresh_token or "", INFO),
+        Unauthorized,
+        "refresh_reused",
+    )
+    await refused(still_works(world, second), Unauthorized, "session_revoked")
+    assert world.audit_kinds().count("REFRESH_REUSE") == 1
+
+
+async def test_no_replay_once_the_new_token_was_itself_used_or_ended(world: World) -> None:
+    _, first = await verified(world, "chain@example.com")
+    second = await world.identity.sessions.refresh(first.refresh_token or "", INFO)
+    await world.identity.sessions.refresh(second.refresh_token or "", INFO)
+    await refused(  # the pair it would replay is already replaced: a copy, not a tab
+        world.identity.sessions.refresh(first.refresh_token or "", INFO),
+        Unauthorized,
+        "refresh_reused",
+    )
+    user, other = await verified(world, "ended@example.com")
+    again = await world.identity.sessions.refresh(other.refresh_token or "", INFO)
+    await world.identity.sessions.logout(user.id, again.session_id)
+    await refused(
+        world.identity.sessions.refresh(other.refresh_token or "", INFO),
+        Unauthorized,
+        "refresh_reused",
+    )
+
+
+async def test_a_replay_refuses_an_account_blocked_meanwhile(world: World) -> None:
+    user, first = await verified(world, "blockme@example.com")
+    await world.identity.sessions.refresh(first.refresh_token or "", INFO)
+
+    def block_without_revoking(tables: IdentityTables) -> None:
+        tables.users[user.id].is_blocked = True
+
+    world.store.elsewhere(block_without_revoking)
+    await refused(
+        world.identity.sessions.refresh(first.refresh_token or "", INFO),
+        Unauthorized,
+        "account_blocked",
+    )
+
+
+async def test_an_interval_of_zero_is_the_strict_rotation() -> None:
+    world = World(reuse_interval_s=0)
+    _, first = await verified(world, "strict@example.com")
+    second = await world.identity.sessions.refresh(first.refresh_token or "", INFO)
+    await refused(
+        world.identity.sessions.refresh(first.refresh_token or "", INFO),
+        Unauthorized,
+        "refresh_reused",
+    )
+    await refused(still_works(world, second), Unauthorized, "session_revoked")
 
 
 async def test_refresh_refuses_a_blocked_account_with_a_live_session(world: World) -> None:
@@ -740,7 +936,8 @@ async def test_a_wrong_current_password_is_a_400(world: World) -> None:
 async def test_forgot_password_says_nothing_and_sends_only_to_real_accounts(world: World) -> None:
     user = await world.add_user(email="real@example.com")
     await world.identity.passwords.forgot("nobody@example.com", INFO)
-    await world.identity.passwords.forgot("not an email", INFO)
+    with pytest.raises(ValidationFailed):  # 422: says nothing about any account
+        await world.identity.passwords.forgot("not an email", INFO)
     assert world.hasher.blind_checks == 1 and world.tables.outbox == []
     await world.identity.passwords.forgot(" Real@Example.com ", INFO)
     await world.identity.passwords.forgot(user.email, INFO)  # inside the cooldown: silently nothing
@@ -799,9 +996,9 @@ async def test_purge_drops_old_codes_and_long_expired_sessions(world: World) -> 
     await verified(world, "old@example.com")
     world.clock.advance(days=38)
     await verified(world, "new@example.com")
-    assert await world.identity.housekeeping.purge_expired() == (1, 1)
+    assert await world.identity.housekeeping.purge_expired() == (1, 1, 0)
     assert {c.email for c in world.tables.otps.values()} == {"new@example.com"}
-    assert await world.identity.housekeeping.purge_expired() == (0, 0)
+    assert await world.identity.housekeeping.purge_expired() == (0, 0, 0)
 
 
 # --- the access guard --------------------------------------------------------------------------

@@ -13,12 +13,14 @@ import pytest
 import mas.settings
 from mas.settings import (
     DEFAULT_FILE,
-    DEV_JWT_SECRET,
     Settings,
     SettingsError,
     check_startup,
     load_settings,
 )
+
+# The development secret earlier versions shipped (and so published); it must sign nothing.
+PUBLISHED_DEV_SECRET = "dev-only-insecure-jwt-secret-change-me-0000"
 
 GOOD_SECRET = "k" * 40
 PROD: dict[str, Any] = {
@@ -42,11 +44,13 @@ def test_defaults_without_any_source() -> None:
     assert settings.env == "dev"
     assert settings.timezone == "Asia/Kolkata"
     assert settings.database_url == "sqlite+aiosqlite:///./var/mas.db"
-    assert (settings.broker, settings.cache, settings.event_bus) == ("memory",) * 3
+    assert (settings.broker, settings.event_bus) == ("memory",) * 2
+    assert (settings.cache, settings.effective_cache) == ("auto", "memory")
     assert settings.http_port == 8000
     assert settings.cors_origins == []
     assert settings.is_sqlite
-    assert settings.effective_jwt_secret == DEV_JWT_SECRET
+    assert settings.jwt_secret == ""
+    assert settings.var_dir == Path("var")
 
 
 def test_the_shipped_default_file_is_read_and_valid() -> None:
@@ -234,7 +238,7 @@ def problems_of(settings: Settings) -> str:
         ({"jwt_secret": ""}, "MAS_JWT_SECRET"),
         ({"jwt_secret": "short-secret"}, "MAS_JWT_SECRET"),
         ({"jwt_secret": "é" * 15}, "MAS_JWT_SECRET"),  # 30 bytes, though 15 characters
-        ({"jwt_secret": DEV_JWT_SECRET}, "MAS_JWT_SECRET"),
+        ({"jwt_secret": PUBLISHED_DEV_SECRET}, "MAS_JWT_SECRET"),
         ({"broker": "nats"}, "NATS is used without credentials"),
         ({"cache": "nats"}, "NATS is used without credentials"),
         ({"event_bus": "nats", "nats_user": "mas"}, "NATS is used without credentials"),
@@ -313,3 +317,126 @@ def test_public_view_hides_a_db_password_containing_an_at_sign() -> None:
 def test_public_view_hides_credentials_in_the_nats_url(url: str) -> None:
     view = load_settings(environ={}, overrides={"nats_url": url}).public_view()
     assert "nats-Url-Pass-48" not in json.dumps(view)
+
+
+# --- the cache several processes share ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "chosen"),
+    [
+        ({}, "memory"),
+        ({"event_bus": "nats"}, "memory"),  # one process still does everything
+        ({"http_workers": 2}, "database"),
+        ({"http_workers": 2, "event_bus": "nats"}, "nats"),
+        ({"broker": "nats"}, "nats"),
+        ({"http_workers": 2, "cache": "nats"}, "nats"),
+        ({"http_workers": 4, "cache": "database"}, "database"),
+        ({"cache": "database"}, "database"),
+    ],
+)
+def test_auto_picks_a_cache_every_process_shares(changes: dict[str, Any], chosen: str) -> None:
+    settings = load_settings(environ={}, overrides=changes)
+    assert settings.effective_cache == chosen
+    check_startup(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"MAS_CACHE": "memory", "MAS_HTTP_WORKERS": "2"}, "MAS_HTTP_WORKERS=2"),
+        ({"MAS_CACHE": "memory", "MAS_BROKER": "nats"}, "MAS_BROKER=nats"),
+    ],
+)
+def test_an_explicit_memory_cache_with_several_processes_is_refused(
+    environ: dict[str, str], named: str
+) -> None:
+    settings = load_settings(environ=environ)  # env dev: refused all the same
+    message = problems_of(settings)
+    assert "MAS_CACHE=memory" in message and named in message
+    assert "set MAS_CACHE=auto" in message
+    assert "MAS_ENV=prod" not in message
+    assert load_settings(environ={**environ, "MAS_CACHE": "auto"}).problems() == []
+
+
+# --- the signing secret without MAS_JWT_SECRET --------------------------------------------------
+
+
+def in_dir(folder: Path, **changes: Any) -> Settings:
+    url = f"sqlite+aiosqlite:///{folder / 'mas.db'}"
+    return load_settings(environ={}, overrides={"database_url": url, **changes})
+
+
+def test_one_installation_keeps_one_generated_secret(tmp_path: Path) -> None:
+    first = in_dir(tmp_path / "var").effective_jwt_secret
+    again = in_dir(tmp_path / "var").effective_jwt_secret
+    assert first == again
+    assert len(first.encode()) >= 32
+    secret_file = tmp_path / "var" / "jwt-secret"
+    assert secret_file.read_text().strip() == first
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["jwt-secret"]
+
+
+def test_two_installations_have_different_secrets(tmp_path: Path) -> None:
+    one = in_dir(tmp_path / "one").effective_jwt_secret
+    other = in_dir(tmp_path / "other").effective_jwt_secret
+    assert one != other
+
+
+def test_a_configured_secret_writes_no_file(tmp_path: Path) -> None:
+    assert in_dir(tmp_path, jwt_secret=GOOD_SECRET).effective_jwt_secret == GOOD_SECRET
+    assert not (tmp_path / "jwt-secret").exists()
+
+
+def test_processes_starting_together_agree_on_the_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(4, mp_context=get_context("fork")) as pool:
+        made = set(pool.map(mas.settings.installation_secret, [tmp_path] * 8))
+    assert made == {(tmp_path / "jwt-secret").read_text().strip()}
+    assert [p.name for p in tmp_path.iterdir()] == ["jwt-secret"]  # no draft left behind
+
+
+def test_a_process_that_loses_the_race_reads_the_winners_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    winner = mas.settings.installation_secret(tmp_path)
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # both saw no file, both write
+    assert mas.settings.installation_secret(tmp_path) == winner
+    assert [p.name for p in tmp_path.iterdir()] == ["jwt-secret"]
+
+
+def test_a_damaged_secret_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "jwt-secret").write_text("\n")
+    with pytest.raises(SettingsError, match="jwt-secret holds no usable secret"):
+        _ = in_dir(tmp_path).effective_jwt_secret
+
+
+def test_the_published_development_secret_signs_nothing(tmp_path: Path) -> None:
+    import jwt as pyjwt
+
+    from mas.adapters.identity.tokens import JwtCodec
+    from mas.core.platform.errors import Unauthorized
+
+    settings = in_dir(tmp_path)
+    assert PUBLISHED_DEV_SECRET not in mas.settings.__dict__.values()
+    claims = {
+        "iss": "mas",
+        "sub": "0190d7a4-0000-7000-8000-000000000001",
+        "role": "SUPERADMIN",
+        "plt": "my-analytics-school",
+        "tv": 0,
+        "jti": "forged",
+        "amr": "pwd",
+        "iat": 1_700_000_000,
+        "exp": 4_102_444_800,
+    }
+    codec = JwtCodec(settings.effective_jwt_secret)
+    with pytest.raises(Unauthorized) as caught:
+        codec.decode(pyjwt.encode(claims, PUBLISHED_DEV_SECRET, algorithm="HS256"))
+    assert caught.value.code == "invalid_token"
+    # The very same claims signed with this installation's secret are accepted.
+    own = pyjwt.encode(claims, settings.effective_jwt_secret, algorithm="HS256")
+    assert codec.decode(own).role == "SUPERADMIN"

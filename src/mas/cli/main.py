@@ -31,6 +31,8 @@ def _ready_to_serve() -> None:
     settings = settings_or_exit()
     try:
         check_startup(settings)
+        # Made here, before the workers fork, so they never race to create it.
+        _ = settings.effective_jwt_secret
     except SettingsError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -52,6 +54,10 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> None:
         os.environ["MAS_HTTP_HOST"] = host
     if port:
         os.environ["MAS_HTTP_PORT"] = str(port)
+    if workers:
+        # The workers read their settings from the environment: they must know they are
+        # several (``Settings.effective_cache``), and the start-up check must see it too.
+        os.environ["MAS_HTTP_WORKERS"] = str(workers)
     _ready_to_serve()
     settings = settings_or_exit()
     # Import the app before granian forks its workers: they inherit the loaded modules instead
@@ -64,7 +70,7 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> None:
         address=settings.http_host,
         port=settings.http_port,
         interface=Interfaces.ASGI,
-        workers=workers or settings.http_workers,
+        workers=settings.http_workers,
         log_access=False,
     ).serve()
 

@@ -15,15 +15,22 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
 
 from mas import __version__, modules
 from mas.bootstrap import build_container
 from mas.core.identity.policy import Caller, Platform
 from mas.core.identity.tokens import RequestInfo
 from mas.http.auth import access_guard, provide_caller, provide_request_info
+from mas.http.boundary import boundary
 from mas.http.errors import EXCEPTION_HANDLERS
 from mas.http.middleware import platform_middleware, request_context
+from mas.http.openapi import (
+    ClosedStructSchemaPlugin,
+    OfflineSwagger,
+    docs_assets,
+    document_problems,
+)
 from mas.jobs.runner import register_all
 from mas.jobs.scheduler import Scheduler, effective_crons, release_due_loop
 from mas.modules.container import Container
@@ -82,7 +89,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None
     app = Litestar(
-        route_handlers=modules.controllers(),
+        route_handlers=[*modules.controllers(), docs_assets()],
         lifespan=[lifespan],
         guards=[access_guard],
         dependencies={
@@ -98,19 +105,23 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             **{module.services.__name__: module.services for module in modules.MODULES},
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[platform_middleware(Platform(settings.default_platform))],
+        middleware=[boundary, platform_middleware(Platform(settings.default_platform))],
         cors_config=cors,
         openapi_config=OpenAPIConfig(
             title="mas API",
             version=__version__,
             description="Backend of the MAS edtech and recruitment suite.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # Swagger UI only, from an installed package: the service runs on closed networks.
+            render_plugins=[OfflineSwagger(path="/swagger")],
         ),
+        plugins=[ClosedStructSchemaPlugin()],
         debug=False,
         logging_config=None,  # mas.observability owns logging
     )
     _open_schema_routes(app)
+    _answer_options(app)
+    document_problems(app)
     app.state.policies = modules.POLICY_TABLE
     check_routes(app)
     app.asgi_handler = request_context(app.asgi_handler)
@@ -126,12 +137,36 @@ def _open_schema_routes(app: Litestar) -> None:
                 handler.opt["public"] = True
 
 
+def _answer_options(app: Litestar) -> None:
+    """``OPTIONS`` answers on every path, anonymously, with every method of the path in ``Allow``.
+
+    Litestar adds one ``OPTIONS`` handler per path. It inherits the opt of the controller it
+    sits in, so the guard asked a preflight for a token (or refused it, ``no_policy``, where
+    the policy sits on the handlers); a browser never sends credentials on a preflight. And
+    when several controllers share a path, Litestar rebuilds the route but keeps the first
+    route's handler, whose ``Allow`` then misses the later methods: point it at the final route.
+    With ``cors_origins`` set, Litestar's CORS middleware answers a preflight before routing.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler = route.route_handler_map["OPTIONS"][0]
+        if handler.http_methods != {"OPTIONS"} or handler.resolve_include_in_schema():
+            continue  # a handler the code declares, not Litestar's own answer
+        opt = {key: value for key, value in handler.opt.items() if key != "vendor_scope"}
+        handler.opt = {**opt, "public": True}
+        for cell in handler.fn.__closure__ or ():
+            if isinstance(cell.cell_contents, HTTPRoute):
+                cell.cell_contents = route
+
+
 def check_routes(app: Litestar) -> None:
     """Refuse to start when a route is not classified: every handler is public, names a
     vendor scope some domain declares, or names a declared policy (and a declared page)."""
     policies = modules.POLICY_TABLE.guards
     pages = modules.pages()
     scopes = modules.vendor_scopes()
+    flags = modules.page_flags()
     problems = []
     for route in app.routes:
         for handler in route.route_handlers:
@@ -147,6 +182,8 @@ def check_routes(app: Litestar) -> None:
                 problems.append(f"{where}: no declared policy ({opt.get('policy')!r})")
             if opt.get("page") and opt["page"] not in pages:
                 problems.append(f"{where}: unknown page {opt['page']!r}")
+            if opt.get("flag") and opt["flag"] not in flags.get(opt.get("page"), ()):
+                problems.append(f"{where}: flag {opt['flag']!r} is not one of its page's")
     if problems:
         raise UnclassifiedRoute("routes without a valid access declaration: " + "; ".join(problems))
 

@@ -3,8 +3,16 @@
 A handler names a policy of the one policy table (``mas.modules.POLICY_TABLE``: what the
 domains declare) in ``opt["policy"]`` (and a
 SALES_HEAD page in ``opt["page"]``), or says ``opt["public"] = True``; a vendor route says
-``opt["vendor_scope"]``. The route-grid tests read these. Tokens come from
-``Authorization: Bearer``, then the ``token`` or ``authToken`` cookie.
+``opt["vendor_scope"]``. The route-grid tests read these.
+
+A page gates SALES_HEAD callers twice, from the route's one declaration: the identity
+permission (``Caller.passes_page``, 403 ``page_forbidden``), then the owning domain's own switch
+(the ``page_check`` its manifest declares, e.g. the CRM profile's flags, 403 ``page_disabled``).
+
+Tokens come from ``Authorization: Bearer``; the ``token`` or ``authToken`` cookie is honoured
+only on safe methods (GET, HEAD, OPTIONS) and the websocket handshake. A browser sends cookies
+with a cross-site form POST, so a write authenticated by a cookie alone is refused (401
+``cookie_auth_unsafe``): writes carry the header, which another site cannot set.
 """
 
 from __future__ import annotations
@@ -20,17 +28,36 @@ from mas.core.identity.policy import Caller, Platform, check_platform
 from mas.core.identity.tokens import RequestInfo
 from mas.core.identity.vendor import VendorCaller
 from mas.core.platform.errors import Forbidden, Unauthorized
+from mas.modules import PAGE_CHECKS
 from mas.modules.container import Container
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_COOKIES = ("token", "authToken")
+
+
+def cookie_allowed(connection: Connection) -> bool:
+    """Cookie authentication: safe methods and the websocket handshake only."""
+    if connection.scope.get("type") == "websocket":
+        return True
+    return str(connection.scope.get("method", "")).upper() in SAFE_METHODS
+
 
 def bearer_token(connection: Connection) -> str | None:
+    """The access token: the ``Authorization`` header, else (safe methods only) a cookie."""
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return connection.cookies.get("token") or connection.cookies.get("authToken")
+    cookie = next((connection.cookies[n] for n in TOKEN_COOKIES if connection.cookies.get(n)), None)
+    if cookie and not cookie_allowed(connection):
+        raise Unauthorized(
+            "a cookie authenticates reads only: send 'Authorization: Bearer <access token>' "
+            "for writes",
+            code="cookie_auth_unsafe",
+        )
+    return cookie
 
 
 def platform_of(connection: Connection) -> Platform:
@@ -79,8 +106,12 @@ async def policy_guard(connection: Connection, handler: BaseRouteHandler) -> Non
             code="role_forbidden",
         )
     page = handler.opt.get("page")
-    if page and not caller.has_page(page):
-        raise Forbidden(f"this page needs the '{page}' permission", code="page_forbidden")
+    if page:
+        if not caller.passes_page(page):
+            raise Forbidden(f"this page needs the '{page}' permission", code="page_forbidden")
+        check = PAGE_CHECKS.get(page)
+        if check is not None:
+            await check(connection.app.state.container, caller, page, handler.opt.get("flag"))
 
 
 async def vendor_guard(connection: Connection, handler: BaseRouteHandler) -> None:

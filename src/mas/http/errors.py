@@ -107,6 +107,8 @@ def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respo
 
 
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")
+# Litestar names a missing required parameter only in its message, too.
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
 def _field_errors(extra: Any) -> list[FieldProblem]:
@@ -123,8 +125,18 @@ def _field_errors(extra: Any) -> list[FieldProblem]:
     return found
 
 
-def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
-    fields = _field_errors(exc.extra)
+def _public_name(request: Request[Any, Any, Any], field: str) -> str:
+    """The name the client sent (``If-Match``, ``from``), not the handler's argument name."""
+    handler = request.scope.get("route_handler")
+    parameter = handler.parsed_fn_signature.parameters.get(field) if handler else None
+    alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return str(alias) if alias else field
+
+
+def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    fields = [
+        FieldProblem(_public_name(request, f.field), f.message) for f in _field_errors(exc.extra)
+    ]
     detail = str(exc.detail)
     # Litestar reports an unparseable body as a validation failure; it is a malformed request.
     if "malformed" in detail.lower() or any("malformed" in f.message.lower() for f in fields):
@@ -132,7 +144,8 @@ def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respon
             400, "malformed_body", "Malformed request body", "the body is not valid JSON"
         )
     if not fields:
-        fields = [FieldProblem("body", detail)]
+        missing = _MISSING_PARAMETER.search(detail)
+        fields = [FieldProblem(missing.group(1) if missing else "body", detail)]
     names = ", ".join(f.field for f in fields)
     return problem(
         422, "validation_failed", "Validation failed", f"invalid value for: {names}", fields

@@ -9,8 +9,14 @@ from litestar.params import QueryParameter
 
 from mas.core.identity.policy import Caller
 from mas.core.identity.tokens import RequestInfo
+from mas.core.platform.paging import MAX_PAGE, MAX_PAGE_SIZE
 
 CallerDep = NamedDependency[Caller]
 InfoDep = NamedDependency[RequestInfo]
-PageNo = Annotated[int, QueryParameter(ge=1, description="page number, from 1")]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
+PageNo = Annotated[
+    int, QueryParameter(ge=1, le=MAX_PAGE, description=f"page number, from 1 (max {MAX_PAGE})")
+]
+PageSize = Annotated[
+    int,
+    QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page (max {MAX_PAGE_SIZE})"),
+]

@@ -13,7 +13,7 @@ from typing import Any
 from mas.core.identity.policy import Guard, PolicyTable, Role
 from mas.core.platform.tasking import Handler
 from mas.modules import crm, identity, platform
-from mas.modules.base import Module, resolve
+from mas.modules.base import Module, PageCheck, resolve
 
 MODULES: tuple[Module[Any], ...] = (
     platform.MODULE,
@@ -44,6 +44,21 @@ def policies(modules: tuple[Module[Any], ...] = MODULES) -> PolicyTable:
 
 def pages(modules: tuple[Module[Any], ...] = MODULES) -> frozenset[str]:
     return frozenset().union(*(module.pages for module in modules))
+
+
+def page_checks(modules: tuple[Module[Any], ...] = MODULES) -> dict[str, PageCheck]:
+    """Page key → the check its domain runs after the identity permission (if it has one)."""
+    return {
+        page: module.page_check
+        for module in modules
+        if module.page_check is not None
+        for page in module.pages
+    }
+
+
+def page_flags(modules: tuple[Module[Any], ...] = MODULES) -> dict[str, frozenset[str]]:
+    """Page key → the names a route of that page may give in ``opt["flag"]``."""
+    return {page: module.page_flags for module in modules for page in module.pages}
 
 
 def vendor_scopes(modules: tuple[Module[Any], ...] = MODULES) -> frozenset[str]:
@@ -78,6 +93,8 @@ def controllers(modules: tuple[Module[Any], ...] = MODULES) -> list[type]:
 # The one policy table (the HTTP guard and the route grid read it).
 POLICY_TABLE = policies()
 POLICY: dict[str, Guard] = POLICY_TABLE.guards
+# The domains' own switches on their pages (the HTTP guard runs them).
+PAGE_CHECKS = page_checks()
 
 
 def allows(guard_name: str, role: Role) -> bool:

@@ -14,11 +14,11 @@ every reference at start-up and in the test suite.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from mas.core.identity.policy import Guard
+from mas.core.identity.policy import Caller, Guard
 from mas.core.platform.events import Subscription
 from mas.core.platform.tasking import Handler, Task
 
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from mas.modules.container import Container
 
 S = TypeVar("S")
+
+PageCheck = Callable[["Container", Caller, str, "str | None"], Awaitable[None]]
+"""``(container, caller, opt["page"], opt.get("flag"))``: the domain's own switch on one of its
+pages, run by the HTTP guard after the identity page permission; raises ``Forbidden``."""
 
 
 def resolve(ref: str) -> Any:
@@ -55,6 +59,10 @@ class Module(Generic[S]):
     """Route policies the domain owns (``opt={"policy": name}``)."""
     pages: frozenset[str] = frozenset()
     """SALES_HEAD page keys the domain owns (``opt={"page": key}``)."""
+    page_check: PageCheck | None = None
+    """Checked on every request to one of ``pages`` after the identity permission."""
+    page_flags: frozenset[str] = frozenset()
+    """Names a route of the domain's pages may give in ``opt["flag"]`` (for ``page_check``)."""
     vendor_scopes: frozenset[str] = frozenset()
     """Scopes a vendor API key may be granted for the domain's vendor routes."""
     controllers: Sequence[str] = ()

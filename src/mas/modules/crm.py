@@ -12,10 +12,12 @@ from mas.adapters.db.crm.system_config import SqlSystemConfigRepository
 from mas.adapters.db.crm.targets import SqlTargetRepository
 from mas.adapters.db.crm.teams import SqlTeamRepository
 from mas.adapters.phone import LibPhoneNormalizer
+from mas.core.crm.assignment_model import PAGE_FLAGS
 from mas.core.crm.handlers import HANDLERS, SUBSCRIPTIONS
 from mas.core.crm.pages import POLICIES, SALES_HEAD_PAGES, VENDOR_SCOPES
 from mas.core.crm.services import CrmPorts, CrmServices, build_crm
 from mas.core.crm.tasks import CRONS
+from mas.core.identity.policy import Caller
 from mas.modules.base import Module
 from mas.modules.container import Container
 
@@ -35,6 +37,11 @@ def build(c: Container) -> CrmServices:
             ip_pepper=settings.encryption_key or settings.effective_jwt_secret,
         )
     )
+
+
+async def check_page(c: Container, caller: Caller, page: str, flag: str | None) -> None:
+    """A sales head's CRM profile flag for the page (403 ``page_disabled``)."""
+    await c.crm.pages.require(caller, page, flag)
 
 
 MODULE = Module(
@@ -58,6 +65,8 @@ MODULE = Module(
     subscriptions=SUBSCRIPTIONS,
     policies=POLICIES,
     pages=SALES_HEAD_PAGES,
+    page_check=check_page,
+    page_flags=PAGE_FLAGS,
     vendor_scopes=VENDOR_SCOPES,
     controllers=[
         "mas.http.crm.leads:SalesLeadController",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from mas.adapters.db.identity.repos import (
+    SqlAccountThrottleRepository,
     SqlAuditLog,
     SqlOtpRepository,
     SqlSessionRepository,
     SqlUserRepository,
     SqlVendorKeyRepository,
 )
+from mas.adapters.identity.emails import EmailValidatorSyntax
 from mas.adapters.identity.google import GoogleIdentityProvider
 from mas.adapters.identity.passwords import Argon2Hasher
 from mas.adapters.identity.tokens import JwtCodec
@@ -42,6 +44,8 @@ def build(c: Container) -> IdentityServices:
             vendor_scopes=c.vendor_scopes,
             access_ttl_s=settings.access_ttl_s,
             refresh_ttl_s=settings.refresh_ttl_s,
+            refresh_reuse_interval_s=settings.refresh_reuse_interval_s,
+            email_syntax=EmailValidatorSyntax(),
             master_password_hash=settings.master_password_hash or None,
             impersonation_enabled=settings.impersonation_enabled,
         )
@@ -56,6 +60,7 @@ MODULE = Module(
     repositories={
         "users": SqlUserRepository,
         "sessions": SqlSessionRepository,
+        "account_throttles": SqlAccountThrottleRepository,
         "otps": SqlOtpRepository,
         "vendor_keys": SqlVendorKeyRepository,
         "audit": SqlAuditLog,

@@ -10,6 +10,7 @@ hasher for test fixtures (argon2 stays in the tests of the argon2 adapter).
 from __future__ import annotations
 
 import copy
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Self
 import msgspec
 
 from mas.core.identity.model import (
+    AccountThrottle,
     AuditEvent,
     OtpCode,
     OtpPurpose,
@@ -31,6 +33,7 @@ from mas.core.identity.model import (
 from mas.core.identity.policy import Role
 from mas.core.identity.ports import (
     AccessTokenClaims,
+    AccountThrottleRepository,
     AuditLog,
     GoogleIdentity,
     IdentityUnitOfWork,
@@ -70,6 +73,10 @@ class FakeSecrets:
 
     def keyed_digest(self, value: str) -> str:
         return f"hmac:{value}"
+
+    def successor_token(self, refresh_token: str) -> str:
+        """Deterministic, as the real one: ``n-<8 hex of the token>`` padded like a token."""
+        return f"n-{hashlib.sha256(refresh_token.encode()).hexdigest()[:8]}_".ljust(32, "z")
 
 
 class FakeHasher:
@@ -166,6 +173,7 @@ class IdentityTables:
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     permissions: dict[uuid.UUID, list[str]] = field(default_factory=dict)
     sessions: dict[uuid.UUID, RefreshSession] = field(default_factory=dict)
+    account_throttles: dict[str, AccountThrottle] = field(default_factory=dict)
     otps: dict[uuid.UUID, OtpCode] = field(default_factory=dict)
     vendor_keys: dict[uuid.UUID, VendorKey] = field(default_factory=dict)
     audit: list[AuditEvent] = field(default_factory=list)
@@ -284,7 +292,7 @@ class FakeSessions:
     async def add(self, session: RefreshSession) -> None:
         self._t.sessions[session.id] = copy.deepcopy(session)
 
-    async def by_hash(self, token_hash: str) -> RefreshSession | None:
+    async def by_hash(self, token_hash: str, *, for_update: bool = False) -> RefreshSession | None:
         return next(
             (copy.deepcopy(s) for s in self._t.sessions.values() if s.token_hash == token_hash),
             None,
@@ -336,6 +344,39 @@ class FakeSessions:
         gone = [i for i, s in self._t.sessions.items() if s.expires_at < expired_before]
         for session_id in gone:
             del self._t.sessions[session_id]
+        return len(gone)
+
+
+class FakeAccountThrottles:
+    def __init__(self, store: IdentityStore) -> None:
+        self._store = store
+
+    @property
+    def _t(self) -> IdentityTables:
+        return self._store.live
+
+    async def get(self, subject: str) -> AccountThrottle | None:
+        return copy.deepcopy(self._t.account_throttles.get(subject))
+
+    async def put(self, state: AccountThrottle, expected_failures: int | None) -> bool:
+        stored = self._t.account_throttles.get(state.subject)
+        if (stored.failures if stored else None) != expected_failures:
+            return False
+        self._t.account_throttles[state.subject] = copy.deepcopy(state)
+        return True
+
+    async def clear(self, subject: str) -> None:
+        self._t.account_throttles.pop(subject, None)
+
+    async def purge(self, idle_since: datetime, now: datetime) -> int:
+        gone = [
+            subject
+            for subject, state in self._t.account_throttles.items()
+            if state.last_attempt_at < idle_since
+            and (state.blocked_until is None or state.blocked_until <= now)
+        ]
+        for subject in gone:
+            del self._t.account_throttles[subject]
         return len(gone)
 
 
@@ -435,6 +476,7 @@ class FakeIdentityUnitOfWork:
         self._store = store
         self.users: UserRepository = FakeUsers(store)
         self.sessions: SessionRepository = FakeSessions(store)
+        self.account_throttles: AccountThrottleRepository = FakeAccountThrottles(store)
         self.otps: OtpRepository = FakeOtps(store)
         self.vendor_keys: VendorKeyRepository = FakeVendorKeys(store)
         self.audit: AuditLog = FakeAudit(store)

@@ -18,6 +18,7 @@ from msgspec import UNSET, UnsetType
 
 from mas.core.crm.contact import (
     Email,
+    ExtraData,
     Name,
     SessionYear,
     TypedPhone,
@@ -61,7 +62,8 @@ PER_IP = (5, 600)  # submissions per 10 minutes
 PER_PHONE = (3, 3600)  # submissions per hour
 SWEEP_AFTER = timedelta(minutes=2)
 
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
+SLUG_MAX = 80
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$", max_length=SLUG_MAX)]
 CampaignName = Annotated[str, msgspec.Meta(min_length=2, max_length=150)]
 Programme = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Tags = Annotated[list[TagName], msgspec.Meta(max_length=20)]
@@ -98,7 +100,7 @@ class Submission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     phone: TypedPhone | None = None
     email: Email | None = None
-    answers: dict[str, Any] = {}
+    answers: ExtraData = {}
     utm_source: Str100 | None = None
     utm_medium: Str100 | None = None
     utm_campaign: Str100 | None = None

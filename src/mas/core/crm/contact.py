@@ -35,7 +35,12 @@ TypedPhone = Annotated[str, msgspec.Meta(max_length=40)]
 # decoder to refuse a long one).
 Place = Annotated[str, msgspec.Meta(max_length=100, extra=_FREE_TEXT)]
 Course = Annotated[str, msgspec.Meta(max_length=120, extra=_FREE_TEXT)]
-SessionYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")]
+SessionYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$", max_length=7)]
+ExtraData = Annotated[
+    dict[Annotated[str, msgspec.Meta(max_length=100)], Any], msgspec.Meta(max_length=100)
+]
+"""Free-form answers: the names and their number are bounded here, the values by
+``check_extra_data`` (16 KB of JSON) and the request boundary (nesting)."""
 
 
 class LeadContact(msgspec.Struct, kw_only=True):

@@ -6,6 +6,16 @@ merge or create, one ``lead_intakes`` row per arrival, journal lines and events 
 transaction. Two arrivals of one new phone race on the partial unique index: the loser gets
 ``DuplicateKey`` and its caller runs the whole unit again, which then finds the winner's lead
 (``intake_with_retry`` does exactly that).
+
+A person's intake (manual add) carries the caller's scope. When its phone or email matches a
+lead the caller may not change (a SALES user's match outside their own leads, a sales head's
+outside their pool, isolation on or off), nothing is merged and nothing about that lead is
+revealed: the caller gets 409 ``lead_exists_elsewhere`` with no id or field, and the lead's
+journal gets an ``INTAKE_REFUSED`` line naming who tried, so its owner sees the attempt (the
+line is committed before the 409). The doors without a person (campaign forms, CSV and vendor
+imports) keep the single-pool rule: they merge into any pool without moving the lead, and answer
+nothing about it (the public form always says 202 ``received``; imports and vendor pulls report
+counts only).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import msgspec
 
 from mas.core.crm.contact import (
     FREE_TEXT,
+    ExtraData,
     LeadContact,
     TypedPhone,
     check_extra_data,
@@ -43,6 +54,7 @@ from mas.core.crm.model import (
 )
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.crm.scope import LeadScope
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import Conflict, FieldError, ValidationFailed
 from mas.core.platform.ids import uuid7
@@ -60,7 +72,7 @@ class NewLead(LeadContact, forbid_unknown_fields=True, kw_only=True):
 
     phone: TypedPhone | None = None
     phone_alt: TypedPhone | None = None
-    extra_data: dict[str, Any] = {}
+    extra_data: ExtraData = {}
     tags: Annotated[list[TagText], msgspec.Meta(max_length=20)] = []
 
 
@@ -80,6 +92,21 @@ class IntakeCommand(msgspec.Struct, kw_only=True):
     assign_to: uuid.UUID | None = None  # idem
     actor_id: uuid.UUID | None = None
     payload: dict[str, Any] = {}
+    scope: LeadScope | None = None
+    """A person's intake: a match they may not change is refused. None: a door without a
+    person (campaign form, import), which merges into any pool."""
+
+
+class LeadExistsElsewhere(Conflict):
+    """The phone or email belongs to a lead outside the caller's leads (no id, no field)."""
+
+    code = "lead_exists_elsewhere"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a lead with this phone or email already exists outside your leads; "
+            "ask your sales head to transfer it to you"
+        )
 
 
 class IntakeResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,7 +121,8 @@ class IntakeResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LeadReceipt(msgspec.Struct, frozen=True, kw_only=True):
-    """``lead`` is left out when the lead merged into lies outside the caller's scope."""
+    """``lead`` is left out when the lead no longer lies in the caller's scope (a replayed
+    add after the lead was transferred away)."""
 
     id: uuid.UUID
     merged: bool
@@ -110,6 +138,9 @@ async def run_intake(uow: CrmUnitOfWork, cmd: IntakeCommand, now: datetime) -> I
         return IntakeResult(lead_id=prior.raw_lead_id, outcome=prior.outcome, replayed=True)
     incoming = cmd.incoming
     lead = await uow.leads.find_match(incoming.phone_e164, incoming.phone_alt, incoming.email)
+    if lead is not None and cmd.scope is not None:
+        if await uow.leads.get(lead.id, cmd.scope, write=True) is None:
+            await _refuse(uow, lead, cmd, now)
     if lead is None:
         lead, warnings = await _create(uow, cmd, now)
         outcome = IntakeOutcome.CREATED
@@ -239,6 +270,22 @@ async def _merge(
     return (IntakeOutcome.REOPENED if result.reopened else IntakeOutcome.MERGED), warnings
 
 
+async def _refuse(uow: CrmUnitOfWork, lead: Lead, cmd: IntakeCommand, now: datetime) -> None:
+    """Journal the attempt on the lead (kept: ``intake_with_retry`` commits it), then 409."""
+    await uow.leads.append(
+        activity(
+            lead.id,
+            ActivityType.INTAKE_REFUSED,
+            f"Someone outside this lead's team tried to add it again "
+            f"({cmd.channel.value.lower()}); nothing was merged",
+            now,
+            cmd.actor_id,
+            channel=cmd.channel.value,
+        )
+    )
+    raise LeadExistsElsewhere()
+
+
 async def _tag(
     uow: CrmUnitOfWork, lead_id: uuid.UUID, names: list[str], actor: uuid.UUID | None, now: datetime
 ) -> tuple[list[str], list[str]]:
@@ -254,11 +301,16 @@ async def _tag(
 async def intake_with_retry(
     uow_factory: UnitOfWorkFactory[CrmUnitOfWork], work: Callable[[CrmUnitOfWork], Awaitable[T]]
 ) -> T:
-    """Run ``work`` in a fresh unit of work and commit; once more after a lost race."""
+    """Run ``work`` in a fresh unit of work and commit; once more after a lost race. A
+    refused intake commits its journal line, then raises."""
     for attempt in (1, 2):
         try:
             async with uow_factory() as uow:
-                result = await work(uow)
+                try:
+                    result = await work(uow)
+                except LeadExistsElsewhere:
+                    await uow.commit()
+                    raise
                 await uow.commit()
                 return result
         except DuplicateKey:
@@ -309,13 +361,15 @@ class LeadIntakeService:
     async def add_manual(
         self, caller: Caller, data: NewLead, idempotency_key: str | None = None
     ) -> LeadReceipt:
-        """Manual add. A salesperson's lead is assigned to them and lands in their head's pool."""
+        """Manual add. A salesperson's lead is assigned to them and lands in their head's pool.
+        A phone or email of a lead the caller may not change: 409 ``lead_exists_elsewhere``."""
         incoming, warnings = incoming_from(data, self._phones)
         requested = data.owning_sales_head_id if isinstance(data, NewPoolLead) else None
         ref = f"{caller.user_id}:{idempotency_key or uuid7()}"
 
         async def work(uow: CrmUnitOfWork) -> LeadReceipt:
             pool, assignee = await self._placement(uow, caller, requested)
+            scope = await scope_of(uow, caller)
             cmd = IntakeCommand(
                 channel=IntakeChannel.MANUAL,
                 channel_ref=ref,
@@ -326,9 +380,10 @@ class LeadIntakeService:
                 assign_to=assignee,
                 actor_id=caller.user_id,
                 payload=msgspec.to_builtins(data),
+                scope=None if caller.is_admin else scope,
             )
             result = await run_intake(uow, cmd, self._clock.now())
-            visible = await uow.leads.get(result.lead_id, await scope_of(uow, caller))
+            visible = await uow.leads.get(result.lead_id, scope)
             return LeadReceipt(
                 id=result.lead_id,
                 merged=result.merged,

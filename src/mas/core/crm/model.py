@@ -78,6 +78,8 @@ class IntakeOutcome(enum.StrEnum):
 class ActivityType(enum.StrEnum):
     CREATED = "CREATED"
     INTAKE_MERGED = "INTAKE_MERGED"
+    # Someone tried to add this lead again from outside its scope: nothing was merged.
+    INTAKE_REFUSED = "INTAKE_REFUSED"
     REOPENED = "REOPENED"
     STATUS_CHANGED = "STATUS_CHANGED"
     ASSIGNED = "ASSIGNED"

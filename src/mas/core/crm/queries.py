@@ -27,6 +27,9 @@ many" (an exact count of a 200 000-lead pool costs more than the page itself; th
 report has exact counts)."""
 EXPORT_MAX_ROWS = 100_000
 FUNNEL_MAX_DAYS = 366
+# Report days a business can have; year 1 or 9999 overflowed the UTC bounds (a 500).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 BULK_TAG_MAX = 5_000
 
 
@@ -126,6 +129,10 @@ def date_range(
     date_from: date | None, date_to: date | None, today: date, zone: str
 ) -> tuple[date, date, datetime, datetime]:
     """An inclusive local-day range (default: the last 30 days) and its UTC bounds."""
+    for field, day in (("date_from", date_from), ("date_to", date_to)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            message = f"must be between {EARLIEST_DAY} and {LATEST_DAY}"
+            raise ValidationFailed(f"{field} {message}", errors=[FieldError(field, message)])
     end = date_to or today
     start = date_from or end - timedelta(days=29)
     if start > end:

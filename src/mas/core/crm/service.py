@@ -19,6 +19,7 @@ from mas.core.crm.contact import (
     FREE_TEXT,
     Course,
     Email,
+    ExtraData,
     Name,
     Place,
     SessionYear,
@@ -83,7 +84,7 @@ class LeadChanges(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     state: Place | None | UnsetType = UNSET
     course_interest: Course | None | UnsetType = UNSET
     session_year: SessionYear | None | UnsetType = UNSET
-    extra_data: dict[str, Any] | UnsetType = UNSET
+    extra_data: ExtraData | UnsetType = UNSET
 
 
 class StatusRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

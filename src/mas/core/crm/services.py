@@ -13,6 +13,7 @@ from mas.core.crm.config import SystemConfig
 from mas.core.crm.followups import FollowUpService
 from mas.core.crm.imports import ImportService
 from mas.core.crm.intake import LeadIntakeService
+from mas.core.crm.page_switches import PageSwitches
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.service import LeadService
@@ -48,6 +49,7 @@ class CrmServices:
     imports: ImportService
     vendor_leads: VendorLeadService
     config: SystemConfig
+    pages: PageSwitches
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class CrmPorts:
 def build_crm(ports: CrmPorts) -> CrmServices:
     uow, clock, phones = ports.uow, ports.clock, ports.phones
     leads = LeadService(uow=uow, clock=clock, phones=phones, cache=ports.cache, zone=ports.zone)
+    pages = PageSwitches(uow=uow, cache=ports.cache)
     return CrmServices(
         clock=ports.clock,
         jobs=ports.jobs,
@@ -90,11 +93,12 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         ),
         approvals=ApprovalService(uow=ports.uow, clock=ports.clock, jobs=ports.jobs),
         transfers=OwnershipTransfers(uow=ports.uow, clock=ports.clock),
-        teams=TeamService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
+        teams=TeamService(uow=ports.uow, clock=ports.clock, zone=ports.zone, switches=pages),
         targets=TargetService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
         imports=ImportService(
             uow=uow, storage=ports.storage, clock=clock, phones=phones, jobs=ports.jobs
         ),
         vendor_leads=VendorLeadService(uow=uow, clock=clock, phones=phones, jobs=ports.jobs),
         config=SystemConfig(ports.uow, ports.clock),
+        pages=pages,
     )

@@ -21,7 +21,7 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 TagName = Annotated[str, msgspec.Meta(min_length=2, max_length=60)]
-Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$", max_length=7)]
 Description = Annotated[str, msgspec.Meta(max_length=300)]
 
 

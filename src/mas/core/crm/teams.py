@@ -31,6 +31,7 @@ from mas.core.crm.assignment_model import (
     check_page_flags,
     member_problem,
 )
+from mas.core.crm.page_switches import PageSwitches
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.targets_model import day_bounds, local_today
 from mas.core.identity.policy import Caller, Role
@@ -48,6 +49,9 @@ from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 Threshold = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+PageFlags = Annotated[
+    dict[Annotated[str, msgspec.Meta(max_length=64)], bool], msgspec.Meta(max_length=50)
+]
 UNSET = msgspec.UNSET
 
 
@@ -55,7 +59,7 @@ class NewProfile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     user_id: uuid.UUID
     display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
     isolation_enabled: bool = True
-    page_flags: dict[str, bool] = {}
+    page_flags: PageFlags = {}
     bulk_approval_required: bool = True
     bulk_approval_threshold: Threshold | None = None
     auto_assign_enabled: bool = False
@@ -69,7 +73,7 @@ class ProfileChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         UNSET
     )
     isolation_enabled: bool | msgspec.UnsetType = UNSET
-    page_flags: dict[str, bool] | msgspec.UnsetType = UNSET
+    page_flags: PageFlags | msgspec.UnsetType = UNSET
     bulk_approval_required: bool | msgspec.UnsetType = UNSET
     bulk_approval_threshold: Threshold | None | msgspec.UnsetType = UNSET
     auto_assign_enabled: bool | msgspec.UnsetType = UNSET
@@ -112,10 +116,18 @@ class TeamLine(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TeamService:
-    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, zone: str) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        zone: str,
+        switches: PageSwitches,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._zone = zone
+        self._switches = switches  # its cached profiles are dropped after a change
 
     # --- profiles ---------------------------------------------------------------------------
 
@@ -154,6 +166,7 @@ class TeamService:
                     "this sales head has a profile already", code="profile_exists"
                 ) from None
             await uow.commit()
+        await self._switches.forget(profile.user_id)
         return profile
 
     async def update_profile(
@@ -174,6 +187,7 @@ class TeamService:
             profile.updated_by = actor.user_id
             await uow.head_profiles.save(profile)
             await uow.commit()
+        await self._switches.forget(user_id)
         return profile
 
     # --- members ----------------------------------------------------------------------------

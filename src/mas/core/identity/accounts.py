@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Annotated
 
 import msgspec
 
@@ -18,6 +19,7 @@ from mas.core.identity.lookup import existing_user
 from mas.core.identity.mail import credentials_email
 from mas.core.identity.model import (
     AuditKind,
+    EmailSyntax,
     RevokeReason,
     User,
     UserStage,
@@ -32,13 +34,19 @@ from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
+Text255 = Annotated[str, msgspec.Meta(max_length=255)]
+
 
 class UserChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    full_name: str | None | msgspec.UnsetType = msgspec.UNSET
-    phone: str | None | msgspec.UnsetType = msgspec.UNSET
-    profession: str | None | msgspec.UnsetType = msgspec.UNSET
-    domain: str | None | msgspec.UnsetType = msgspec.UNSET
-    profile_photo: str | None | msgspec.UnsetType = msgspec.UNSET
+    """Bounded as the columns are (a longer value was a 500 on PostgreSQL)."""
+
+    full_name: Text255 | None | msgspec.UnsetType = msgspec.UNSET
+    phone: Annotated[str, msgspec.Meta(max_length=20)] | None | msgspec.UnsetType = msgspec.UNSET
+    profession: Text255 | None | msgspec.UnsetType = msgspec.UNSET
+    domain: Text255 | None | msgspec.UnsetType = msgspec.UNSET
+    profile_photo: Annotated[str, msgspec.Meta(max_length=2048)] | None | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
     is_super_mentor: bool | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -56,8 +64,10 @@ class AccountAdmin:
         hasher: PasswordHasher,
         secrets: Secrets,
         guard: AccessGuard,
+        email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
         self._secrets = secrets
@@ -85,7 +95,7 @@ class AccountAdmin:
         platform: Platform = Platform.MY_ANALYTICS_SCHOOL,
     ) -> CreatedAccount:
         """A verified account; its password (given or generated) goes out by email."""
-        email = check_email(email)
+        email = check_email(email, syntax=self._email_syntax)
         _may_grant(actor, role)
         generated = password is None
         password = password or self._secrets.random_token(12)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from mas.core.identity.audit import record_audit, require_reason
 from mas.core.identity.mail import alert_email
-from mas.core.identity.model import AuditKind, AuthMethod
+from mas.core.identity.model import AuditKind, AuthMethod, EmailSyntax, check_email
 from mas.core.identity.policy import ADMIN_ROLES, is_admin
 from mas.core.identity.ports import IdentityUnitOfWork, PasswordHasher, TotpVerifier
 from mas.core.identity.tokens import RequestInfo, TokenIssuer, TokenPair
@@ -36,8 +36,10 @@ class BreakGlass:
         limiter: RateLimiter,
         totp: TotpVerifier | None,
         master_password_hash: str | None,
+        email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
         self._issuer = issuer
@@ -57,7 +59,7 @@ class BreakGlass:
         if not self.enabled or totp is None:
             raise NotFound("master login is not enabled here", code="master_login_disabled")
         reason = require_reason(reason)
-        email = email.strip().lower()
+        email = check_email(email, syntax=self._email_syntax)
         await self._refuse_while_locked(info.ip)
         now = self._clock.now()
         async with self._uow() as uow:

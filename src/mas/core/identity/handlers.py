@@ -10,7 +10,7 @@ from mas.core.platform.tasking import Handler, NoArgs
 
 
 async def purge_expired(identity: IdentityServices, _: NoArgs) -> None:
-    """Delete one-time codes older than a day and refresh tokens expired for 30 days."""
+    """Delete old one-time codes, long-expired refresh tokens and idle sign-in failure counts."""
     await identity.housekeeping.purge_expired()
 
 

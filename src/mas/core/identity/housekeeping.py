@@ -14,13 +14,15 @@ class Housekeeping:
         self._uow = uow
         self._clock = clock
 
-    async def purge_expired(self) -> tuple[int, int]:
-        """Delete codes older than a day and refresh rows expired for 30 days (safe to rerun).
+    async def purge_expired(self) -> tuple[int, int, int]:
+        """Delete codes older than a day, refresh rows expired for 30 days and sign-in
+        failure counts idle for a day whose wait is over (safe to rerun).
 
-        Returns how many codes and sessions went."""
+        Returns how many codes, sessions and failure counts went."""
         now = self._clock.now()
         async with self._uow() as uow:
             codes = await uow.otps.purge(now - timedelta(days=1))
             sessions = await uow.sessions.purge(now - timedelta(days=30))
+            throttles = await uow.account_throttles.purge(now - timedelta(days=1), now)
             await uow.commit()
-        return codes, sessions
+        return codes, sessions, throttles

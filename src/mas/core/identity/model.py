@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 import msgspec
 
@@ -211,6 +213,16 @@ class OtpCode(msgspec.Struct, kw_only=True):
         return max(self.MAX_ATTEMPTS - self.attempts, 0)
 
 
+class AccountThrottle(msgspec.Struct, kw_only=True):
+    """Consecutive failed sign-ins of one account (or of an email that has none: they look
+    alike). ``subject`` is a keyed digest of the normalised email, not the email itself."""
+
+    subject: str
+    failures: int
+    last_attempt_at: datetime
+    blocked_until: datetime | None = None
+
+
 class VendorKey(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     vendor_name: str
@@ -236,13 +248,45 @@ class AuditEvent(msgspec.Struct, kw_only=True, frozen=True):
     detail: dict[str, str | int | bool | None] = {}
 
 
+class EmailSyntax(Protocol):
+    """Port: a full check of an address's syntax (RFC 5321/5322/6531, IDNA); no DNS lookups."""
+
+    def problem(self, address: str) -> str | None:
+        """Why ``address`` is not an e-mail address, or None when it is one."""
+        ...
+
+
 def normalise_email(raw: str) -> str:
     return raw.strip().lower()
 
 
-def check_email(raw: str, field: str = "email") -> str:
+# Control (Cc: NUL, TAB, LF, DEL…), format (Cf: the bidi overrides U+202A–U+202E and isolates
+# U+2066–U+2069, zero-width joiners…), surrogates, private-use and unassigned code points, and
+# the line/paragraph separators: none belongs in an address, and some make one display as
+# another (``a\u202e@evil.com``).
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _unsafe_character(raw: str) -> str | None:
+    for char in raw:
+        if unicodedata.category(char) in _UNSAFE_CATEGORIES:
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def check_email(raw: str, field: str = "email", syntax: EmailSyntax | None = None) -> str:
+    """The one check every e-mail address entering identity passes; returns the normal form
+    (trimmed, lower-cased). The rules here are the standard library's; ``syntax`` (the
+    email-validator adapter in a running service) adds the full RFC grammar on top."""
+    unsafe = _unsafe_character(raw)
+    if unsafe is not None:
+        raise ValidationFailed(
+            "an email address cannot contain control or formatting characters",
+            errors=[FieldError(field, f"contains the control or formatting character {unsafe}")],
+        )
     email = normalise_email(raw)
     local, at, domain = email.partition("@")
+    problem = None
     if (
         not at
         or not local
@@ -250,12 +294,14 @@ def check_email(raw: str, field: str = "email") -> str:
         or "." not in domain
         or domain.startswith(".")
         or domain.endswith(".")
-        or " " in email
+        or any(char.isspace() for char in email)
         or len(email) > 255
     ):
-        raise ValidationFailed(
-            "that is not an email address", errors=[FieldError(field, "not a valid email")]
-        )
+        problem = "not a valid email"
+    elif syntax is not None:
+        problem = syntax.problem(email)
+    if problem is not None:
+        raise ValidationFailed("that is not an email address", errors=[FieldError(field, problem)])
     return email
 
 

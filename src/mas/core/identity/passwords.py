@@ -12,6 +12,7 @@ from mas.core.identity.lookup import existing_user
 from mas.core.identity.model import (
     AuditKind,
     AuthMethod,
+    EmailSyntax,
     OtpPurpose,
     RevokeReason,
     User,
@@ -27,7 +28,6 @@ from mas.core.platform.errors import (
     FieldError,
     NotFound,
     RateLimited,
-    ValidationFailed,
 )
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import UnitOfWorkFactory
@@ -45,8 +45,10 @@ class Passwords:
         issuer: TokenIssuer,
         guard: AccessGuard,
         limiter: RateLimiter,
+        email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
         self._codes = codes
@@ -55,11 +57,11 @@ class Passwords:
         self._limiter = limiter
 
     async def forgot(self, email: str, info: RequestInfo) -> None:
-        """Always answers the same way; a code is sent only when the account exists."""
-        try:
-            email = check_email(email)
-        except ValidationFailed:
-            return
+        """Always answers the same way; a code is sent only when the account exists.
+
+        An address that is not one is refused (422) before any look-up: that says nothing
+        about accounts."""
+        email = check_email(email, syntax=self._email_syntax)
         await throttle(self._limiter, f"forgot:{info.ip}:{email}")
         async with self._uow() as uow:
             user = await uow.users.by_email(email)
@@ -75,7 +77,7 @@ class Passwords:
             await uow.commit()
 
     async def reset(self, email: str, code: str, new_password: str, info: RequestInfo) -> None:
-        email = check_email(email)
+        email = check_email(email, syntax=self._email_syntax)
         check_password(new_password, email, field="new_password")
         await self._codes.throttle_guesses(email, info.ip)
         async with self._uow() as uow:

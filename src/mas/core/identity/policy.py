@@ -65,6 +65,11 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
             return True
         return self.role is Role.SALES_HEAD and key in self.page_permissions
 
+    def passes_page(self, key: str) -> bool:
+        """A route's page gates SALES_HEAD callers only: ADMIN and SUPERADMIN pass, and so does
+        any other role the route's policy admits (a SALES user on ``/api/sales/crm``)."""
+        return self.role is not Role.SALES_HEAD or key in self.page_permissions
+
 
 class Guard(msgspec.Struct, frozen=True):
     """``roles`` pass; ``admin_passes`` lets ADMIN through as well (SUPERADMIN always passes)."""

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import msgspec
 
 from mas.core.identity.model import (
+    AccountThrottle,
     AuditEvent,
     OtpCode,
     OtpPurpose,
@@ -17,6 +18,7 @@ from mas.core.identity.model import (
     User,
     VendorKey,
 )
+from mas.core.identity.model import EmailSyntax as EmailSyntax  # a port, kept by its rule
 from mas.core.identity.policy import Role
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.uow import UnitOfWork
@@ -57,7 +59,10 @@ class UserRepository(Protocol):
 class SessionRepository(Protocol):
     async def add(self, session: RefreshSession) -> None: ...
 
-    async def by_hash(self, token_hash: str) -> RefreshSession | None: ...
+    async def by_hash(self, token_hash: str, *, for_update: bool = False) -> RefreshSession | None:
+        """The token with this hash; ``for_update`` locks its row until the transaction ends
+        (a concurrent refresh of the same token waits, then sees what this one did)."""
+        ...
 
     async def get(self, session_id: uuid.UUID) -> RefreshSession | None: ...
 
@@ -78,6 +83,23 @@ class SessionRepository(Protocol):
     ) -> list[uuid.UUID]: ...
 
     async def purge(self, expired_before: datetime) -> int: ...
+
+
+class AccountThrottleRepository(Protocol):
+    """Failed sign-ins per account, shared by every process (so every process agrees)."""
+
+    async def get(self, subject: str) -> AccountThrottle | None: ...
+
+    async def put(self, state: AccountThrottle, expected_failures: int | None) -> bool:
+        """Compare and set: write ``state`` if the stored count is still ``expected_failures``
+        (``None``: no row yet). False when a concurrent attempt changed it first."""
+        ...
+
+    async def clear(self, subject: str) -> None: ...
+
+    async def purge(self, idle_since: datetime, now: datetime) -> int:
+        """Drop rows untouched since ``idle_since`` whose wait is over."""
+        ...
 
 
 class OtpRepository(Protocol):
@@ -189,6 +211,12 @@ class Secrets(Protocol):
         """HMAC-SHA256 hex of ``value`` with the server key (OTP codes)."""
         ...
 
+    def successor_token(self, refresh_token: str) -> str:
+        """The refresh token that replaces ``refresh_token``: derived from it with the server
+        key, so the same token always has the same successor (the reuse interval hands a
+        concurrent refresh the very pair the first one got, without storing any plaintext)."""
+        ...
+
 
 JsonDict = dict[str, Any]
 
@@ -198,6 +226,7 @@ class IdentityUnitOfWork(UnitOfWork, Protocol):
 
     users: UserRepository
     sessions: SessionRepository
+    account_throttles: AccountThrottleRepository
     otps: OtpRepository
     vendor_keys: VendorKeyRepository
     audit: AuditLog

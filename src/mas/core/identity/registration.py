@@ -15,6 +15,7 @@ from mas.core.identity.lookup import existing_user
 from mas.core.identity.model import (
     AuditKind,
     AuthMethod,
+    EmailSyntax,
     OtpPurpose,
     User,
     UserStage,
@@ -35,6 +36,8 @@ class SignupResult(msgspec.Struct, frozen=True):
     email: str
     stage: int
     otp_delivery: str
+    created: bool = True
+    """False when an unfinished sign-up of this email started again (HTTP 200, not 201)."""
 
 
 class Registration:
@@ -48,8 +51,10 @@ class Registration:
         issuer: TokenIssuer,
         guard: AccessGuard,
         mail_configured: Callable[[], bool],
+        email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
         self._codes = codes
@@ -60,7 +65,7 @@ class Registration:
     async def signup(
         self, email: str, password: str, full_name: str | None, info: RequestInfo
     ) -> SignupResult:
-        email = check_email(email)
+        email = check_email(email, syntax=self._email_syntax)
         check_password(password, email)
         now = self._clock.now()
         async with self._uow() as uow:
@@ -68,6 +73,7 @@ class Registration:
             if user is not None and (user.is_verified or user.is_deleted):
                 raise Conflict("an account with this email already exists", code="email_taken")
             await self._codes.limit_sends(uow, email, OtpPurpose.SIGNUP)
+            created = user is None
             if user is None:
                 user = User(
                     id=uuid7(),
@@ -96,10 +102,10 @@ class Registration:
             await self._codes.issue(uow, email, OtpPurpose.SIGNUP, info)
             await uow.commit()
         self._require_mail()
-        return SignupResult(user.id, email, int(user.stage), "queued")
+        return SignupResult(user.id, email, int(user.stage), "queued", created)
 
     async def resend_otp(self, email: str, info: RequestInfo) -> None:
-        email = check_email(email)
+        email = check_email(email, syntax=self._email_syntax)
         async with self._uow() as uow:
             user = await uow.users.by_email(email)
             if user is None or user.is_deleted:
@@ -112,7 +118,7 @@ class Registration:
         self._require_mail()
 
     async def verify_otp(self, email: str, code: str, info: RequestInfo) -> tuple[User, TokenPair]:
-        email = check_email(email)
+        email = check_email(email, syntax=self._email_syntax)
         await self._codes.throttle_guesses(email, info.ip)
         async with self._uow() as uow:
             await self._codes.consume(uow, email, OtpPurpose.SIGNUP, code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -22,6 +23,11 @@ class StdSecrets:
 
     def keyed_digest(self, value: str) -> str:
         return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+    def successor_token(self, refresh_token: str) -> str:
+        # 32 bytes, url-safe, unpadded: the same shape as a token from random_token(32).
+        mac = hmac.new(self._key, b"refresh-successor:" + refresh_token.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 def same(a: str, b: str) -> bool:

@@ -14,6 +14,8 @@ from mas.core.identity.breakglass import BreakGlass
 from mas.core.identity.codes import OneTimeCodes
 from mas.core.identity.housekeeping import Housekeeping
 from mas.core.identity.impersonation import Impersonation
+from mas.core.identity.lockout import AccountLockout
+from mas.core.identity.model import EmailSyntax
 from mas.core.identity.passwords import Passwords
 from mas.core.identity.ports import (
     IdentityProvider,
@@ -44,6 +46,8 @@ class IdentityServices:
     """The password hasher the services use (fixtures hash their accounts' passwords with it)."""
     registration: Registration
     sign_in: SignIn
+    lockout: AccountLockout
+    """Failed sign-ins per account and the growing wait they impose."""
     sessions: Sessions
     passwords: Passwords
     housekeeping: Housekeeping
@@ -74,6 +78,10 @@ class IdentityPorts:
     """Every scope a vendor API key may be granted (declared by the domains' vendor routes)."""
     access_ttl_s: int = 900
     refresh_ttl_s: int = 30 * 86400
+    refresh_reuse_interval_s: int = 30
+    """How long a rotated refresh token still yields the pair its rotation produced."""
+    email_syntax: EmailSyntax | None = None
+    """The full address grammar (email-validator); without it only the core's own rules."""
     master_password_hash: str | None = None
     impersonation_enabled: bool = False
 
@@ -83,6 +91,8 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
     issuer = TokenIssuer(ports.codec, ports.secrets, clock, ports.access_ttl_s, ports.refresh_ttl_s)
     access = AccessGuard(ports.codec, ports.cache, uow, ports.access_ttl_s)
     codes = OneTimeCodes(secrets=ports.secrets, clock=clock, limiter=ports.limiter)
+    lockout = AccountLockout(uow=uow, clock=clock, secrets=ports.secrets)
+    emails = ports.email_syntax
     return IdentityServices(
         access=access,
         issuer=issuer,
@@ -95,6 +105,7 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             issuer=issuer,
             guard=access,
             mail_configured=ports.mail_configured,
+            email_syntax=emails,
         ),
         sign_in=SignIn(
             uow=uow,
@@ -104,8 +115,18 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             guard=access,
             limiter=ports.limiter,
             google=ports.google,
+            lockout=lockout,
+            email_syntax=emails,
         ),
-        sessions=Sessions(uow=uow, clock=clock, secrets=ports.secrets, issuer=issuer, guard=access),
+        lockout=lockout,
+        sessions=Sessions(
+            uow=uow,
+            clock=clock,
+            secrets=ports.secrets,
+            issuer=issuer,
+            guard=access,
+            reuse_interval_s=ports.refresh_reuse_interval_s,
+        ),
         passwords=Passwords(
             uow=uow,
             clock=clock,
@@ -114,10 +135,16 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             issuer=issuer,
             guard=access,
             limiter=ports.limiter,
+            email_syntax=emails,
         ),
         housekeeping=Housekeeping(uow=uow, clock=clock),
         accounts=AccountAdmin(
-            uow=uow, clock=clock, hasher=hasher, secrets=ports.secrets, guard=access
+            uow=uow,
+            clock=clock,
+            hasher=hasher,
+            secrets=ports.secrets,
+            guard=access,
+            email_syntax=emails,
         ),
         sales_head_pages=SalesHeadPages(uow=uow, clock=clock, guard=access, pages=ports.pages),
         impersonation=Impersonation(
@@ -131,6 +158,7 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             limiter=ports.limiter,
             totp=ports.totp,
             master_password_hash=ports.master_password_hash,
+            email_syntax=emails,
         ),
         vendor_keys=VendorKeys(uow, ports.secrets, clock, ports.vendor_scopes),
     )

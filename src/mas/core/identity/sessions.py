@@ -1,21 +1,30 @@
 """Refresh sessions: rotation (a reused token ends its whole sign-in), sign-out, the list.
 
 Each sign-in is a family of refresh tokens; a refresh replaces the token with the next of its
-family. A token presented after it was replaced can only be a copy, so the family is revoked.
+family. A token presented after it was replaced is normally a copy, so the family is revoked —
+except within the reuse interval (``reuse_interval_s``, 30 s by default): two tabs refreshing
+with the same token at once are one user, not a thief. The successor token is derived from the
+presented one with the server key (``Secrets.successor_token``) and the access token from the
+successor session (its id and creation time), so a refresh repeated within the interval gets
+the very pair the first one got, while nothing but digests is stored. The presented row is
+locked while it is rotated (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite runs one writer at a
+time), and the rotation itself is conditional, so only one refresh ever rotates a token.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import msgspec
 
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.audit import record_audit
 from mas.core.identity.lookup import existing_user
-from mas.core.identity.model import AuditKind, AuthMethod, RefreshSession, RevokeReason
+from mas.core.identity.model import AuditKind, AuthMethod, RefreshSession, RevokeReason, User
 from mas.core.identity.policy import Platform
 from mas.core.identity.ports import IdentityUnitOfWork, Secrets
+from mas.core.identity.secrets import same
 from mas.core.identity.tokens import RequestInfo, TokenIssuer, TokenPair
 from mas.core.platform.errors import NotFound, Unauthorized
 from mas.core.platform.ports.clock import Clock
@@ -33,6 +42,10 @@ class Session(msgspec.Struct, frozen=True):
     current: bool
 
 
+class _LostRace(Exception):
+    """A concurrent refresh rotated the token between our read and our update."""
+
+
 class Sessions:
     def __init__(
         self,
@@ -42,62 +55,86 @@ class Sessions:
         secrets: Secrets,
         issuer: TokenIssuer,
         guard: AccessGuard,
+        reuse_interval_s: int = 30,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._secrets = secrets
         self._issuer = issuer
         self._guard = guard
+        self._reuse_interval = timedelta(seconds=reuse_interval_s)
 
     async def refresh(self, refresh_token: str, info: RequestInfo) -> TokenPair:
+        try:
+            return await self._exchange(refresh_token, info)
+        except _LostRace:
+            # Only where the row lock is not taken (SQLite reads outside the write lock):
+            # the other refresh has committed, so this time the token reads as rotated.
+            return await self._exchange(refresh_token, info)
+
+    async def _exchange(self, refresh_token: str, info: RequestInfo) -> TokenPair:
         now = self._clock.now()
         async with self._uow() as uow:
-            session = await uow.sessions.by_hash(self._secrets.digest(refresh_token))
+            session = await uow.sessions.by_hash(
+                self._secrets.digest(refresh_token), for_update=True
+            )
             if session is None:
                 raise Unauthorized("unknown refresh token", code="invalid_refresh_token")
-            rotated = False
             if session.revoked_at is None:
                 if session.expires_at <= now:
                     raise Unauthorized("the refresh token has expired", code="refresh_expired")
-                user = await existing_user(uow, session.user_id)
-                if user.is_blocked or user.is_deleted:
-                    raise Unauthorized("this account cannot sign in", code="account_blocked")
-                fresh, token = self._issuer.new_session(
-                    user,
-                    session.auth_method,
-                    RequestInfo(platform=session.platform, ip=info.ip, user_agent=info.user_agent),
-                    family_id=session.family_id,
-                )
+                user = await _may_refresh(uow, session.user_id)
+                fresh, token = self._issuer.successor(session, refresh_token, info)
+                if not await uow.sessions.rotate(session.id, fresh.id, now):
+                    raise _LostRace
                 await uow.sessions.add(fresh)
-                rotated = await uow.sessions.rotate(session.id, fresh.id, now)
-                if rotated:
-                    await uow.commit()
-        if not rotated:
-            # Presented again after it was used (or lost a race with a concurrent refresh of
-            # the same token): either way it is reuse, and the whole sign-in ends.
-            await self._revoke_reused(session, info)
-            raise Unauthorized(
-                "this refresh token was already used; every session of this sign-in is now closed",
-                code="refresh_reused",
-            )
-        await self._guard.end_sessions([session.id])
-        return self._issuer.pair(user, fresh, token)
-
-    async def _revoke_reused(self, session: RefreshSession, info: RequestInfo) -> None:
-        async with self._uow() as uow:
+                await uow.commit()
+                await self._guard.end_sessions([session.id])
+                return self._issuer.pair(user, fresh, token)
+            replayed = await self._replay(uow, session, refresh_token)
+            if replayed is not None:
+                return replayed
             revoked = await uow.sessions.revoke_family(
-                session.family_id, RevokeReason.REUSE_DETECTED, self._clock.now()
+                session.family_id, RevokeReason.REUSE_DETECTED, now
             )
             await record_audit(
                 uow,
                 AuditKind.REFRESH_REUSE,
-                self._clock.now(),
+                now,
                 target=session.user_id,
                 info=info,
                 detail={"family": str(session.family_id)},
             )
             await uow.commit()
         await self._guard.end_sessions([*revoked, session.id])
+        raise Unauthorized(
+            "this refresh token was already used; every session of this sign-in is now closed",
+            code="refresh_reused",
+        )
+
+    async def _replay(
+        self, uow: IdentityUnitOfWork, rotated: RefreshSession, refresh_token: str
+    ) -> TokenPair | None:
+        """The pair the first refresh of ``rotated`` got, if it is asked for again within the
+        reuse interval and that pair's session is still live; None means reuse."""
+        now = self._clock.now()
+        if (
+            rotated.revoked_reason is not RevokeReason.ROTATED
+            or rotated.revoked_at is None
+            or rotated.replaced_by_id is None
+            or now - rotated.revoked_at >= self._reuse_interval
+        ):
+            return None
+        fresh = await uow.sessions.get(rotated.replaced_by_id)
+        token = self._secrets.successor_token(refresh_token)
+        if (
+            fresh is None
+            or not fresh.is_active(now)
+            or not same(fresh.token_hash, self._secrets.digest(token))
+        ):
+            return None
+        user = await _may_refresh(uow, fresh.user_id)
+        return self._issuer.pair(user, fresh, token)
 
     async def logout(self, user_id: uuid.UUID, session_id: uuid.UUID | None) -> None:
         """End the sign-in this session belongs to (nothing when it is not the user's)."""
@@ -154,6 +191,13 @@ class Sessions:
             )
             await uow.commit()
         await self._guard.end_sessions([*revoked, session_id])
+
+
+async def _may_refresh(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:
+    user = await uow.users.get(user_id)
+    if user is None or user.is_blocked or user.is_deleted:
+        raise Unauthorized("this account cannot sign in", code="account_blocked")
+    return user
 
 
 def _session_view(session: RefreshSession, current: uuid.UUID | None) -> Session:

@@ -6,7 +6,15 @@ import asyncio
 
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.audit import record_audit
-from mas.core.identity.model import AuditKind, AuthMethod, User, UserStage, check_email
+from mas.core.identity.lockout import AccountLockout
+from mas.core.identity.model import (
+    AuditKind,
+    AuthMethod,
+    EmailSyntax,
+    User,
+    UserStage,
+    check_email,
+)
 from mas.core.identity.policy import Platform, Role, platform_allows
 from mas.core.identity.ports import IdentityProvider, IdentityUnitOfWork, PasswordHasher
 from mas.core.identity.throttle import throttle
@@ -31,8 +39,12 @@ class SignIn:
         guard: AccessGuard,
         limiter: RateLimiter,
         google: IdentityProvider,
+        lockout: AccountLockout,
+        email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._lockout = lockout
+        self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
         self._issuer = issuer
@@ -44,9 +56,10 @@ class SignIn:
     async def with_password(
         self, email: str, password: str, info: RequestInfo
     ) -> tuple[User, TokenPair]:
-        email = email.strip().lower()
+        email = check_email(email, syntax=self._email_syntax)
         await throttle(self._limiter, f"login:ip:{info.ip}", limit=30)
         await throttle(self._limiter, f"login:{info.ip}:{email}")
+        attempt = await self._lockout.admit(email)
         async with self._uow() as uow:
             user = await uow.users.by_email(email)
             hashed = user.password_hash if user and not user.is_deleted else None
@@ -62,6 +75,7 @@ class SignIn:
                 await uow.commit()
                 raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
             _may_sign_in(user, info.platform)
+            await self._lockout.clear(uow, attempt)
             user.last_login_at = self._clock.now()
             await uow.users.save(user)
             await record_audit(
@@ -74,7 +88,7 @@ class SignIn:
     async def with_google(self, id_token: str, info: RequestInfo) -> tuple[User, TokenPair]:
         """Sign in, link Google to the account with the same email, or create one (verified)."""
         identity = await self.google.verify_id_token(id_token)
-        email = check_email(identity.email)
+        email = check_email(identity.email, syntax=self._email_syntax)
         now = self._clock.now()
         async with self._uow() as uow:
             user = await uow.users.by_google_id(identity.sub) or await uow.users.by_email(email)

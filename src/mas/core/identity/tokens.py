@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -52,8 +52,13 @@ class TokenIssuer:
         method: AuthMethod,
         session_id: uuid.UUID | None,
         actor: uuid.UUID | None = None,
+        *,
+        issued_at: datetime | None = None,
     ) -> str:
-        now = int(self._clock.now().timestamp())
+        """A signed access token. One bound to a session takes its ``jti`` from the session
+        id, so minting it again with the same ``issued_at`` gives the same bytes."""
+        now = int((issued_at or self._clock.now()).timestamp())
+        jti = uuid.uuid5(session_id, "access").hex if session_id else uuid.uuid4().hex
         return self._codec.encode(
             AccessTokenClaims(
                 sub=str(user.id),
@@ -61,7 +66,7 @@ class TokenIssuer:
                 plt=platform.value,
                 tv=user.token_version,
                 sid=str(session_id) if session_id else None,
-                jti=uuid.uuid4().hex,
+                jti=jti,
                 amr=AMR[method],
                 act=str(actor) if actor else None,
                 iat=now,
@@ -70,21 +75,40 @@ class TokenIssuer:
         )
 
     def new_session(
-        self,
-        user: User,
-        method: AuthMethod,
-        info: RequestInfo,
-        family_id: uuid.UUID | None = None,
+        self, user: User, method: AuthMethod, info: RequestInfo
     ) -> tuple[RefreshSession, str]:
-        """A refresh session and its opaque token (the row keeps only the token's SHA-256)."""
-        now = self._clock.now()
+        """A new sign-in: a refresh session and its opaque token (the row keeps its SHA-256)."""
         token = self._secrets.random_token(32)
         session_id = uuid7()
-        session = RefreshSession(
+        return self._session(user.id, session_id, session_id, method, info, token), token
+
+    def successor(
+        self, rotated: RefreshSession, rotated_token: str, info: RequestInfo
+    ) -> tuple[RefreshSession, str]:
+        """The next session of ``rotated``'s sign-in. Its token is derived from the rotated
+        one (``Secrets.successor_token``): it can be recomputed, so it is never stored."""
+        token = self._secrets.successor_token(rotated_token)
+        here = RequestInfo(platform=rotated.platform, ip=info.ip, user_agent=info.user_agent)
+        session = self._session(
+            rotated.user_id, uuid7(), rotated.family_id, rotated.auth_method, here, token
+        )
+        return session, token
+
+    def _session(
+        self,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        family_id: uuid.UUID,
+        method: AuthMethod,
+        info: RequestInfo,
+        token: str,
+    ) -> RefreshSession:
+        now = self._clock.now()
+        return RefreshSession(
             id=session_id,
-            user_id=user.id,
+            user_id=user_id,
             token_hash=self._secrets.digest(token),
-            family_id=family_id or session_id,
+            family_id=family_id,
             platform=info.platform,
             auth_method=method,
             created_at=now,
@@ -92,11 +116,17 @@ class TokenIssuer:
             ip=info.ip,
             user_agent=(info.user_agent or "")[:500] or None,
         )
-        return session, token
 
     def pair(self, user: User, session: RefreshSession, refresh_token: str) -> TokenPair:
+        """The pair of a session; the same session and user always give the same pair."""
         return TokenPair(
-            access_token=self.access_token(user, session.platform, session.auth_method, session.id),
+            access_token=self.access_token(
+                user,
+                session.platform,
+                session.auth_method,
+                session.id,
+                issued_at=session.created_at,
+            ),
             refresh_token=refresh_token,
             expires_in=self.access_ttl_s,
             session_id=session.id,

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, get, patch, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from mas.core.crm.approvals import RequestDetail
 from mas.core.crm.assignment import AssignCommand, AssignOutcome, UnassignCommand
@@ -30,7 +31,7 @@ from mas.core.crm.targets import TargetLine, TodaySheet
 from mas.core.crm.targets_model import DailyTarget, Standing, TargetInput
 from mas.core.crm.teams import MemberChanges, NewMember, NewProfile, ProfileChanges, TeamLine
 from mas.core.crm.transfers import TransferCommand
-from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, PageNo, PageSize
 
@@ -42,6 +43,7 @@ From = Annotated[
     date | None, QueryParameter(name="from", description="first day (IST), default today")
 ]
 To = Annotated[date | None, QueryParameter(description="last day (IST), default 'from'")]
+ConfigKeyPath = Annotated[str, PathParameter(max_length=100, description="a SystemConfig key")]
 
 
 class DecisionBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,7 +105,9 @@ class CrmAssignmentController(CrmController):
         "/assignments/bulk",
         operation_id="bulkAssign",
         summary="Assign many leads: 200 when applied now, 202 when it waits for approval",
-        opt={"page": "crm.assignment"},
+        opt={"page": "crm.assignment", "flag": "bulk_assign"},
+        status_code=200,
+        responses={202: ResponseSpec(BulkOutcome, description="waits for an ADMIN's approval")},
     )
     async def bulk(
         self, crm: Crm, caller: CallerDep, data: JSONBody[BulkCommand]
@@ -208,8 +212,11 @@ class CrmAssignmentController(CrmController):
         caller: CallerDep,
         sales_head_id: HeadFilter = None,
         include_inactive: Annotated[bool, QueryParameter()] = False,
-    ) -> list[TeamLine]:
-        return await crm.teams.team(caller, sales_head_id, include_inactive)
+        page: PageNo = 1,
+        page_size: PageSize = 20,
+    ) -> Page[TeamLine]:
+        team = await crm.teams.team(caller, sales_head_id, include_inactive)
+        return page_of(team, PageRequest(page, page_size))
 
     @put(
         "/targets",
@@ -256,14 +263,17 @@ class CrmAssignmentController(CrmController):
         from_: From = None,
         to: To = None,
         sales_head_id: HeadFilter = None,
-    ) -> list[Standing]:
-        return await crm.targets.leaderboard(caller, from_, to, sales_head_id)
+        page: PageNo = 1,
+        page_size: PageSize = 20,
+    ) -> Page[Standing]:
+        board = await crm.targets.leaderboard(caller, from_, to, sales_head_id)
+        return page_of(board, PageRequest(page, page_size))
 
 
 class SalesTargetsController(CrmController):
     path = "/api/sales/crm/targets"
     tags = ["crm: targets"]
-    opt = {"policy": "sales"}
+    opt = {"policy": "sales", "page": "crm.targets"}
 
     @get("/today", operation_id="getMyTargetToday", summary="My target today and live actuals")
     async def today(self, crm: Crm, caller: CallerDep) -> TodaySheet:
@@ -276,8 +286,10 @@ class AdminCrmController(CrmController):
     opt = {"policy": "admin"}
 
     @get("/sales-heads", operation_id="listSalesHeadProfiles", summary="Sales-head profiles")
-    async def profiles(self, crm: Crm) -> list[SalesHeadProfile]:
-        return await crm.teams.profiles()
+    async def profiles(
+        self, crm: Crm, page: PageNo = 1, page_size: PageSize = 20
+    ) -> Page[SalesHeadProfile]:
+        return page_of(await crm.teams.profiles(), PageRequest(page, page_size))
 
     @get(
         "/sales-heads/{user_id:uuid}",
@@ -355,11 +367,11 @@ class SystemConfigController(CrmController):
     opt = {"policy": "admin"}
 
     @get("/{key:str}", operation_id="getSystemConfig", summary="A SystemConfig value")
-    async def get_value(self, crm: Crm, key: FromPath[str]) -> ConfigValue:
+    async def get_value(self, crm: Crm, key: ConfigKeyPath) -> ConfigValue:
         return await crm.config.get(key)
 
     @put("/{key:str}", operation_id="setSystemConfig", summary="Set a SystemConfig value")
     async def set_value(
-        self, crm: Crm, caller: CallerDep, key: FromPath[str], data: JSONBody[ConfigBody]
+        self, crm: Crm, caller: CallerDep, key: ConfigKeyPath, data: JSONBody[ConfigBody]
     ) -> ConfigValue:
         return await crm.config.set(caller, key, data.value)

@@ -4,15 +4,16 @@ campaign form (``/api/public/campaigns/{slug}/leads``, anonymous, rate-limited).
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import msgspec
 from litestar import delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 
-from mas.core.crm.campaigns import CampaignChanges, NewCampaign, Submission
+from mas.core.crm.campaigns import SLUG_MAX, CampaignChanges, NewCampaign, Submission
 from mas.core.crm.model import Campaign, CampaignLead, CampaignLeadStatus, Tag
 from mas.core.crm.tagging import NewTag, TagChanges
-from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
@@ -26,9 +27,14 @@ class TagController(CrmController):
     tags = ["crm: tags"]
     opt = {"policy": "admin"}
 
-    @get("/", operation_id="listTags", summary="Every tag", opt={"policy": "sales"})
-    async def list_tags(self, crm: Crm) -> list[Tag]:
-        return await crm.tags.all()
+    @get(
+        "/",
+        operation_id="listTags",
+        summary="Every tag",
+        opt={"policy": "sales", "page": "crm.leads"},
+    )
+    async def list_tags(self, crm: Crm, page: PageNo = 1, page_size: PageSize = 20) -> Page[Tag]:
+        return page_of(await crm.tags.all(), PageRequest(page, page_size))
 
     @post("/", operation_id="createTag", summary="Create a tag (names are unique, any case)")
     async def create(self, crm: Crm, caller: CallerDep, data: JSONBody[NewTag]) -> Tag:
@@ -105,7 +111,7 @@ class PublicCampaignController(CrmController):
     async def submit(
         self,
         crm: Crm,
-        slug: FromPath[str],
+        slug: Annotated[str, PathParameter(max_length=SLUG_MAX)],
         data: JSONBody[Submission],
         info: InfoDep,
     ) -> Received:

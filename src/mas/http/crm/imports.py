@@ -89,13 +89,17 @@ class UploadForm:
     file: UploadFile
     target_sales_head_id: uuid.UUID | None = None
     force: bool = False
-    tags: str | None = None  # comma-separated tag names applied to every imported lead
+    # comma-separated tag names applied to every imported lead
+    tags: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
 
 class MappingBody(msgspec.Struct, forbid_unknown_fields=True):
-    column_map: dict[
-        Annotated[str, msgspec.Meta(max_length=200)],
-        Annotated[str, msgspec.Meta(max_length=40)] | None,
+    column_map: Annotated[
+        dict[
+            Annotated[str, msgspec.Meta(max_length=200)],
+            Annotated[str, msgspec.Meta(max_length=40)] | None,
+        ],
+        msgspec.Meta(max_length=500),
     ]
 
 
@@ -220,7 +224,7 @@ class ImportController(CrmController):
 class VendorPullController(CrmController):
     path = "/api/crm/leads"
     tags = ["crm: imports"]
-    opt = IMPORTS
+    opt = {**IMPORTS, "flag": "vendors"}
 
     @post(
         "/import-vendor",

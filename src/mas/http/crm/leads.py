@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -27,7 +28,7 @@ from mas.core.crm.queries import (
 from mas.core.crm.service import LeadChanges, NoteRequest, PoolLeadChanges, StatusRequest
 from mas.core.crm.tagging import BulkTag, BulkTagResult
 from mas.core.platform.errors import FieldError, ValidationFailed
-from mas.core.platform.paging import PageRequest
+from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, PageNo, PageSize
 
@@ -36,15 +37,24 @@ Cursor = Annotated[
     str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")
 ]
 Statuses = Annotated[
-    list[LeadStatus] | None, QueryParameter(description="one or more statuses (repeat it)")
+    list[LeadStatus] | None,
+    QueryParameter(max_items=len(LeadStatus), description="one or more statuses (repeat it)"),
 ]
 TagFilter = Annotated[str | None, QueryParameter(max_length=40, description="a tag name")]
 Search = Annotated[
     str | None, QueryParameter(max_length=100, description="in name, email or phone digits")
 ]
+IfMatch = Annotated[
+    str,
+    HeaderParameter(
+        name="If-Match", max_length=20, description="the lead version you read (required)"
+    ),
+]
 OptionalIfMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", max_length=20, description="the lead version you read"),
+    HeaderParameter(
+        name="If-Match", max_length=20, description="the lead version you read, if any"
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
@@ -65,6 +75,9 @@ def version_of(raw: str | None) -> int:
     return int(text)
 
 
+MERGED = ResponseSpec(LeadReceipt, description="merged into an existing lead (merged: true)")
+
+
 def receipt_response(receipt: LeadReceipt) -> Response[LeadReceipt]:
     return Response(receipt, status_code=200 if receipt.merged else 201)
 
@@ -74,7 +87,8 @@ class SalesLeadController(CrmController):
 
     path = "/api/sales/crm"
     tags = ["crm: my leads"]
-    opt = {"policy": "sales"}
+    # A sales head here needs what ``/api/crm`` asks of them (SALES users are not page-gated).
+    opt = {"policy": "sales", "page": "crm.leads"}
 
     @get("/leads", operation_id="listMyLeads", summary="My leads, newest first")
     async def list_leads(
@@ -98,6 +112,7 @@ class SalesLeadController(CrmController):
         operation_id="addMyLead",
         summary="Add a lead (assigned to me); an existing phone/email merges (200, merged)",
         status_code=201,
+        responses={200: MERGED},
     )
     async def add(
         self,
@@ -127,7 +142,7 @@ class SalesLeadController(CrmController):
         caller: CallerDep,
         lead_id: FromPath[uuid.UUID],
         data: JSONBody[LeadChanges],
-        if_match: OptionalIfMatch = None,
+        if_match: IfMatch,
     ) -> LeadDetail:
         return await crm.leads.update(caller, lead_id, data, version_of(if_match))
 
@@ -218,8 +233,11 @@ class SalesLeadController(CrmController):
         crm: Crm,
         caller: CallerDep,
         window: FromQuery[FollowUpWindow] = FollowUpWindow.TODAY,
-    ) -> list[FollowUpItem]:
-        return await crm.follow_ups.agenda(caller, window)
+        page: PageNo = 1,
+        page_size: PageSize = 20,
+    ) -> Page[FollowUpItem]:
+        agenda = await crm.follow_ups.agenda(caller, window)
+        return page_of(agenda, PageRequest(page, page_size))
 
     @get("/activity", operation_id="myActivity", summary="My activity feed, newest first")
     async def activity(
@@ -232,6 +250,7 @@ class SalesLeadController(CrmController):
         operation_id="tagLead",
         summary="Attach a tag",
         status_code=200,
+        opt={"flag": "tags"},
     )
     async def tag(
         self,
@@ -247,6 +266,7 @@ class SalesLeadController(CrmController):
         operation_id="untagLead",
         summary="Detach a tag",
         status_code=200,
+        opt={"flag": "tags"},
     )
     async def untag(
         self,
@@ -326,6 +346,7 @@ class PoolLeadController(CrmController):
         operation_id="addPoolLead",
         summary="Add a lead to a pool; an existing phone/email merges (200, merged)",
         status_code=201,
+        responses={200: MERGED},
     )
     async def add(
         self,
@@ -353,7 +374,7 @@ class PoolLeadController(CrmController):
         caller: CallerDep,
         lead_id: FromPath[uuid.UUID],
         data: JSONBody[PoolLeadChanges],
-        if_match: OptionalIfMatch = None,
+        if_match: IfMatch,
     ) -> LeadDetail:
         return await crm.leads.update(caller, lead_id, data, version_of(if_match))
 
@@ -372,6 +393,7 @@ class PoolLeadController(CrmController):
         operation_id="bulkTagLeads",
         summary="Attach and detach tags on up to 5 000 leads of the pool",
         status_code=200,
+        opt={"flag": "tags"},
     )
     async def bulk_tag(self, crm: Crm, caller: CallerDep, data: JSONBody[BulkTag]) -> BulkTagResult:
         return await crm.tags.bulk(caller, data)
@@ -381,6 +403,7 @@ class PoolLeadController(CrmController):
         operation_id="exportLeads",
         summary="The filtered pool as CSV, streamed (at most 100 000 rows)",
         media_type="text/csv",
+        opt={"flag": "export"},
     )
     async def export(
         self,

@@ -17,7 +17,7 @@ from mas.core.identity.policy import ADMIN_ROLES, Role
 from mas.core.identity.services import IdentityServices
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
-from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.identity import Identity, IdentityController
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
@@ -36,7 +36,9 @@ class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PageKeys(msgspec.Struct, forbid_unknown_fields=True):
-    page_keys: list[Annotated[str, msgspec.Meta(max_length=64)]]
+    page_keys: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=100)
+    ]
 
 
 class ImpersonateBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,7 +47,9 @@ class ImpersonateBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class NewVendorKey(msgspec.Struct, forbid_unknown_fields=True):
     vendor_name: Annotated[str, msgspec.Meta(min_length=2, max_length=120)]
-    scopes: list[Annotated[str, msgspec.Meta(max_length=32)]]
+    scopes: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(max_length=20)
+    ]
 
 
 class VendorKeyView(msgspec.Struct, frozen=True):
@@ -286,8 +290,11 @@ class AdminUsersController(IdentityController):
         return IssuedVendorKey(_key_view(issued.key), issued.api_key)
 
     @get("/vendor-keys", operation_id="listVendorKeys", summary="Vendor keys (prefix only)")
-    async def list_keys(self, identity: Identity) -> list[VendorKeyView]:
-        return [_key_view(k) for k in await identity.vendor_keys.all()]
+    async def list_keys(
+        self, identity: Identity, page: PageNo = 1, page_size: PageSize = 20
+    ) -> Page[VendorKeyView]:
+        keys = [_key_view(k) for k in await identity.vendor_keys.all()]
+        return page_of(keys, PageRequest(page, page_size))
 
     @delete(
         "/vendor-keys/{key_id:uuid}",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Response, delete, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from mas.core.identity.model import User
@@ -14,12 +15,13 @@ from mas.core.identity.registration import SignupResult
 from mas.core.identity.sessions import Session as SessionView
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
+from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.identity import Identity, IdentityController
-from mas.http.params import CallerDep, InfoDep
+from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Code = Annotated[str, msgspec.Meta(pattern=r"^\s*\d{6}\s*$")]
+Code = Annotated[str, msgspec.Meta(pattern=r"^\s*\d{6}\s*$", max_length=32)]
 Reason = Annotated[str, msgspec.Meta(min_length=5, max_length=500)]
 
 
@@ -104,12 +106,25 @@ class AuthController(IdentityController):
         "/signup",
         operation_id="signup",
         summary="Create an account and email a code",
+        description=(
+            "201 creates the account. 200: an unverified sign-up of this email existed and "
+            "starts again (new password, a fresh code, the old code void). 409 when the email "
+            "belongs to a verified account."
+        ),
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=SignupResult,
+                description="An unfinished sign-up of this email started again",
+                generate_examples=False,
+            )
+        },
     )
     async def signup(
         self, identity: Identity, data: JSONBody[SignupBody], info: InfoDep
-    ) -> SignupResult:
-        return await identity.registration.signup(data.email, data.password, data.full_name, info)
+    ) -> Response[SignupResult]:
+        result = await identity.registration.signup(data.email, data.password, data.full_name, info)
+        return Response(result, status_code=201 if result.created else 200)
 
     @post(
         "/verify-otp",
@@ -201,8 +216,11 @@ class AuthController(IdentityController):
         summary="This account's active sessions",
         opt={"policy": "authenticated", "public": False},
     )
-    async def sessions(self, identity: Identity, caller: CallerDep) -> list[SessionView]:
-        return await identity.sessions.active(caller.user_id, caller.session_id)
+    async def sessions(
+        self, identity: Identity, caller: CallerDep, page: PageNo = 1, page_size: PageSize = 20
+    ) -> Page[SessionView]:
+        found = await identity.sessions.active(caller.user_id, caller.session_id)
+        return page_of(found, PageRequest(page, page_size))
 
     @delete(
         "/sessions/{session_id:uuid}",

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import msgspec
 from litestar import get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from mas.core.platform.bounds import ScalarMap
 from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.job_model import JobFilter, JobRun, JobStatus
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
@@ -28,7 +29,7 @@ class TaskInfo(msgspec.Struct):
 
 class EnqueueJob(msgspec.Struct, forbid_unknown_fields=True):
     task: Annotated[str, msgspec.Meta(min_length=3, max_length=120)]
-    args: dict[str, str | int | float | bool | None] = {}
+    args: ScalarMap = {}
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
     delay_s: Annotated[float, msgspec.Meta(ge=0, le=30 * 86400)] = 0
 
@@ -47,7 +48,9 @@ class JobsController(PlatformController):
         self,
         platform: Platform,
         status: FromQuery[JobStatus | None] = None,
-        task: FromQuery[str | None] = None,
+        task: Annotated[
+            str | None, QueryParameter(max_length=120, description="a task name")
+        ] = None,
         page: PageNo = 1,
         page_size: PageSize = 20,
     ) -> Page[JobRun]:
@@ -109,7 +112,9 @@ class OutboxController(PlatformController):
         self,
         platform: Platform,
         status: FromQuery[OutboxStatus | None] = None,
-        recipient: FromQuery[str | None] = None,
+        recipient: Annotated[
+            str | None, QueryParameter(max_length=320, description="an e-mail address")
+        ] = None,
         page: PageNo = 1,
         page_size: PageSize = 20,
     ) -> Page[OutboxMessage]:

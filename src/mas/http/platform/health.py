@@ -10,8 +10,6 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 
-from mas.http.errors import PROBLEM_JSON
-
 
 class Health(msgspec.Struct):
     status: str
@@ -43,10 +41,10 @@ class HealthController(Controller):
         container = request.app.state.container
         checks = {"database": await _check_database(container), "broker": _check_broker(container)}
         ok = all(value == "ok" for value in checks.values())
+        # A readiness report either way (not a problem document): what the OpenAPI says.
         return Response(
             Readiness(status="ready" if ok else "not_ready", checks=checks),
             status_code=200 if ok else 503,
-            media_type="application/json" if ok else PROBLEM_JSON,
         )
 
 

@@ -105,10 +105,13 @@ def filter_clauses(flt: LeadFilter) -> list[ColumnElement[bool]]:
     if flt.statuses:
         found.append(LEADS.c.status.in_([s.value for s in flt.statuses]))
     if flt.tag:
+        # Correlated to the lead only: the funnel's by-tag query joins TAGS and TAGGINGS itself,
+        # and auto-correlation would otherwise take them from this subquery (no FROM left).
         found.append(
             exists()
             .where(TAGGINGS.c.raw_lead_id == LEADS.c.id, TAGGINGS.c.tag_id == TAGS.c.id)
             .where(TAGS.c.name == flt.tag.strip().lower(), TAGS.c.deleted_at.is_(None))
+            .correlate(LEADS)
         )
     if flt.q and flt.q.strip():
         q = flt.q.strip().lower()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mas.adapters.db.identity.tables import (
+    AccountThrottleRow,
     AuditEventRow,
     MasterLoginStateRow,
     OtpCodeRow,
@@ -21,6 +22,7 @@ from mas.adapters.db.identity.tables import (
     VendorApiKeyRow,
 )
 from mas.core.identity.model import (
+    AccountThrottle,
     AuditEvent,
     OtpCode,
     OtpPurpose,
@@ -199,12 +201,11 @@ class SqlSessionRepository:
     async def add(self, session: RefreshSession) -> None:
         await self._s.execute(insert(RefreshTokenRow).values(**_values(session)))
 
-    async def by_hash(self, token_hash: str) -> RefreshSession | None:
-        row = (
-            await self._s.execute(
-                select(RefreshTokenRow).where(RefreshTokenRow.token_hash == token_hash)
-            )
-        ).scalar_one_or_none()
+    async def by_hash(self, token_hash: str, *, for_update: bool = False) -> RefreshSession | None:
+        stmt = select(RefreshTokenRow).where(RefreshTokenRow.token_hash == token_hash)
+        if for_update:
+            stmt = stmt.with_for_update()  # PostgreSQL; SQLite has one writer at a time anyway
+        row = (await self._s.execute(stmt)).scalar_one_or_none()
         return self._to(row) if row else None
 
     async def get(self, session_id: uuid.UUID) -> RefreshSession | None:
@@ -262,6 +263,64 @@ class SqlSessionRepository:
     async def purge(self, expired_before: datetime) -> int:
         result = await self._s.execute(
             delete(RefreshTokenRow).where(RefreshTokenRow.expires_at < expired_before)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class SqlAccountThrottleRepository:
+    """Failed sign-ins per account; ``put`` is a compare-and-set on the stored count."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, subject: str) -> AccountThrottle | None:
+        row = (
+            await self._s.execute(
+                select(AccountThrottleRow).where(AccountThrottleRow.subject == subject)
+            )
+        ).scalar_one_or_none()
+        return msgspec.convert(row, AccountThrottle, from_attributes=True) if row else None
+
+    async def put(self, state: AccountThrottle, expected_failures: int | None) -> bool:
+        values = {
+            "failures": state.failures,
+            "last_attempt_at": state.last_attempt_at,
+            "blocked_until": state.blocked_until,
+        }
+        if expected_failures is None:
+            try:
+                async with self._s.begin_nested():
+                    await self._s.execute(
+                        insert(AccountThrottleRow).values(subject=state.subject, **values)
+                    )
+            except IntegrityError:
+                return False  # a concurrent first attempt inserted it
+            return True
+        result = await self._s.execute(
+            update(AccountThrottleRow)
+            .where(
+                AccountThrottleRow.subject == state.subject,
+                AccountThrottleRow.failures == expected_failures,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    async def clear(self, subject: str) -> None:
+        await self._s.execute(
+            delete(AccountThrottleRow).where(AccountThrottleRow.subject == subject)
+        )
+
+    async def purge(self, idle_since: datetime, now: datetime) -> int:
+        result = await self._s.execute(
+            delete(AccountThrottleRow).where(
+                AccountThrottleRow.last_attempt_at < idle_since,
+                or_(
+                    AccountThrottleRow.blocked_until.is_(None),
+                    AccountThrottleRow.blocked_until <= now,
+                ),
+            )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

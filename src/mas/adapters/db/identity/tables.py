@@ -1,4 +1,5 @@
-"""Identity tables: users, refresh sessions, one-time codes, vendor keys, audit, permissions."""
+"""Identity tables: users, refresh sessions, sign-in failures, one-time codes, vendor keys,
+audit, permissions."""
 
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ class RefreshTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(TS, default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     replaced_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class AccountThrottleRow(Base):
+    """Consecutive failed sign-ins per account (``subject``: keyed digest of the email)."""
+
+    __tablename__ = "account_throttles"
+
+    subject: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime] = mapped_column(TS)
+    blocked_until: Mapped[datetime | None] = mapped_column(TS, default=None)
 
 
 class OtpCodeRow(Base):

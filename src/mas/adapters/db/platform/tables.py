@@ -1,4 +1,4 @@
-"""Platform tables: the job ledger, its "run at" queue, the outbox, and leases."""
+"""Platform tables: the job ledger, its "run at" queue, the outbox, leases, the shared cache."""
 
 from __future__ import annotations
 
@@ -7,10 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mas.adapters.db.base import Base
+from mas.adapters.db.base import Base, metadata
 
 
 class JobRunRow(Base):
@@ -99,3 +109,20 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+CACHE_KEY_LENGTH = 255
+
+# The ``Cache`` port shared through the database (``mas.adapters.cache.database``). A plain
+# table, not a mapped class: the key is the primary key (no UUID, no audit columns), and only
+# the cache adapter's hand-written upserts touch it. ``counter`` holds an ``incr`` counter
+# (``value`` is then NULL), so increments are one atomic ``UPDATE`` of an integer.
+cache_entries = Table(
+    "cache_entries",
+    metadata,
+    Column("key", String(CACHE_KEY_LENGTH), primary_key=True),
+    Column("value", LargeBinary, nullable=True),
+    Column("counter", BigInteger, nullable=True),
+    Column("expires_at", DateTimeUTC(timezone=True), nullable=False),
+    Index("ix_cache_entries_expires_at", "expires_at"),
+)

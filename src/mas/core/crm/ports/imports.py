@@ -11,6 +11,7 @@ import msgspec
 from mas.core.crm.contact import LeadContact, TypedPhone
 from mas.core.crm.import_rules import IntakeRow, RejectedRow
 from mas.core.crm.model import ImportBatch, IntakeChannel, LeadSource
+from mas.core.platform.bounds import ScalarMap
 
 
 class WriteConflict(Exception):
@@ -48,7 +49,7 @@ class VendorLeadIn(LeadContact, kw_only=True):
     external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     phone: TypedPhone | None = None
     session_year: Annotated[str, msgspec.Meta(max_length=9)] | None = None
-    extra: dict[str, str | int | float | bool | None] = {}
+    extra: ScalarMap = {}
 
 
 VENDOR_PAYLOAD_FIELDS = tuple(

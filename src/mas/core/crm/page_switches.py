@@ -1,0 +1,60 @@
+"""The CRM's switch on a sales head's pages: the ``page_flags`` of their CRM profile.
+
+The HTTP guard calls ``require`` on every request of a SALES_HEAD to a page (the hook the CRM's
+manifest declares), after the identity permission. The profile is kept in the cache port for
+30 s, like the account snapshot identity keeps, and dropped when an ADMIN creates or changes it
+(``TeamService``): a flag switched off applies at the next request on every process sharing
+that cache, and within 30 s on one that does not. ADMIN, SUPERADMIN and SALES never cause a read.
+
+The assignment, approval and target services still check their flag inside their own
+transaction (``assignment_access.head_page``), with the flag names ``pages.PAGE_DEFAULT_FLAG``
+declares for their routes: a second look, never a different answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from mas.core.crm.assignment_model import SalesHeadProfile, require_flag
+from mas.core.crm.pages import flag_of
+from mas.core.crm.ports.uow import CrmUnitOfWork
+from mas.core.identity.policy import Caller, Role
+from mas.core.platform.ports.cache import Cache
+from mas.core.platform.ports.uow import UnitOfWorkFactory
+
+PROFILE_TTL_S = 30
+
+
+def profile_key(head_id: uuid.UUID) -> str:
+    return f"crm:head-profile:{head_id}"
+
+
+class PageSwitches:
+    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], cache: Cache) -> None:
+        self._uow = uow
+        self._cache = cache
+
+    async def require(self, caller: Caller, page: str, route_flag: str | None = None) -> None:
+        """403 ``page_disabled`` when a sales head's profile has the route's flag off (or the
+        head has no profile yet). Any other caller passes without a read."""
+        if caller.role is not Role.SALES_HEAD:
+            return
+        flag = flag_of(page, route_flag)
+        if flag is None:
+            return
+        require_flag(await self._profile(caller.user_id), flag)
+
+    async def forget(self, head_id: uuid.UUID) -> None:
+        """Drop the cached profile after a change to it."""
+        await self._cache.delete(profile_key(head_id))
+
+    async def _profile(self, head_id: uuid.UUID) -> SalesHeadProfile | None:
+        cached = await self._cache.get(profile_key(head_id))
+        if cached is not None:
+            return msgspec.json.decode(cached, type=SalesHeadProfile | None)
+        async with self._uow() as uow:
+            profile = await uow.head_profiles.get(head_id)
+        await self._cache.set(profile_key(head_id), msgspec.json.encode(profile), PROFILE_TTL_S)
+        return profile
