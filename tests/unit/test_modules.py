@@ -68,3 +68,27 @@ def test_a_route_without_a_declared_policy_refuses_to_start() -> None:
         check_routes(Litestar(route_handlers=[nowhere]))
     with pytest.raises(UnclassifiedRoute, match="/unclassified"):
         check_routes(Litestar(route_handlers=[unclassified]))
+
+
+def test_a_route_naming_an_unknown_page_or_flag_refuses_to_start() -> None:
+    from litestar import Litestar, get
+
+    from mas.http.app import UnclassifiedRoute, check_routes
+
+    @get("/bad-page", opt={"policy": "sales_head", "page": "crm.nowhere"})
+    async def bad_page() -> None:
+        return None
+
+    @get("/bad-flag", opt={"policy": "sales_head", "page": "crm.leads", "flag": "no_such_flag"})
+    async def bad_flag() -> None:
+        return None
+
+    @get("/good", opt={"policy": "sales_head", "page": "crm.leads", "flag": "export"})
+    async def good() -> None:
+        return None
+
+    check_routes(Litestar(route_handlers=[good], openapi_config=None))
+    with pytest.raises(UnclassifiedRoute, match="crm.nowhere"):
+        check_routes(Litestar(route_handlers=[bad_page]))
+    with pytest.raises(UnclassifiedRoute, match="no_such_flag"):
+        check_routes(Litestar(route_handlers=[bad_flag]))

@@ -61,6 +61,7 @@ EXTRA_PROBLEMS: dict[str, frozenset[int]] = {
         "login": (401, 403, 429),
         "googleSignIn": (401, 403, 503),
         "refresh": (401,),
+        "forgotPassword": (429,),
         "resetPassword": (404, 410, 429),
         "masterLogin": (401, 403, 404, 429),
         "completeProfile": (409,),

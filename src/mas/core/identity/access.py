@@ -1,9 +1,10 @@
 """Turning an access token into a ``Caller`` without a database read per request.
 
 The user (role, token version, blocked, deleted, page keys, profile) is cached for 30 s and
-dropped whenever one of them changes, so a block or a password change is refused at once on
-this node (and everywhere within 30 s when the cache is per node). A logged-out session is
-marked in the cache for the lifetime of an access token.
+dropped whenever one of them changes. A logged-out session is marked in the cache for the
+lifetime of an access token. Several processes share one cache (the settings refuse a
+process-local one for them), so a block, a role change or a logout is refused on the next
+request everywhere.
 """
 
 from __future__ import annotations

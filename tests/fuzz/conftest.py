@@ -1,0 +1,291 @@
+"""The app as the schemathesis gate reaches it: on PostgreSQL, seeded, one token per role.
+
+Schemathesis serves an ASGI app on one event loop of its own (a thread it starts), and asyncpg
+connections belong to the loop that opened them. So the container is built *inside* the app's
+lifespan, on that loop: ``FuzzTarget`` is a small ASGI app whose startup builds the container,
+seeds the accounts and leads, signs a token per role and only then hands every message to
+``create_app(container=...)``. The requests commit for real (no rolled-back transaction can span
+another thread's loop); the tables are emptied when the gate's module ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from schemathesis.core import NotSet
+from schemathesis.core.failures import FailureGroup
+from schemathesis.openapi.checks import RejectedPositiveData
+from schemathesis.python import asgi
+
+from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
+from mas.core.crm.pages import SALES_HEAD_PAGES
+from mas.core.identity.model import AuthMethod, User
+from mas.core.identity.policy import Platform, Role
+from mas.core.platform.ids import uuid7
+from mas.http.app import create_app
+from mas.modules import vendor_scopes
+from tests.conftest import make_settings, missing_service, open_container, truncate_pg
+from tests.http.conftest import add_user
+from tests.integration.crm_fixtures import add_leads
+
+PLATFORM = Platform.MY_ANALYTICS_SCHOOL
+ANONYMOUS = "anonymous"
+VENDOR = "vendor"
+
+Message = dict[str, Any]
+
+KNOWN_IDS: dict[str, list[str]] = {}
+"""Path parameter name → values that name a seeded row (filled at startup; the gate's
+``flatmap_path_parameters`` hook draws from them, so operations reach real rows too)."""
+
+
+class FuzzTarget:
+    """An ASGI app: its lifespan builds and seeds the container, then serves ``create_app``.
+
+    After startup, ``headers[caller]`` holds the request headers of each caller (a role's name,
+    ``anonymous`` or ``vendor``), and ``KNOWN_IDS`` the seeded ids.
+    ``cases`` counts the requests the gate sent; ``failures`` keeps one line per failed check."""
+
+    def __init__(self) -> None:
+        self.settings: Any = None  # set by the ``fuzz_target`` fixture, before startup
+        self.app: Any = None
+        self.container: Any = None
+        self.accounts: dict[Role, User] = {}
+        self.headers: dict[str, dict[str, str]] = {ANONYMOUS: {"X-Platform": PLATFORM.value}}
+        self.cases = 0
+        self.phases: dict[str, int] = {}
+        # MAS_FUZZ_ALL_FAILURES=1: note every failed check and fail once, when the module
+        # ends, instead of stopping each operation at its first failure (the full tally).
+        self.keep_going = os.environ.get("MAS_FUZZ_ALL_FAILURES") == "1"
+        self.failures: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        startup = await receive()
+        try:
+            self.container = await open_container(self.settings, inline_tasks=False)
+            await self._seed(self.container)
+            self.app = create_app(container=self.container)
+        except Exception as exc:
+            if self.container is not None:
+                await self.container.close()
+            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+            return
+        pending = [startup]
+
+        async def replay_startup() -> Message:
+            return pending.pop() if pending else await receive()
+
+        try:
+            await self.app(scope, replay_startup, send)
+        finally:
+            await self.container.close()
+
+    async def _seed(self, c: Any) -> None:
+        """One account per role (each with a password, so no route can set a first one and
+        sign the fuzzer out); the sales head has every page and flag and leads the SALES
+        account. Separate *target* accounts are what ``user_id`` parameters may name: the
+        fuzzer blocks, deletes and re-roles them, never a caller."""
+        self.accounts = {role: await add_user(c, role) for role in Role}
+        head = self.accounts[Role.SALES_HEAD]
+        target_head = await add_user(c, Role.SALES_HEAD)
+        target_student = await add_user(c, Role.USER)
+        counsellor = await add_user(c, Role.SALES)
+        now = c.clock.now()
+        members = []
+        async with c.uow() as uow:
+            for user in (head, target_head):
+                await uow.users.set_permissions(user.id, sorted(SALES_HEAD_PAGES), user.id)
+                await uow.head_profiles.add(
+                    SalesHeadProfile(
+                        user_id=user.id,
+                        display_name=f"Fuzz pool {user.email}",
+                        created_at=now,
+                        updated_at=now,
+                        page_flags=dict.fromkeys(PAGE_FLAGS, True),
+                    )
+                )
+            for user, role in (
+                (self.accounts[Role.SALES], MemberRole.TELECALLER),
+                (counsellor, MemberRole.COUNSELLOR),
+            ):
+                member = TeamMember(
+                    id=uuid7(),
+                    sales_head_id=head.id,
+                    user_id=user.id,
+                    member_role=role,
+                    joined_at=now,
+                )
+                await uow.teams.add_member(member)
+                members.append(member)
+            await uow.commit()
+        leads = [
+            *await add_leads(c, head.id, 3, assigned_to=self.accounts[Role.SALES].id),
+            *await add_leads(c, head.id, 2),
+            *await add_leads(c, target_head.id, 1),
+            *await add_leads(c, None, 1),
+        ]
+        KNOWN_IDS.clear()
+        KNOWN_IDS.update(
+            {
+                "lead_id": [str(lead) for lead in leads],
+                "user_id": [str(target_head.id), str(target_student.id), str(counsellor.id)],
+                # the counsellor's membership: the SALES caller's own stays as it is
+                "member_id": [str(members[1].id)],
+            }
+        )
+        for role, user in self.accounts.items():
+            token = c.identity.issuer.access_token(user, PLATFORM, AuthMethod.PASSWORD, None)
+            self.headers[role.value] = {
+                "Authorization": f"Bearer {token}",
+                "X-Platform": PLATFORM.value,
+            }
+
+    def seed_over_http(self, client: Any) -> None:
+        """What is simplest to make through the API itself: a tag, a campaign, vendor keys."""
+        admin = self.headers[Role.ADMIN.value]
+
+        def created(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+            response = client.request(method, path, json=body, headers=headers)
+            assert response.status_code in (200, 201), (path, response.text)
+            return response.json()
+
+        tag = created("POST", "/api/crm/tags", {"name": "fuzz-hot"}, admin)
+        campaign = created(
+            "POST",
+            "/api/crm/campaigns",
+            {
+                "slug": "fuzz-2025",
+                "name": "Fuzz 2025",
+                "programme": "drone-tech",
+                "default_sales_head_id": str(self.accounts[Role.SALES_HEAD].id),
+            },
+            admin,
+        )
+        scopes = sorted(vendor_scopes())
+        vendor = created(
+            "POST", "/api/admin/vendor-keys", {"vendor_name": "Fuzz", "scopes": scopes}, admin
+        )
+        # A second key for the key routes to revoke and reassign: never the one the gate uses.
+        spare = created(
+            "POST", "/api/admin/vendor-keys", {"vendor_name": "Spare", "scopes": scopes}, admin
+        )
+        self.headers[VENDOR] = {"X-API-Key": vendor["api_key"], "X-Platform": PLATFORM.value}
+        KNOWN_IDS.update(
+            {
+                "tag_id": [str(tag["id"])],
+                "campaign_id": [str(campaign["id"])],
+                "slug": [str(campaign["slug"])],
+                "key_id": [str(spare["key"]["id"])],
+            }
+        )
+
+    def run(self, case: Any, callers: list[str]) -> None:
+        """Send ``case`` as each of ``callers`` and run every check on each answer; the failed
+        checks are noted, then raised (all callers' at once)."""
+        failed = [group for caller in callers if (group := self._check(case, caller))]
+        if self.keep_going:
+            return
+        if len(failed) == 1:
+            raise failed[0]
+        if failed:
+            raise BaseExceptionGroup(f"{len(failed)} callers got a failing answer", failed)
+
+    def _check(self, case: Any, caller: str) -> FailureGroup | None:
+        self.cases += 1
+        phase = case.meta.phase.name.value if case.meta else "unknown"
+        self.phases[phase] = self.phases.get(phase, 0) + 1
+        headers = self.headers[caller]
+        response = case.call(headers=headers)
+        try:
+            case.validate_response(response, headers=headers, transport_kwargs={"headers": headers})
+        except FailureGroup as raised:
+            group = deliberate_nul_refusals_removed(raised, response)
+            if group is None:
+                return None
+            for failure in group.exceptions:
+                self.failures.append(
+                    {
+                        "operation": f"{case.operation.method.upper()} {case.operation.path}",
+                        "caller": caller,
+                        "check": (type(failure).checks or (failure.title,))[0],
+                        "title": failure.title,
+                        "message": str(getattr(failure, "message", "")).strip()[:300],
+                        "status": response.status_code,
+                        "answer": response.text_lossy()[:300],
+                        "request": f"{case.method.upper()} {case.formatted_path}",
+                        "query": repr(case.query)[:200] if case.query else None,
+                        "body": None if isinstance(case.body, NotSet) else repr(case.body)[:200],
+                        "phase": phase,
+                    }
+                )
+            group.add_note(f"caller: {caller}")
+            return group
+        return None
+
+    def report(self, path: str) -> None:
+        Path(path).write_text(
+            json.dumps(
+                {"requests": self.cases, "by_phase": self.phases, "failures": self.failures},
+                indent=1,
+            )
+        )
+
+
+def deliberate_nul_refusals_removed(group: FailureGroup, response: Any) -> FailureGroup | None:
+    """The request boundary refuses NUL in any string on purpose (422 ``nul_character``), and no
+    OpenAPI keyword can say "no NUL", so a schema-valid string holding one is *meant* to be
+    refused: that one ``positive_data_acceptance`` failure is dropped, and only it. Generation
+    keeps NUL in (a NUL that reaches PostgreSQL is a 500, which ``not_a_server_error`` catches)."""
+    try:
+        body = response.json() if response.status_code == 422 else None
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    kept = [
+        failure
+        for failure in group.exceptions
+        if not (isinstance(failure, RejectedPositiveData) and code == "nul_character")
+    ]
+    if len(kept) == len(group.exceptions):
+        return group
+    return FailureGroup(kept, str(group)) if kept else None
+
+
+SERVED = FuzzTarget()
+"""The one target: the gate's schemas name it as their ASGI app at import time (schemathesis
+re-sends some requests itself, through the schema's app), and ``fuzz_target`` starts it."""
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(
+    pg_url: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FuzzTarget]:
+    """The seeded app on this run's PostgreSQL. Module-scoped: its tables are emptied as soon
+    as the gate's module ends, so the rolled-back tests that follow find them empty."""
+    if pg_url is None:
+        missing_service("PostgreSQL (MAS_TEST_PG_URL)")
+    assert pg_url is not None
+    folder = tmp_path_factory.mktemp("fuzz")
+    # The served defaults (a 1 s release loop), not the tests' fast one: less noise on 2 cores.
+    target = SERVED
+    target.settings = make_settings(pg_url, folder, release_interval_s=1.0)
+    try:
+        with asgi.get_client(target) as client:
+            target.seed_over_http(client)
+        yield target
+    finally:
+        asgi.shutdown_lifespans()
+        asyncio.run(truncate_pg(pg_url))
+        if os.environ.get("MAS_FUZZ_REPORT"):
+            target.report(os.environ["MAS_FUZZ_REPORT"])
+    if target.keep_going and target.failures:
+        pytest.fail(f"{len(target.failures)} failed checks in {target.cases} requests")
