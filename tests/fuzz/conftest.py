@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from schemathesis.core import NotSet
 from schemathesis.core.failures import FailureGroup
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.python import asgi
 
+from mas.adapters.identity.google import GoogleIdentityProvider
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
 from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.model import AuthMethod, User
@@ -33,6 +35,9 @@ from mas.modules import vendor_scopes
 from tests.conftest import make_settings, missing_service, open_container, truncate_pg
 from tests.http.conftest import add_user
 from tests.integration.crm_fixtures import add_leads
+from tests.integration.test_google_idp import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.integration.test_google_idp import JWKS_URL as GOOGLE_JWKS_URL
+from tests.integration.test_google_idp import JwksEndpoint, SigningKey
 
 PLATFORM = Platform.MY_ANALYTICS_SCHOOL
 ANONYMOUS = "anonymous"
@@ -70,13 +75,22 @@ class FuzzTarget:
             await self.app(scope, receive, send)
             return
         startup = await receive()
+        google_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=JwksEndpoint(SigningKey("fuzz-key")))
+        )
         try:
             self.container = await open_container(self.settings, inline_tasks=False)
+            # Google sign-in configured as in production, its keys served by a local JWKS
+            # endpoint: an invalid token is the documented 401, and nothing leaves the machine.
+            self.container.identity.sign_in.google = GoogleIdentityProvider(
+                GOOGLE_CLIENT_ID, jwks_url=GOOGLE_JWKS_URL, http=google_http
+            )
             await self._seed(self.container)
             self.app = create_app(container=self.container)
         except Exception as exc:
             if self.container is not None:
                 await self.container.close()
+            await google_http.aclose()
             await send({"type": "lifespan.startup.failed", "message": repr(exc)})
             return
         pending = [startup]
@@ -88,6 +102,7 @@ class FuzzTarget:
             await self.app(scope, replay_startup, send)
         finally:
             await self.container.close()
+            await google_http.aclose()
 
     async def _seed(self, c: Any) -> None:
         """One account per role (each with a password, so no route can set a first one and
@@ -208,7 +223,7 @@ class FuzzTarget:
         try:
             case.validate_response(response, headers=headers, transport_kwargs={"headers": headers})
         except FailureGroup as raised:
-            group = deliberate_nul_refusals_removed(raised, response)
+            group = deliberate_refusals_removed(raised, response, case.operation.definition.raw)
             if group is None:
                 return None
             for failure in group.exceptions:
@@ -240,20 +255,31 @@ class FuzzTarget:
         )
 
 
-def deliberate_nul_refusals_removed(group: FailureGroup, response: Any) -> FailureGroup | None:
-    """The request boundary refuses NUL in any string on purpose (422 ``nul_character``), and no
-    OpenAPI keyword can say "no NUL", so a schema-valid string holding one is *meant* to be
-    refused: that one ``positive_data_acceptance`` failure is dropped, and only it. Generation
-    keeps NUL in (a NUL that reaches PostgreSQL is a 500, which ``not_a_server_error`` catches)."""
+def deliberate_refusals_removed(
+    group: FailureGroup, response: Any, operation: dict[str, Any]
+) -> FailureGroup | None:
+    """Drop the ``positive_data_acceptance`` failures that are refusals the document declares,
+    and only those; every other check's failure, and every other refusal, stays.
+
+    - A NUL: the request boundary refuses NUL in any string on purpose (422 ``nul_character``),
+      and no OpenAPI keyword can say "no NUL". Generation keeps NUL in (a NUL that reaches
+      PostgreSQL is a 500, which ``not_a_server_error`` catches).
+    - A declared business rule: a 4xx problem whose ``code`` the operation lists in its
+      ``x-rules`` extension (a route's ``opt["rules"]``, see ``mas.http.openapi``): a cross-field
+      or state rule the schema cannot state, documented on that 4xx response. A code the
+      operation does not list, or an answer that is not a problem, is still a failure."""
     try:
-        body = response.json() if response.status_code == 422 else None
+        body = response.json() if 400 <= response.status_code < 500 else None
     except ValueError:
         body = None
     code = body.get("code") if isinstance(body, dict) else None
+    declared = set(operation.get("x-rules") or ())
+    if response.status_code == 422:
+        declared.add("nul_character")
     kept = [
         failure
         for failure in group.exceptions
-        if not (isinstance(failure, RejectedPositiveData) and code == "nul_character")
+        if not (isinstance(failure, RejectedPositiveData) and code in declared)
     ]
     if len(kept) == len(group.exceptions):
         return group

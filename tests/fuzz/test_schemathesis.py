@@ -2,7 +2,12 @@
 role's token and without one, on PostgreSQL, with all of schemathesis' checks.
 
 Any 5xx, any response that does not match the document (status code, content type, body,
-headers, ``Allow``), any undocumented status code, any schema-valid input refused fails. The
+headers, ``Allow``), any undocumented status code, any schema-valid input refused fails. The one
+exception, and nothing else gets through (``deliberate_refusals_removed``): a schema-valid input
+refused with a 4xx problem whose ``code`` the operation's document lists in ``x-rules`` (a rule
+the route declares, ``opt["rules"]``, that no schema keyword can state: cross-field or the state
+of a row), or 422 ``nul_character`` (no keyword can say "no NUL"). The security schemes are
+declared, so ``ignored_auth`` checks that every admitted 2xx needs its credential. The
 budget keeps the step within three minutes on two cores (measured: ~9,500 requests, ~100 s).
 Per operation, two tests:
 
@@ -26,16 +31,26 @@ import os
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
+from schemathesis.core.failures import FailureGroup
+from schemathesis.openapi.checks import RejectedPositiveData, UndefinedStatusCode
 
 from mas.core.identity.policy import Role
 from mas.http.app import create_app
 from mas.modules import roles_passing
-from tests.fuzz.conftest import ANONYMOUS, KNOWN_IDS, SERVED, VENDOR, FuzzTarget
+from tests.fuzz.conftest import (
+    ANONYMOUS,
+    KNOWN_IDS,
+    SERVED,
+    VENDOR,
+    FuzzTarget,
+    deliberate_refusals_removed,
+)
 
 pytestmark = pytest.mark.fuzz
 
@@ -61,7 +76,15 @@ def config(phases: list[str]) -> Any:
         {
             "seed": int(os.environ.get("MAS_FUZZ_SEED", "8")),
             "suppress-health-check": ["all"],
-            "generation": {"no-shrink": True, "database": "none"},
+            # The credentials are the gate's to send (each caller's, per request): generated
+            # ones would be replaced, and a case made "negative" by its Authorization header
+            # would be judged on a header that was never sent. ``ignored_auth`` still probes
+            # every admitted 2xx without and with a wrong credential.
+            "generation": {
+                "no-shrink": True,
+                "database": "none",
+                "with-security-parameters": False,
+            },
             "phases": {phase: {"enabled": phase in phases} for phase in PHASES},
         }
     )
@@ -105,10 +128,21 @@ refused_schema = schemathesis.openapi.from_dict(
 ).exclude(operation_id=sorted(EXCLUDED))
 
 
+def path_value_is_valid(operation: Any, name: str, value: Any) -> bool:
+    """Whether ``value`` is what the document allows for the path parameter ``name``."""
+    parameters = DOCUMENT["paths"][operation.path][operation.method.lower()].get("parameters", [])
+    schema = next(p["schema"] for p in parameters if p["in"] == "path" and p["name"] == name)
+    return bool(jsonschema_rs.validator_for(schema, validate_formats=True).is_valid(value))
+
+
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
-    """Now and then a path parameter names a seeded row instead of a random one."""
+    """Now and then a path parameter names a seeded row instead of a random one. Only a valid
+    value is swapped: an invalid one (a negative case) is sent as drawn, since schemathesis
+    judges the answer by what it generated."""
     drawn = {
-        name: st.sampled_from([value, *KNOWN_IDS[name]]) if KNOWN_IDS.get(name) else st.just(value)
+        name: st.sampled_from([value, *KNOWN_IDS[name]])
+        if KNOWN_IDS.get(name) and path_value_is_valid(context.operation, name, value)
+        else st.just(value)
         for name, value in (path_parameters or {}).items()
     }
     return st.fixed_dictionaries(drawn)
@@ -168,3 +202,45 @@ def test_only_the_named_operations_are_left_out() -> None:
     for result in fuzzed:
         operation = result.ok()
         assert (operation.method.upper(), operation.path) in ACCESS
+
+
+class Answer:
+    def __init__(self, status_code: int, body: Any) -> None:
+        self.status_code = status_code
+        self._body = body
+
+    def json(self) -> Any:
+        return self._body
+
+
+def test_only_declared_refusals_get_through() -> None:
+    """A refused schema-valid input is dropped only for a problem code the operation lists in
+    ``x-rules`` (or 422 ``nul_character``); everything else stays a failure."""
+
+    def refused(status: int) -> RejectedPositiveData:
+        return RejectedPositiveData(
+            operation="POST /x", message="refused", status_code=status, allowed_statuses=[]
+        )
+
+    undocumented = UndefinedStatusCode(
+        operation="POST /x",
+        status_code=400,
+        defined_status_codes=["200"],
+        allowed_status_codes=[200],
+        message="undocumented",
+    )
+    ruled = {"x-rules": ["wrong_password"]}
+
+    def kept(status: int, code: str, operation: dict[str, Any], *failures: Any) -> list[Any]:
+        group = FailureGroup(list(failures or [refused(status)]))
+        left = deliberate_refusals_removed(group, Answer(status, {"code": code}), operation)
+        return [] if left is None else list(left.exceptions)
+
+    assert kept(400, "wrong_password", ruled) == []
+    assert kept(422, "nul_character", {}) == []
+    assert len(kept(400, "wrong_password", {})) == 1  # not declared on this operation
+    assert len(kept(422, "validation_failed", ruled)) == 1  # another code
+    assert len(kept(400, "nul_character", {})) == 1  # NUL is a 422 or nothing
+    both = kept(400, "wrong_password", ruled, refused(400), undocumented)
+    assert both == [undocumented]  # only positive_data_acceptance is ever dropped
+    assert len(kept(500, "wrong_password", ruled)) == 1  # a 5xx is never a rule

@@ -186,6 +186,8 @@ async def test_vendor_push_assign_and_pull(
     assert (
         await client.post("/api/vendor/leads", json=too_many, headers=vendor)
     ).status_code == 422
+    # The document says 1 to 500 items: an empty push is refused too, not a 202 of nothing.
+    assert (await client.post("/api/vendor/leads", json=[], headers=vendor)).status_code == 422
     jwt_only = await client.post("/api/vendor/leads", json=leads, headers=auth(Role.ADMIN))
     assert jwt_only.status_code == 401
 

@@ -15,8 +15,12 @@ import pytest
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from mas import modules
+from mas.core.identity.model import SUPER_MENTOR
+from mas.core.identity.policy import Role
+from mas.core.platform.bounds import MAX_EMAIL
 from mas.http.app import create_app
-from mas.http.openapi import EXTRA_PROBLEMS
+from mas.http.openapi import EXTRA_PROBLEMS, RULES_STATUS, document_problems
 from tests.http.conftest import Auth
 
 PROBLEM_JSON = "application/problem+json"
@@ -172,6 +176,200 @@ async def test_a_duplicate_tag_answers_the_documented_409(
     assert "409" in doc["paths"]["/api/crm/tags"]["post"]["responses"]
 
 
+# --- business rules (x-rules) and credentials ----------------------------------------------
+
+
+def test_declared_rules_are_listed_and_described_on_their_status(
+    app: Any, doc: dict[str, Any]
+) -> None:
+    found = handlers_by_operation(app)
+    declared = 0
+    for method, path, op in operations(doc):
+        _, handler = found[op["operationId"]]
+        rules = handler.opt.get("rules") or {}
+        assert sorted(rules) == op.get("x-rules", []), f"{method.upper()} {path}"
+        if not rules:
+            continue
+        declared += 1
+        given = handler.opt.get("rules_status", RULES_STATUS)
+        for code, line in rules.items():
+            status = given.get(code, RULES_STATUS) if isinstance(given, dict) else given
+            described = op["responses"][str(status)]["description"]
+            assert f"`{code}`: {line}" in described, f"{method.upper()} {path} {code}"
+    assert declared >= 3
+
+
+def test_rules_of_one_route_may_answer_different_statuses() -> None:
+    from litestar import Litestar, post
+    from litestar.params import JSONBody
+
+    @post(
+        "/x",
+        opt={
+            "policy": "authenticated",
+            "rules": {"not_csv": "the file is not CSV", "too_many_rows": "at most 10 rows"},
+            "rules_status": {"not_csv": 400},
+        },
+    )
+    async def handler(data: JSONBody[dict[str, int]]) -> None:
+        return None
+
+    small = Litestar(route_handlers=[handler])
+    document_problems(small)
+    op = small.openapi_schema.to_schema()["paths"]["/x"]["post"]
+    assert op["x-rules"] == ["not_csv", "too_many_rows"]
+    assert "`not_csv`" in op["responses"]["400"]["description"]
+    assert "`not_csv`" not in op["responses"]["422"]["description"]
+    assert "`too_many_rows`: at most 10 rows" in op["responses"]["422"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "code"),
+    [
+        ("changePassword", "400", "wrong_password"),
+        ("verifyOtp", "400", "otp_wrong"),
+        ("resetPassword", "400", "otp_wrong"),
+    ],
+)
+def test_identity_rules_the_schema_cannot_state(
+    doc: dict[str, Any], operation: str, status: str, code: str
+) -> None:
+    op = next(op for _, _, op in operations(doc) if op["operationId"] == operation)
+    assert code in op["x-rules"]
+    assert f"`{code}`" in op["responses"][status]["description"]
+
+
+async def test_a_wrong_current_password_answers_its_declared_rule(
+    client: AsyncTestClient[Any], auth: Auth, doc: dict[str, Any]
+) -> None:
+    answer = await client.post(
+        "/api/auth/change-password",
+        json={"current_password": "not-the-password", "new_password": "a-new-long-password"},
+        headers=auth(Role.USER),
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] in doc["paths"]["/api/auth/change-password"]["post"]["x-rules"]
+
+
+@pytest.mark.parametrize("code", ["validation_failed", "bad_request", "nul_character"])
+def test_a_rule_needs_its_own_code(code: str) -> None:
+    """A generic code would excuse every refusal of its kind in the gate: refused at start."""
+    from litestar import Litestar, post
+    from litestar.params import JSONBody
+
+    @post("/x", opt={"policy": "authenticated", "rules": {code: "anything"}})
+    async def handler(data: JSONBody[dict[str, int]]) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="its own code"):
+        document_problems(Litestar(route_handlers=[handler]))
+
+
+def test_credentials_are_declared_on_every_guarded_operation(app: Any, doc: dict[str, Any]) -> None:
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearer"] == {**schemes["bearer"], "type": "http", "scheme": "bearer"}
+    assert schemes["vendorKey"] == {
+        **schemes["vendorKey"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    found = handlers_by_operation(app)
+    wrong = []
+    for method, path, op in operations(doc):
+        _, handler = found[op["operationId"]]
+        expected: list[dict[str, list[str]]] | None
+        if handler.opt.get("public"):
+            expected = None
+        elif handler.opt.get("vendor_scope"):
+            expected = [{"vendorKey": []}]
+        else:
+            expected = [{"bearer": []}]
+        if op.get("security") != expected:
+            wrong.append(f"{method.upper()} {path}: {op.get('security')}")
+    assert not wrong, wrong
+    assert doc["paths"]["/api/vendor/whoami"]["get"]["security"] == [{"vendorKey": []}]
+
+
+# --- what a field accepts, stated -------------------------------------------------------------
+
+
+def body_schema(doc: dict[str, Any], path: str, method: str = "post") -> dict[str, Any]:
+    content = doc["paths"][path][method]["requestBody"]["content"]["application/json"]
+    return resolve(doc, content["schema"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/auth/signup",
+        "/api/auth/login",
+        "/api/auth/verify-otp",
+        "/api/auth/resend-otp",
+        "/api/auth/forgot-password",
+        "/api/auth/reset-password",
+        "/api/admin/admins",
+        "/api/admin/experts",
+        "/api/admin/students",
+    ],
+)
+def test_identity_emails_are_format_email(doc: dict[str, Any], path: str) -> None:
+    email = body_schema(doc, path)["properties"]["email"]
+    assert email["format"] == "email"
+    assert email["maxLength"] == MAX_EMAIL
+
+
+def test_closed_sets_are_enums_of_what_the_server_accepts(doc: dict[str, Any]) -> None:
+    role = body_schema(doc, "/api/admin/users/{user_id}/role", "put")["properties"]["role"]
+    assert set(role["enum"]) == {r.value for r in Role} | {SUPER_MENTOR}
+    scopes = body_schema(doc, "/api/admin/vendor-keys")["properties"]["scopes"]
+    assert set(scopes["items"]["enum"]) == modules.vendor_scopes()
+    assert scopes["minItems"] == 1
+    pages = body_schema(doc, "/api/admin/sales-heads/{user_id}/permissions", "put")
+    assert set(pages["properties"]["page_keys"]["items"]["enum"]) == modules.pages()
+    task = body_schema(doc, "/api/admin/jobs")["properties"]["task"]
+    assert set(task["enum"]) == set(modules.handlers())
+
+
+async def test_the_documented_sets_are_what_the_server_takes(
+    client: AsyncTestClient[Any], auth: Auth, accounts: dict[Role, Any]
+) -> None:
+    target = accounts[Role.FINANCE].id
+    lower = await client.put(
+        f"/api/admin/users/{target}/role", json={"role": "finance"}, headers=auth(Role.SUPERADMIN)
+    )
+    assert lower.status_code == 422  # not in the enum: refused, as documented
+    assert [e["field"] for e in lower.json()["errors"]] == ["role"]
+    empty = await client.post(
+        "/api/admin/vendor-keys", json={"vendor_name": "Acme", "scopes": []}, headers=auth()
+    )
+    assert empty.status_code == 422
+    too_long = "a@" + "b" * (MAX_EMAIL - 5) + ".com"
+    assert len(too_long) == MAX_EMAIL + 1
+    signup = await client.post(
+        "/api/auth/signup", json={"email": too_long, "password": "long-enough-1"}
+    )
+    assert signup.status_code == 422
+    assert [e["field"] for e in signup.json()["errors"]] == ["email"]
+
+
+async def test_free_form_arguments_take_integers_as_documented(
+    client: AsyncTestClient[Any], auth: Auth, doc: dict[str, Any]
+) -> None:
+    """``args`` is ``anyOf`` (an integer is also a number: ``oneOf`` would refuse it)."""
+    args = body_schema(doc, "/api/admin/jobs")["properties"]["args"]
+    assert "anyOf" in args["additionalProperties"] and args["maxProperties"] == 100
+    ok = await client.post(
+        "/api/admin/jobs", json={"task": "platform.noop", "args": {"n": 1}}, headers=auth()
+    )
+    assert ok.status_code == 202, ok.text
+    many = {f"k{n}": n for n in range(101)}
+    refused = await client.post(
+        "/api/admin/jobs", json={"task": "platform.noop", "args": many}, headers=auth()
+    )
+    assert refused.status_code == 422
+
+
 # --- required headers, closed bodies -------------------------------------------------------
 
 
@@ -196,7 +394,9 @@ async def test_an_edit_without_if_match_is_422_naming_it(
 
 
 def closed_objects(doc: dict[str, Any], schema: dict[str, Any], seen: set[str]) -> Iterator[Any]:
-    """Every object schema a body can hold, through refs, unions and arrays."""
+    """Every object schema a body can hold, through refs, unions and arrays. A member of an
+    ``anyOf``/``oneOf`` without ``type`` (``{"required": ["phone"], "properties": ...}``) only
+    adds a constraint to the object it sits in, which is the one that must be closed."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         if name in seen:
@@ -205,7 +405,8 @@ def closed_objects(doc: dict[str, Any], schema: dict[str, Any], seen: set[str]) 
         yield from closed_objects(doc, doc["components"]["schemas"][name], seen)
         return
     if "properties" in schema:
-        yield schema
+        if schema.get("type") == "object":
+            yield schema
         for member in schema["properties"].values():
             yield from closed_objects(doc, member, seen)
     for key in ("oneOf", "anyOf", "allOf"):

@@ -3,15 +3,20 @@ CSV cells."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mas.adapters.phone import LibPhoneNormalizer
 from mas.core.crm.analytics import COLUMNS, csv_cell, csv_lines
 from mas.core.crm.contact import (
+    AN_EMAIL,
+    EMAIL_OR_BLANK,
     FREE_TEXT,
     LeadContact,
     check_extra_data,
@@ -24,6 +29,8 @@ from mas.core.crm.lead_access import pool_for_new_lead
 from mas.core.crm.merge_rule import CONTACT_FIELDS, MERGE_RULES, keep_second_number, merge
 from mas.core.crm.model import (
     LEAD_FIELDS,
+    TAG_NAME_MAX,
+    TAG_NAME_PATTERN,
     Activity,
     ActivityType,
     IncomingLead,
@@ -32,8 +39,10 @@ from mas.core.crm.model import (
     StatusChange,
     apply_transition,
     check_transition,
+    slugify_tag,
 )
 from mas.core.crm.queries import (
+    CURSOR_PATTERN,
     FollowUpWindow,
     date_range,
     day_start,
@@ -42,6 +51,7 @@ from mas.core.crm.queries import (
     window_query,
 )
 from mas.core.crm.service import PoolLeadChanges
+from mas.core.crm.tagging import BulkTag
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.platform.errors import Forbidden, InvalidState, ValidationFailed
 from mas.http.crm.leads import version_of
@@ -260,6 +270,50 @@ def test_pools_for_new_leads() -> None:
 
 def test_if_match_spellings() -> None:
     assert version_of("3") == version_of('"3"') == version_of('W/"3"') == 3
-    for bad in (None, "", "abc", "-1"):
+    # "²" passes str.isdigit but not int(); ten digits pass no column.
+    for bad in (None, "", "abc", "-1", "²", "1" * 10, "3 4"):
         with pytest.raises(ValidationFailed):
             version_of(bad)
+
+
+# --- what the document states is what the server does -------------------------------------
+# Each pattern below is in /schema/openapi.json; a client (and the schemathesis gate) that
+# follows it must never be refused, and the server refuses what does not follow it.
+
+
+@settings(max_examples=300, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(TAG_NAME_PATTERN) | st.text(max_size=45))
+def test_a_tag_name_of_the_pattern_is_a_slug_of_the_same_length(raw: str) -> None:
+    if not 2 <= len(raw) <= TAG_NAME_MAX:
+        return
+    if re.search(TAG_NAME_PATTERN, raw):
+        assert len(slugify_tag(raw)) == len(raw.strip())
+        msgspec.convert({"lead_ids": [str(uuid.uuid4())], "add": [raw]}, BulkTag)
+    else:
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert({"lead_ids": [str(uuid.uuid4())], "add": [raw]}, BulkTag)
+
+
+@settings(max_examples=300, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(EMAIL_OR_BLANK) | st.text(max_size=30))
+def test_the_email_pattern_is_exactly_what_clean_email_takes(raw: str) -> None:
+    if len(raw) > 254:
+        return
+    if re.search(EMAIL_OR_BLANK, raw):
+        clean_email(raw)
+    else:
+        with pytest.raises(ValidationFailed):
+            clean_email(raw)
+
+
+def test_the_email_pattern_spells_out_pythons_whitespace() -> None:
+    # ECMA's \s (what a JSON Schema reader uses) is another set than Python's str.strip.
+    assert re.search(EMAIL_OR_BLANK, " a@b.cc\x1c") and not re.search(EMAIL_OR_BLANK, "a\x1e@b.cc")
+    assert re.search(AN_EMAIL, "a@b.cc") and not re.search(AN_EMAIL, "  ")
+
+
+@settings(max_examples=200, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(CURSOR_PATTERN))
+def test_every_cursor_of_the_pattern_is_a_position(cursor: str) -> None:
+    moment, ident = decode_cursor(cursor)
+    assert moment.tzinfo is not None and ident.hex == cursor.strip().split("-")[1]

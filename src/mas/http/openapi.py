@@ -10,6 +10,15 @@ Clients are generated from the document, so it must say what the server does:
   (a stale version). What cannot be read from a signature (a duplicate, an illegal transition,
   a throttle, an outside system) is listed by operation in ``EXTRA_PROBLEMS`` below; a new
   route may say it in ``opt["problems"]`` instead.
+* **Business rules.** A refusal no schema keyword can state (a cross-field rule, the state of
+  a row: "a lead needs a phone or an e-mail", "the current password is not right") is declared
+  by the route once, ``opt["rules"] = {problem code: one line}`` (answered with 422, or with
+  ``opt["rules_status"]``: one status, or a map code → status). The document lists each code
+  and its line in the description of the response that carries it, and the codes in the
+  operation's ``x-rules`` extension; the schemathesis gate accepts a refused schema-valid
+  input only when the answer's ``code`` is listed there.
+* **Credentials.** ``components.securitySchemes`` declares the bearer access token and the
+  vendor ``X-API-Key``; every operation that is not public names the one its guard reads.
 * **Closed bodies.** A Struct declared ``forbid_unknown_fields=True`` (the server answers 422
   for an unknown member) is documented ``additionalProperties: false``.
 * **Docs pages on a closed network.** Swagger UI's scripts come from the installed
@@ -18,7 +27,9 @@ Clients are generated from the document, so it must say what the server does:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar, Request
@@ -26,7 +37,7 @@ from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugi
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import Components, Operation, Schema, SecurityScheme
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
@@ -113,10 +124,70 @@ EXTRA_PROBLEMS: dict[str, frozenset[int]] = {
 }
 
 
+RULES_STATUS = 422
+"""The status a route's ``opt["rules"]`` answer with, unless ``opt["rules_status"]`` says."""
+GENERIC_CODES = frozenset({"validation_failed", "bad_request", "nul_character"})
+"""Codes no rule may claim: listing one would excuse every refusal of its kind."""
+
+BEARER = "bearer"
+VENDOR_KEY = "vendorKey"
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    BEARER: SecurityScheme(
+        type="http",
+        scheme="bearer",
+        bearer_format="JWT",
+        description="The access token of `POST /api/auth/login` (or refresh, Google, master)",
+    ),
+    VENDOR_KEY: SecurityScheme(
+        type="apiKey",
+        name="X-API-Key",
+        security_scheme_in="header",
+        description="A vendor key made by an admin (`POST /api/admin/vendor-keys`)",
+    ),
+}
+
+
+def rules_of(handler: HTTPRouteHandler) -> dict[int, dict[str, str]]:
+    """The route's declared business rules by the status that answers them: status → (problem
+    code → one line). ``opt["rules_status"]`` is one status for all of them, or a map code →
+    status (a code it does not name answers ``RULES_STATUS``)."""
+    rules = dict(handler.opt.get("rules") or {})
+    given = handler.opt.get("rules_status", RULES_STATUS)
+    by_code = dict(given) if isinstance(given, dict) else dict.fromkeys(rules, given)
+    if set(by_code) - set(rules):
+        raise ValueError(f"{handler.handler_name}: rules_status names a code opt['rules'] lacks")
+    grouped: dict[int, dict[str, str]] = {}
+    for code, line in rules.items():
+        if not (isinstance(code, str) and code and isinstance(line, str) and line):
+            raise TypeError(f"{handler.handler_name}: opt['rules'] maps a code to one line")
+        if code in GENERIC_CODES:
+            raise ValueError(f"{handler.handler_name}: a rule needs its own code, not {code!r}")
+        status = int(by_code.get(code, RULES_STATUS))
+        if not 400 <= status < 500 or status not in WHAT:
+            raise ValueError(f"{handler.handler_name}: {code} answers {status}, not a 4xx we list")
+        grouped.setdefault(status, {})[code] = line
+    return grouped
+
+
+def rules_description(status: int, rules: dict[str, str]) -> str:
+    lines = [f"- `{code}`: {line}" for code, line in sorted(rules.items())]
+    return "\n".join(
+        [WHAT[status], "", "Also refused by a rule the schema cannot state (`code`):", *lines]
+    )
+
+
+@dataclass
+class RuledOperation(Operation):
+    """An operation with the ``x-rules`` extension: the problem codes of its declared rules."""
+
+    rules: list[str] | None = field(default=None, metadata={"alias": "x-rules"})
+
+
 def problem_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> set[int]:
     """The problem statuses this operation documents (see the module docstring)."""
     opt = handler.opt
     statuses = {400, 422}
+    statuses |= set(rules_of(handler))
     if not opt.get("public"):
         statuses |= {401, 403}
     if route.path_parameters:
@@ -139,24 +210,50 @@ def _header_params(route: HTTPRoute, handler: HTTPRouteHandler) -> Any:
 
 
 def document_problems(app: Litestar) -> None:
-    """Add the problem responses to every documented operation (before the document is built,
-    which Litestar does on its first request). A response the handler declares itself wins."""
+    """Add the problem responses, the declared rules and the credentials to every documented
+    operation (before the document is built, which Litestar does on its first request). A
+    response the handler declares itself wins."""
+    if app.openapi_config is not None:
+        given = app.openapi_config.components
+        schemes = Components(security_schemes=dict(SECURITY_SCHEMES))
+        app.openapi_config.components = [*(given if isinstance(given, list) else [given]), schemes]
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema() or handler.http_methods == {"OPTIONS"}:
                 continue
+            rules = rules_of(handler)
             responses = {
                 status: ResponseSpec(
                     data_container=Problem,
                     media_type=PROBLEM_JSON,
-                    description=WHAT[status],
+                    description=(
+                        rules_description(status, rules[status])
+                        if status in rules
+                        else WHAT[status]
+                    ),
                     generate_examples=False,
                 )
                 for status in sorted(problem_statuses(route, handler))
             }
             handler.responses = {**responses, **(handler.responses or {})}
+            if rules:
+                codes = sorted(code for group in rules.values() for code in group)
+                handler.operation_class = cast(
+                    "type[Operation]", partial(RuledOperation, rules=codes)
+                )
+            scheme = credential_of(handler)
+            if scheme is not None:
+                handler.security = [{scheme: []}]
+
+
+def credential_of(handler: HTTPRouteHandler) -> str | None:
+    """The security scheme the guard reads for this route: none on a public route, the vendor
+    key on a vendor route, the bearer token on every other."""
+    if handler.opt.get("public"):
+        return None
+    return VENDOR_KEY if handler.opt.get("vendor_scope") else BEARER
 
 
 class ClosedStructSchemaPlugin(OpenAPISchemaPlugin):
@@ -218,9 +315,12 @@ def docs_assets() -> Any:
 
 __all__ = [
     "EXTRA_PROBLEMS",
+    "RULES_STATUS",
+    "SECURITY_SCHEMES",
     "ClosedStructSchemaPlugin",
     "OfflineSwagger",
     "docs_assets",
     "document_problems",
     "problem_statuses",
+    "rules_of",
 ]

@@ -168,6 +168,7 @@ class BulkAssignments:
         if wanted is None:
             raise ValidationFailed(
                 "say whose pool these leads are in",
+                code="pool_head_required",
                 errors=[FieldError("pool_head_id", "required when an ADMIN assigns in bulk")],
             )
         await sales_head(uow, wanted, "pool_head_id")

@@ -34,11 +34,12 @@ from mas.core.crm.model import (
     IncomingLead,
     IntakeChannel,
     LeadSource,
+    TagName,
     slugify_tag,
+    tag_name_list,
 )
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
-from mas.core.crm.tagging import TagName
 from mas.core.crm.tasks import PROMOTE_CAMPAIGN_LEAD, CampaignLeadRef
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import (
@@ -66,7 +67,7 @@ SLUG_MAX = 80
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$", max_length=SLUG_MAX)]
 CampaignName = Annotated[str, msgspec.Meta(min_length=2, max_length=150)]
 Programme = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-Tags = Annotated[list[TagName], msgspec.Meta(max_length=20)]
+Tags = Annotated[list[TagName], tag_name_list(20)]
 Str100 = Annotated[str, msgspec.Meta(max_length=100)]
 
 
@@ -197,6 +198,7 @@ class CampaignService:
         if campaign.starts_at and campaign.ends_at and campaign.ends_at <= campaign.starts_at:
             raise ValidationFailed(
                 "the campaign ends before it starts",
+                code="campaign_ends_before_start",
                 errors=[FieldError("ends_at", "must be after starts_at")],
             )
         if campaign.default_sales_head_id is not None:
@@ -204,6 +206,7 @@ class CampaignService:
             if head is None or head.is_deleted or head.role is not Role.SALES_HEAD:
                 raise ValidationFailed(
                     "default_sales_head_id is not a sales head",
+                    code="not_sales_head",
                     errors=[FieldError("default_sales_head_id", "not a sales head")],
                 )
         known = {t.name for t in await uow.leads.tags_named(campaign.default_tags)}
@@ -211,6 +214,7 @@ class CampaignService:
         if missing:
             raise ValidationFailed(
                 f"unknown tags: {', '.join(missing)}",
+                code="unknown_tag",
                 errors=[FieldError("default_tags", f"no tag named {missing[0]}")],
             )
 

@@ -20,15 +20,28 @@ import msgspec
 import msgspec.inspect
 
 from mas.core.crm.phones import PhoneNormalizer
+from mas.core.platform.bounds import schema_extra
 from mas.core.platform.errors import FieldError, ValidationFailed
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+r"""The characters ``str.strip`` removes (Python's ``\s``), spelled out for a character class:
+a JSON Schema ``pattern`` is read by ECMA rules, whose ``\s`` is another set."""
+NOT_BLANK = rf"[^{WHITESPACE}]"
+"""A pattern: the text has something besides whitespace."""
+EMAIL_SHAPE = rf"[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}.]{{2,}}"
+_EMAIL = re.compile(rf"^{EMAIL_SHAPE}$")
+EMAIL_OR_BLANK = rf"^[{WHITESPACE}]*(?:{EMAIL_SHAPE})?[{WHITESPACE}]*$"
+"""What an email field of a form accepts: an address (spaces around it are trimmed), or blank
+for none. The same test as ``clean_email``, stated as a pattern so that the document says it."""
+AN_EMAIL = rf"^[{WHITESPACE}]*{EMAIL_SHAPE}[{WHITESPACE}]*$"
 _NO_NAMES = frozenset({"unknown", "n/a", "na", "none", "null", "-"})
 EXTRA_DATA_MAX_BYTES = 16 * 1024
 _FREE_TEXT = {"free_text": True}
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Email = Annotated[str, msgspec.Meta(max_length=254)]
+TypedEmail = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_OR_BLANK)]
+"""An email as a person types it into a form (``Email`` is what a lead keeps, cleaned)."""
 TypedPhone = Annotated[str, msgspec.Meta(max_length=40)]
 """A phone number as a person typed it (a lead keeps it in E.164)."""
 # Free text is tidied by ``clean_text``: spaces collapsed, cut to its bound (a CSV cell has no
@@ -37,7 +50,13 @@ Place = Annotated[str, msgspec.Meta(max_length=100, extra=_FREE_TEXT)]
 Course = Annotated[str, msgspec.Meta(max_length=120, extra=_FREE_TEXT)]
 SessionYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$", max_length=7)]
 ExtraData = Annotated[
-    dict[Annotated[str, msgspec.Meta(max_length=100)], Any], msgspec.Meta(max_length=100)
+    dict[Annotated[str, msgspec.Meta(max_length=100)], Any],
+    msgspec.Meta(
+        max_length=100,
+        extra_json_schema=schema_extra(
+            max_properties=100, property_names={"type": "string", "maxLength": 100}
+        ),
+    ),
 ]
 """Free-form answers: the names and their number are bounded here, the values by
 ``check_extra_data`` (16 KB of JSON) and the request boundary (nesting)."""
@@ -76,20 +95,22 @@ def clean_name(raw: str, field: str = "name") -> str:
     name = " ".join((raw or "").split())[:200]
     if not name or name.lower() in _NO_NAMES:
         raise ValidationFailed(
-            "a lead needs a real name", errors=[FieldError(field, "required; not 'Unknown'")]
+            "a lead needs a real name",
+            code="real_name_required",
+            errors=[FieldError(field, "required; not 'Unknown'")],
         )
     return name
 
 
 def clean_email(raw: str | None, field: str = "email") -> str | None:
-    email = (raw or "").strip().lower()
+    email = (raw or "").strip()
     if not email:
         return None
     if len(email) > 254 or not _EMAIL.match(email):
         raise ValidationFailed(
             f"'{raw}' is not an email address", errors=[FieldError(field, "not an email address")]
         )
-    return email
+    return email.lower()
 
 
 def clean_text(raw: str | None, limit: int) -> str | None:
@@ -101,6 +122,7 @@ def check_extra_data(extra: dict[str, Any]) -> dict[str, Any]:
     if len(msgspec.json.encode(extra)) > EXTRA_DATA_MAX_BYTES:
         raise ValidationFailed(
             "extra_data is larger than 16 KB",
+            code="extra_data_too_large",
             errors=[FieldError("extra_data", "at most 16 KB of JSON")],
         )
     return extra

@@ -78,7 +78,9 @@ def check_due(due_at: datetime, now: datetime) -> datetime:
         )
     if due_at < now - PAST_TOLERANCE:
         raise ValidationFailed(
-            "a follow-up cannot be due in the past", errors=[FieldError("due_at", "in the past")]
+            "a follow-up cannot be due in the past",
+            code="follow_up_in_past",
+            errors=[FieldError("due_at", "in the past")],
         )
     return due_at
 
@@ -201,6 +203,7 @@ class FollowUpService:
         if caller.role is Role.SALES:
             raise ValidationFailed(
                 "a salesperson schedules follow-ups for themselves",
+                code="owner_not_allowed",
                 errors=[FieldError("owner_id", "must be you")],
             )
         user = await uow.users.get(requested)
@@ -208,11 +211,14 @@ class FollowUpService:
         if user is None or user.is_deleted or user.role not in allowed:
             raise ValidationFailed(
                 "owner_id is not a member of the sales team",
+                code="owner_not_allowed",
                 errors=[FieldError("owner_id", "not a sales user")],
             )
         if not caller.is_admin and user.role is not Role.SALES:
             raise ValidationFailed(
-                "owner_id must be a salesperson", errors=[FieldError("owner_id", "not SALES")]
+                "owner_id must be a salesperson",
+                code="owner_not_allowed",
+                errors=[FieldError("owner_id", "not SALES")],
             )
         return requested
 

@@ -429,6 +429,7 @@ class ImportService:
         if requested is None:
             raise ValidationFailed(
                 "name the pool: target_sales_head_id",
+                code="pool_required",
                 errors=[FieldError("target_sales_head_id", "required for an admin")],
             )
         async with self._uow() as uow:
@@ -436,6 +437,7 @@ class ImportService:
         if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
             raise ValidationFailed(
                 "target_sales_head_id is not a sales head",
+                code="not_sales_head",
                 errors=[FieldError("target_sales_head_id", "not a sales head")],
             )
         return head.id

@@ -32,6 +32,7 @@ from mas.core.crm.contact import (
     FREE_TEXT,
     ExtraData,
     LeadContact,
+    TypedEmail,
     TypedPhone,
     check_extra_data,
     clean_contact,
@@ -56,6 +57,7 @@ from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.scope import LeadScope
 from mas.core.identity.policy import Caller, Role
+from mas.core.platform.bounds import schema_extra
 from mas.core.platform.errors import Conflict, FieldError, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
@@ -70,10 +72,16 @@ TagText = Annotated[str, msgspec.Meta(max_length=40)]
 class NewLead(LeadContact, forbid_unknown_fields=True, kw_only=True):
     """Manual "Add lead": a phone or an email is required."""
 
+    email: TypedEmail | None = None
     phone: TypedPhone | None = None
     phone_alt: TypedPhone | None = None
     extra_data: ExtraData = {}
-    tags: Annotated[list[TagText], msgspec.Meta(max_length=20)] = []
+    tags: Annotated[
+        list[TagText],
+        msgspec.Meta(
+            max_length=20, extra_json_schema=schema_extra(items={"type": "string", "maxLength": 40})
+        ),
+    ] = []
 
 
 class NewPoolLead(NewLead, forbid_unknown_fields=True, kw_only=True):
@@ -409,6 +417,7 @@ class LeadIntakeService:
             if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
                 raise ValidationFailed(
                     "owning_sales_head_id is not a sales head",
+                    code="not_sales_head",
                     errors=[FieldError("owning_sales_head_id", "not a sales head")],
                 )
         return pool_for_new_lead(caller, requested), None

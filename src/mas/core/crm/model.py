@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from mas.core.crm.contact import LeadContact
+from mas.core.platform.bounds import schema_extra
 from mas.core.platform.errors import FieldError, InvalidState, ValidationFailed
 from mas.core.platform.ids import uuid7
 
@@ -151,16 +152,19 @@ def check_transition(lead: Lead, change: StatusChange, *, is_admin: bool, is_hea
     if target in LOST and not (change.lost_reason or "").strip():
         raise ValidationFailed(
             f"moving to {target.value} needs a lost_reason",
+            code="lost_reason_required",
             errors=[FieldError("lost_reason", "required for this status")],
         )
     if target is LeadStatus.CONVERTED and not (change.conversion_ref or "").strip():
         raise ValidationFailed(
             "moving to CONVERTED needs a conversion_ref",
+            code="conversion_ref_required",
             errors=[FieldError("conversion_ref", "required for CONVERTED")],
         )
     if target is LeadStatus.QUALIFIED and lead.assigned_counsellor is None:
         raise ValidationFailed(
             "a qualified lead needs a counsellor first",
+            code="counsellor_required",
             errors=[FieldError("to", "assign a counsellor before QUALIFIED")],
         )
     return True
@@ -274,6 +278,30 @@ class Tag(msgspec.Struct, kw_only=True):
     deleted_at: datetime | None = None
 
 
+TAG_NAME_PATTERN = r"^[A-Za-z0-9](?:[ _.-]?[A-Za-z0-9])+$"
+"""A tag name as a person types it where tags are named (``Hot Lead``, ``hot-lead``): letters and
+digits with one space, dash, dot or underscore between them. ``slugify_tag`` turns such a name
+of 2-40 characters into a slug of the same length, so the pattern and the bound are the whole
+rule, and the document can state it."""
+TAG_NAME_MAX = 40
+TagName = Annotated[
+    str, msgspec.Meta(min_length=2, max_length=TAG_NAME_MAX, pattern=TAG_NAME_PATTERN)
+]
+TAG_NAME_SCHEMA = {
+    "type": "string",
+    "minLength": 2,
+    "maxLength": TAG_NAME_MAX,
+    "pattern": TAG_NAME_PATTERN,
+}
+"""``TagName`` as JSON Schema, for the lists of names (the document does not show the bounds of
+a list's items by itself)."""
+
+
+def tag_name_list(max_items: int) -> msgspec.Meta:
+    """The bound of a list of ``TagName`` and what the document says of its items."""
+    return msgspec.Meta(max_length=max_items, extra_json_schema=schema_extra(items=TAG_NAME_SCHEMA))
+
+
 def slugify_tag(raw: str) -> str:
     out = []
     for ch in raw.strip().lower():
@@ -285,6 +313,7 @@ def slugify_tag(raw: str) -> str:
     if not (2 <= len(slug) <= 40) or not slug[0].isalnum():
         raise ValidationFailed(
             f"'{raw}' is not a usable tag name",
+            code="bad_tag_name",
             errors=[FieldError("name", "2-40 letters, digits or dashes")],
         )
     return slug

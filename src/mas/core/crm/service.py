@@ -18,11 +18,11 @@ from msgspec import UNSET, UnsetType
 from mas.core.crm.contact import (
     FREE_TEXT,
     Course,
-    Email,
     ExtraData,
     Name,
     Place,
     SessionYear,
+    TypedEmail,
     TypedPhone,
     check_extra_data,
     clean_contact,
@@ -78,7 +78,7 @@ class LeadChanges(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     into the stored ones (a ``null`` value removes the key)."""
 
     name: Name | UnsetType = UNSET
-    email: Email | None | UnsetType = UNSET
+    email: TypedEmail | None | UnsetType = UNSET
     phone_alt: TypedPhone | None | UnsetType = UNSET
     city: Place | None | UnsetType = UNSET
     state: Place | None | UnsetType = UNSET
@@ -318,7 +318,9 @@ class LeadService:
             return clean_contact(self._phones, phone=raw, email=None).phone_e164
         except ValidationFailed:
             raise ValidationFailed(
-                f"'{raw}' is not a phone number", errors=[FieldError(field, "not a phone number")]
+                f"'{raw}' is not a phone number",
+                code="invalid_phone",
+                errors=[FieldError(field, "not a phone number")],
             ) from None
 
     async def _detail(self, uow: CrmUnitOfWork, lead: Lead) -> LeadDetail:

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from mas.core.crm.lead_access import scope_of
-from mas.core.crm.model import ActivityType, Tag, activity, slugify_tag
+from mas.core.crm.model import ActivityType, Tag, TagName, activity, slugify_tag, tag_name_list
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import BULK_TAG_MAX, LeadDetail
 from mas.core.crm.service import LeadService, writable
@@ -20,7 +20,6 @@ from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
-TagName = Annotated[str, msgspec.Meta(min_length=2, max_length=60)]
 Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$", max_length=7)]
 Description = Annotated[str, msgspec.Meta(max_length=300)]
 
@@ -39,8 +38,8 @@ class TagChanges(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class BulkTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     lead_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=BULK_TAG_MAX)]
-    add: Annotated[list[TagName], msgspec.Meta(max_length=20)] = []
-    remove: Annotated[list[TagName], msgspec.Meta(max_length=20)] = []
+    add: Annotated[list[TagName], tag_name_list(20)] = []
+    remove: Annotated[list[TagName], tag_name_list(20)] = []
 
 
 class BulkTagResult(msgspec.Struct, frozen=True, kw_only=True):

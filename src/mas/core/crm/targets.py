@@ -98,7 +98,9 @@ class TargetService:
                     or p.role is not Role.SALES
                 ]
                 if errors:
-                    raise ValidationFailed("targets are for salespeople", errors=errors)
+                    raise ValidationFailed(
+                        "targets are for salespeople", code="not_sales", errors=errors
+                    )
             else:
                 team = {m.user_id for m in await uow.teams.members(actor.user_id, active_only=True)}
                 outside = [str(p) for p in people if p not in team]

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from mas.core.crm.model import ActivityType
+from mas.core.crm.queries import EARLIEST_DAY, LATEST_DAY
 from mas.core.platform.errors import FieldError, ValidationFailed
 
 MAX_DAYS_AHEAD = 31
@@ -116,17 +117,31 @@ def check_targets(rows: Sequence[TargetInput], today: date) -> None:
             errors.append(FieldError(f"targets[{i}]", "the same salesperson and date twice"))
         seen.add(key)
     if errors:
-        raise ValidationFailed("some target rows are not acceptable", errors=errors)
+        raise ValidationFailed(
+            "some target rows are not acceptable", code="bad_target_rows", errors=errors
+        )
 
 
 def check_range(start: date, end: date) -> None:
+    for field, day in (("from", start), ("to", end)):
+        # Year 1 or 9999 would overflow the UTC bounds of the local day (a 500).
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            message = f"must be between {EARLIEST_DAY} and {LATEST_DAY}"
+            raise ValidationFailed(
+                f"'{field}' {message}",
+                code="date_out_of_range",
+                errors=[FieldError(field, message)],
+            )
     if end < start:
         raise ValidationFailed(
-            "'to' is before 'from'", errors=[FieldError("to", "must not be before 'from'")]
+            "'to' is before 'from'",
+            code="range_reversed",
+            errors=[FieldError("to", "must not be before 'from'")],
         )
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise ValidationFailed(
             f"at most {MAX_RANGE_DAYS} days at once",
+            code="range_too_long",
             errors=[FieldError("to", f"the range spans more than {MAX_RANGE_DAYS} days")],
         )
 

@@ -20,6 +20,7 @@ from mas.core.crm.assignment_access import (
     sales_head,
 )
 from mas.core.crm.assignment_model import (
+    PAGE_FLAGS,
     PROBLEM_TEXT,
     AssignMethod,
     AutoStrategy,
@@ -35,6 +36,7 @@ from mas.core.crm.page_switches import PageSwitches
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.targets_model import day_bounds, local_today
 from mas.core.identity.policy import Caller, Role
+from mas.core.platform.bounds import schema_extra
 from mas.core.platform.errors import (
     Conflict,
     FieldError,
@@ -48,9 +50,18 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 Threshold = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
-Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+# Litestar drops a bound of 0 from the document (it tests the bound for truth): stated again.
+Capacity = Annotated[int, msgspec.Meta(ge=0, le=10_000, extra_json_schema=schema_extra(minimum=0))]
 PageFlags = Annotated[
-    dict[Annotated[str, msgspec.Meta(max_length=64)], bool], msgspec.Meta(max_length=50)
+    dict[Annotated[str, msgspec.Meta(max_length=64)], bool],
+    msgspec.Meta(
+        max_length=50,
+        # ``check_page_flags`` refuses a name it does not know: the document lists them.
+        extra_json_schema=schema_extra(
+            properties={flag: {"type": "boolean"} for flag in sorted(PAGE_FLAGS)},
+            additional_properties=False,
+        ),
+    ),
 ]
 UNSET = msgspec.UNSET
 
@@ -96,7 +107,11 @@ class MemberChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     daily_capacity: Capacity | None | msgspec.UnsetType = UNSET
     available: bool | msgspec.UnsetType = UNSET
     sales_head_id: uuid.UUID | msgspec.UnsetType = UNSET
-    active: bool | msgspec.UnsetType = UNSET
+    # Only ``false`` (leave the team): a membership is not reactivated.
+    active: (
+        Annotated[bool, msgspec.Meta(extra_json_schema=schema_extra(enum=[False]))]
+        | msgspec.UnsetType
+    ) = UNSET
     reassign_to: uuid.UUID | None = None
 
 
@@ -257,6 +272,7 @@ class TeamService:
         if changes.active is True:
             raise ValidationFailed(
                 "a membership is not reactivated: add the salesperson again",
+                code="no_reactivation",
                 errors=[FieldError("active", "only false (leave the team) is accepted")],
             )
         async with self._uow() as uow:

@@ -93,10 +93,10 @@ class VendorLeadService:
 
     async def push(self, vendor_key_id: uuid.UUID, leads: list[VendorLeadIn]) -> PushResult:
         """Store a vendor's leads as RECEIVED; an external id seen before is left untouched."""
-        if len(leads) > MAX_PUSH:
+        if not 1 <= len(leads) <= MAX_PUSH:
             raise ValidationFailed(
-                f"at most {MAX_PUSH} leads per request",
-                errors=[FieldError("body", f"at most {MAX_PUSH} items")],
+                f"from 1 to {MAX_PUSH} leads per request",
+                errors=[FieldError("body", f"1 to {MAX_PUSH} items")],
             )
         unique: dict[str, VendorLeadIn] = {}
         for lead in leads:
@@ -120,6 +120,7 @@ class VendorLeadService:
             if head is None or head.role is not Role.SALES_HEAD or head.is_deleted:
                 raise ValidationFailed(
                     "sales_head_id is not a sales head",
+                    code="not_sales_head",
                     errors=[FieldError("sales_head_id", "not a sales head")],
                 )
             await uow.imports.assign_vendor_head(vendor_key_id, sales_head_id, actor.user_id)
@@ -137,6 +138,7 @@ class VendorLeadService:
                 if admin:
                     raise ValidationFailed(
                         "name the vendor: vendor_key_id",
+                        code="vendor_key_required",
                         errors=[FieldError("vendor_key_id", "required for an admin")],
                     )
                 keys = await uow.imports.vendors_of_head(caller.user_id)

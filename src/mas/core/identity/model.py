@@ -319,10 +319,13 @@ def check_password(password: str, email: str | None = None, field: str = "passwo
         )
 
 
+SUPER_MENTOR = "SUPER_MENTOR"
+
+
 def parse_role(raw: str) -> tuple[Role, bool]:
     """``SUPER_MENTOR`` on input is an EXPERT with the super-mentor flag."""
     value = raw.strip().upper()
-    if value == "SUPER_MENTOR":
+    if value == SUPER_MENTOR:
         return Role.EXPERT, True
     try:
         return Role(value), False

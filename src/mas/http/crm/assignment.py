@@ -13,13 +13,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, get, patch, post, put
+from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, PathParameter, QueryParameter
 
 from mas.core.crm.approvals import RequestDetail
 from mas.core.crm.assignment import AssignCommand, AssignOutcome, UnassignCommand
 from mas.core.crm.assignment_model import (
     BulkRequest,
+    BulkStrategy,
     OwnershipTransfer,
     RequestStatus,
     SalesHeadProfile,
@@ -27,6 +29,7 @@ from mas.core.crm.assignment_model import (
 )
 from mas.core.crm.bulk_assignment import BulkCommand, BulkOutcome
 from mas.core.crm.config import ConfigValue
+from mas.core.crm.contact import NOT_BLANK
 from mas.core.crm.targets import TargetLine, TodaySheet
 from mas.core.crm.targets_model import DailyTarget, Standing, TargetInput
 from mas.core.crm.teams import MemberChanges, NewMember, NewProfile, ProfileChanges, TeamLine
@@ -51,7 +54,7 @@ class DecisionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RejectBody(msgspec.Struct, forbid_unknown_fields=True):
-    decision_note: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    decision_note: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 
 class ConfigBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,6 +67,53 @@ class TargetSheet(msgspec.Struct, forbid_unknown_fields=True):
     targets: Annotated[list[TargetInput], msgspec.Meta(min_length=1, max_length=2000)]
 
 
+# Rules no schema keyword states (``opt["rules"]``, listed in the document as ``x-rules``).
+MEMBER_RULES = {
+    "not_in_team": "the assignee is an active member of the pool head's team",
+    "inactive": "the assignee is still an active team member",
+    "wrong_member_role": "SECOND_LINE goes to a COUNSELLOR",
+}
+HEAD_RULES = {"not_a_sales_head": "the user named as a sales head has the SALES_HEAD role"}
+RANGE_RULES = {
+    "range_reversed": "'to' is not before 'from'",
+    "range_too_long": "a range covers at most 92 days",
+    "date_out_of_range": "a day is between 2000-01-01 and 2999-12-31",
+}
+_IDS = {"type": "array", "items": {"type": "string", "format": "uuid"}}
+# The two shapes of a bulk assignment, one per kind of strategy.
+BULK_SHAPES: dict[str, Any] = {
+    "oneOf": [
+        {
+            "properties": {
+                "strategy": {"const": BulkStrategy.EXPLICIT.value},
+                "explicit_map": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"type": "string", "format": "uuid"},
+                },
+                "lead_ids": {**_IDS, "maxItems": 0},
+                "assignee_ids": {**_IDS, "maxItems": 0},
+            },
+            "required": ["explicit_map"],
+        },
+        {
+            "properties": {
+                "strategy": {
+                    "enum": [s.value for s in BulkStrategy if s is not BulkStrategy.EXPLICIT]
+                },
+                "explicit_map": {"type": "null"},
+                "lead_ids": {**_IDS, "minItems": 1},
+                "assignee_ids": {**_IDS, "minItems": 1},
+            },
+            "required": ["lead_ids", "assignee_ids"],
+        },
+    ]
+}
+BulkBody = Annotated[
+    BulkCommand, Body(media_type=RequestEncodingType.JSON, schema_extra=BULK_SHAPES)
+]
+
+
 class CrmAssignmentController(CrmController):
     path = "/api/crm"
     tags = ["crm: assignment"]
@@ -74,7 +124,7 @@ class CrmAssignmentController(CrmController):
         operation_id="assignLead",
         summary="Assign one slot of a lead to a team member (immediate)",
         status_code=200,
-        opt={"page": "crm.assignment"},
+        opt={"page": "crm.assignment", "rules": MEMBER_RULES},
     )
     async def assign(
         self,
@@ -105,13 +155,21 @@ class CrmAssignmentController(CrmController):
         "/assignments/bulk",
         operation_id="bulkAssign",
         summary="Assign many leads: 200 when applied now, 202 when it waits for approval",
-        opt={"page": "crm.assignment", "flag": "bulk_assign"},
+        opt={
+            "page": "crm.assignment",
+            "flag": "bulk_assign",
+            "rules": {
+                **HEAD_RULES,
+                "not_in_team": "every assignee is an active member of the pool's team "
+                "(a COUNSELLOR for SECOND_LINE)",
+                "pool_head_required": "an ADMIN names the pool: pool_head_id",
+                "leads_outside_pool": "every lead is live, not converted and in the pool",
+            },
+        },
         status_code=200,
         responses={202: ResponseSpec(BulkOutcome, description="waits for an ADMIN's approval")},
     )
-    async def bulk(
-        self, crm: Crm, caller: CallerDep, data: JSONBody[BulkCommand]
-    ) -> Response[BulkOutcome]:
+    async def bulk(self, crm: Crm, caller: CallerDep, data: BulkBody) -> Response[BulkOutcome]:
         outcome = await crm.assignment.bulk(caller, data)
         return Response(outcome, status_code=200 if outcome.applied else 202)
 
@@ -222,7 +280,14 @@ class CrmAssignmentController(CrmController):
         "/targets",
         operation_id="putTargets",
         summary="Set daily targets {targets: [{salesperson_id, date, ...}]} (-7 to +31 days)",
-        opt={"page": "crm.targets"},
+        opt={
+            "page": "crm.targets",
+            "rules": {
+                "bad_target_rows": "each date is from 7 days before to 31 days after today (IST), "
+                "and a salesperson has one row per date",
+                "not_sales": "targets are for active SALES users",
+            },
+        },
     )
     async def put_targets(
         self, crm: Crm, caller: CallerDep, data: JSONBody[TargetSheet]
@@ -233,7 +298,7 @@ class CrmAssignmentController(CrmController):
         "/targets",
         operation_id="getTargets",
         summary="Target against actual per person and day (at most 92 days)",
-        opt={"page": "crm.targets"},
+        opt={"page": "crm.targets", "rules": RANGE_RULES},
     )
     async def get_targets(
         self,
@@ -254,7 +319,7 @@ class CrmAssignmentController(CrmController):
         "/targets/leaderboard",
         operation_id="getLeaderboard",
         summary="Team ranked by conversions, then calls (default: today)",
-        opt={"page": "crm.leaderboard"},
+        opt={"page": "crm.leaderboard", "rules": RANGE_RULES},
     )
     async def leaderboard(
         self,
@@ -304,6 +369,7 @@ class AdminCrmController(CrmController):
         operation_id="createSalesHeadProfile",
         summary="Create the CRM profile of a SALES_HEAD (flags, isolation, thresholds)",
         status_code=201,
+        opt={"rules": {"not_sales_head": "user_id is an active SALES_HEAD"}},
     )
     async def create_profile(
         self, crm: Crm, caller: CallerDep, data: JSONBody[NewProfile]
@@ -329,6 +395,10 @@ class AdminCrmController(CrmController):
         operation_id="addTeamMember",
         summary="Put a salesperson in a head's team",
         status_code=201,
+        opt={
+            "problems": (404,),
+            "rules": {**HEAD_RULES, "not_sales": "user_id is an active SALES user"},
+        },
     )
     async def add_member(
         self, crm: Crm, caller: CallerDep, data: JSONBody[NewMember]
@@ -339,6 +409,7 @@ class AdminCrmController(CrmController):
         "/team-members/{member_id:uuid}",
         operation_id="updateTeamMember",
         summary="Change, move or deactivate a member (open leads need reassign_to)",
+        opt={"rules": {**HEAD_RULES, **MEMBER_RULES}},
     )
     async def update_member(
         self,
@@ -354,6 +425,14 @@ class AdminCrmController(CrmController):
         operation_id="transferLeadOwnership",
         summary="Move leads to another head's pool (clears assignees by default)",
         status_code=201,
+        opt={
+            "rules": {
+                **HEAD_RULES,
+                "same_head": "to_head_id differs from from_head_id",
+                "leads_not_movable": "every lead is live, not yet in the target pool and in "
+                "from_head_id's pool (when given)",
+            }
+        },
     )
     async def transfer(
         self, crm: Crm, caller: CallerDep, data: JSONBody[TransferCommand]

@@ -51,6 +51,13 @@ class TagController(CrmController):
         await crm.tags.delete(tag_id)
 
 
+CAMPAIGN_RULES = {
+    "campaign_ends_before_start": "ends_at is after starts_at",
+    "not_sales_head": "default_sales_head_id names a SALES_HEAD",
+    "unknown_tag": "every default tag exists (an admin creates tags)",
+}
+
+
 class CampaignController(CrmController):
     path = "/api/crm"
     tags = ["crm: campaigns"]
@@ -62,7 +69,12 @@ class CampaignController(CrmController):
     ) -> Page[Campaign]:
         return await crm.campaigns.page(PageRequest(page, page_size))
 
-    @post("/campaigns", operation_id="createCampaign", summary="Create a campaign")
+    @post(
+        "/campaigns",
+        operation_id="createCampaign",
+        summary="Create a campaign",
+        opt={"rules": CAMPAIGN_RULES},
+    )
     async def create(self, crm: Crm, caller: CallerDep, data: JSONBody[NewCampaign]) -> Campaign:
         return await crm.campaigns.create(caller, data)
 
@@ -71,7 +83,10 @@ class CampaignController(CrmController):
         return await crm.campaigns.get(campaign_id)
 
     @patch(
-        "/campaigns/{campaign_id:uuid}", operation_id="updateCampaign", summary="Edit a campaign"
+        "/campaigns/{campaign_id:uuid}",
+        operation_id="updateCampaign",
+        summary="Edit a campaign",
+        opt={"rules": CAMPAIGN_RULES},
     )
     async def update(
         self,

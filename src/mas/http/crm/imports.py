@@ -116,7 +116,15 @@ class VendorLeadBody(VendorLeadIn, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
-VendorLeads = Annotated[list[VendorLeadBody], msgspec.Meta(min_length=1, max_length=MAX_PUSH)]
+VendorLeads = Annotated[
+    list[VendorLeadBody],
+    msgspec.Meta(min_length=1, max_length=MAX_PUSH),
+    # The document does not show a body's own bounds by itself.
+    Body(
+        media_type=RequestEncodingType.JSON,
+        schema_extra={"min_items": 1, "max_items": MAX_PUSH},
+    ),
+]
 
 
 class ImportController(CrmController):
@@ -130,6 +138,18 @@ class ImportController(CrmController):
         summary="Upload a CSV (≤ 10 MB, ≤ 50,000 rows): a previewed batch with a proposed mapping",
         status_code=201,
         request_max_body_size=MAX_UPLOAD_BYTES + ENVELOPE_BYTES,
+        opt={
+            "rules": {
+                "pool_required": "an ADMIN names the pool: target_sales_head_id",
+                "not_sales_head": "target_sales_head_id names a SALES_HEAD",
+                "bad_tag_name": "each of tags (comma-separated) is 2-40 letters, digits or dashes",
+                "unknown_tag": "each of tags exists (an admin creates tags)",
+                "too_many_rows": "the file has at most 50,000 rows",
+                "not_csv": "the file is CSV text with a header row",
+                "bad_encoding": "the file is UTF-8 or Windows-1252 text",
+            },
+            "rules_status": {"not_csv": 400, "bad_encoding": 400},
+        },
     )
     async def upload(
         self,
@@ -231,6 +251,12 @@ class VendorPullController(CrmController):
         operation_id="pullVendorLeads",
         summary="Pull the RECEIVED leads of vendors assigned to this pool (403 if not assigned)",
         status_code=202,
+        opt={
+            "rules": {
+                "vendor_key_required": "an ADMIN names the vendor: vendor_key_id",
+                "vendor_not_assigned": "the vendor feeds a sales head's pool",
+            }
+        },
     )
     async def pull(
         self, crm: Crm, caller: CallerDep, data: JSONBody[VendorPullBody]
@@ -247,6 +273,7 @@ class VendorPoolController(CrmController):
         "/{key_id:uuid}/sales-head",
         operation_id="assignVendorPool",
         summary="Send a vendor's leads to this sales head's pool",
+        opt={"rules": {"not_sales_head": "sales_head_id names a SALES_HEAD"}},
     )
     async def assign(
         self,
@@ -270,7 +297,7 @@ class VendorLeadsController(CrmController):
         opt={"vendor_scope": "leads:write"},
     )
     async def push(
-        self, crm: Crm, request: Request[Any, Any, Any], data: JSONBody[VendorLeads]
+        self, crm: Crm, request: Request[Any, Any, Any], data: VendorLeads
     ) -> PushResult:
         vendor = request.scope["state"]["vendor"]
         return await crm.vendor_leads.push(vendor.key_id, list(data))

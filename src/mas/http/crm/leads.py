@@ -4,19 +4,30 @@ a lead outside it answers 404."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Response, delete, get, patch, post
+from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import (
+    Body,
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    QueryParameter,
+)
 from litestar.response import Stream
 
-from mas.core.crm.followups import FollowUpUpdate, NewFollowUp
+from mas.core.crm.contact import AN_EMAIL, NOT_BLANK
+from mas.core.crm.followups import FollowUpAction, FollowUpUpdate, NewFollowUp
 from mas.core.crm.intake import LeadReceipt, NewLead, NewPoolLead
 from mas.core.crm.model import Activity, FollowUp, LeadSource, LeadStatus
 from mas.core.crm.queries import (
+    CURSOR_PATTERN,
     FollowUpItem,
     FollowUpWindow,
     FunnelReport,
@@ -32,9 +43,18 @@ from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.crm import Crm, CrmController
 from mas.http.params import CallerDep, PageNo, PageSize
 
+PRESENT_STRING = {"one_of": None, "type": "string"}
+"""An optional header or query parameter is a string when present: Litestar documents
+``str | None`` as "a string or null", and a client would send the text ``null``."""
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="items per page (max 100)")]
 Cursor = Annotated[
-    str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")
+    str | None,
+    QueryParameter(
+        max_length=49,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor of the previous page",
+        schema_extra=PRESENT_STRING,
+    ),
 ]
 Statuses = Annotated[
     list[LeadStatus] | None,
@@ -44,16 +64,26 @@ TagFilter = Annotated[str | None, QueryParameter(max_length=40, description="a t
 Search = Annotated[
     str | None, QueryParameter(max_length=100, description="in name, email or phone digits")
 ]
+VERSION_PATTERN = r'^(?:W/)?"?[0-9]{1,9}"?$'
+"""``3``, ``"3"`` or ``W/"3"``: the ``version`` of the lead as read."""
+_VERSION = re.compile(VERSION_PATTERN)
 IfMatch = Annotated[
     str,
     HeaderParameter(
-        name="If-Match", max_length=20, description="the lead version you read (required)"
+        name="If-Match",
+        max_length=20,
+        pattern=VERSION_PATTERN,
+        description="the lead version you read (required)",
     ),
 ]
 OptionalIfMatch = Annotated[
     str | None,
     HeaderParameter(
-        name="If-Match", max_length=20, description="the lead version you read, if any"
+        name="If-Match",
+        max_length=20,
+        pattern=VERSION_PATTERN,
+        description="the lead version you read, if any",
+        schema_extra=PRESENT_STRING,
     ),
 ]
 IdempotencyKey = Annotated[
@@ -66,16 +96,66 @@ IdempotencyKey = Annotated[
 
 def version_of(raw: str | None) -> int:
     """``3``, ``"3"`` and ``W/"3"`` all name version 3; an edit without it is refused."""
-    text = (raw or "").strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if raw is None or not _VERSION.search(raw):
         raise ValidationFailed(
             "If-Match must carry the lead's version",
             errors=[FieldError("If-Match", "a version number, e.g. 3")],
         )
-    return int(text)
+    return int(raw.strip().removeprefix("W/").strip('"'))
 
 
 MERGED = ResponseSpec(LeadReceipt, description="merged into an existing lead (merged: true)")
+
+# What the schema states of a new lead's contact: a phone (``phone`` or ``phone_alt``) or an
+# email. Whether a phone is a number that can be dialled is the ``contact_required`` rule.
+_GIVEN = {"type": "string", "pattern": NOT_BLANK}
+CONTACT_GIVEN: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["phone"], "properties": {"phone": _GIVEN}},
+        {"required": ["phone_alt"], "properties": {"phone_alt": _GIVEN}},
+        {"required": ["email"], "properties": {"email": {"type": "string", "pattern": AN_EMAIL}}},
+    ]
+}
+# Rules no schema keyword states (``opt["rules"]``, listed in the document as ``x-rules``).
+CONTACT_RULES = {
+    "contact_required": "a lead needs a phone number that can be dialled or an email",
+    "real_name_required": "the name is a person's, not blank, 'Unknown', 'N/A', 'none' or '-'",
+    "extra_data_too_large": "extra_data is at most 16 KB of JSON",
+}
+EDIT_RULES = {
+    **CONTACT_RULES,
+    "invalid_phone": "a phone given is a phone number (null clears it)",
+}
+STATUS_RULES = {
+    "lost_reason_required": "a move to NOT_INTERESTED or CLOSED needs a lost_reason",
+    "conversion_ref_required": "a move to CONVERTED needs a conversion_ref",
+    "counsellor_required": "a move to QUALIFIED needs a counsellor assigned first",
+}
+FOLLOW_UP_RULES = {"follow_up_in_past": "due_at is not in the past"}
+RANGE_RULES = {
+    "range_reversed": "date_from is not after date_to",
+    "range_too_long": "a report covers at most 366 days",
+    "date_out_of_range": "a day is between 2000-01-01 and 2999-12-31",
+}
+NewLeadBody = Annotated[
+    NewLead, Body(media_type=RequestEncodingType.JSON, schema_extra=CONTACT_GIVEN)
+]
+NewPoolLeadBody = Annotated[
+    NewPoolLead, Body(media_type=RequestEncodingType.JSON, schema_extra=CONTACT_GIVEN)
+]
+# A reschedule names the new due_at; done and cancel do not need one.
+FollowUpUpdateBody = Annotated[
+    FollowUpUpdate,
+    Body(
+        media_type=RequestEncodingType.JSON,
+        schema_extra={
+            "anyOf": [
+                {"properties": {"action": {"not": {"const": FollowUpAction.RESCHEDULE.value}}}},
+                {"required": ["due_at"]},
+            ]
+        },
+    ),
+]
 
 
 def receipt_response(receipt: LeadReceipt) -> Response[LeadReceipt]:
@@ -113,12 +193,13 @@ class SalesLeadController(CrmController):
         summary="Add a lead (assigned to me); an existing phone/email merges (200, merged)",
         status_code=201,
         responses={200: MERGED},
+        opt={"rules": CONTACT_RULES},
     )
     async def add(
         self,
         crm: Crm,
         caller: CallerDep,
-        data: JSONBody[NewLead],
+        data: NewLeadBody,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LeadReceipt]:
         return receipt_response(await crm.intake.add_manual(caller, data, idempotency_key))
@@ -135,6 +216,7 @@ class SalesLeadController(CrmController):
         "/leads/{lead_id:uuid}",
         operation_id="editMyLead",
         summary="Edit contact fields (If-Match: the version you read)",
+        opt={"rules": EDIT_RULES},
     )
     async def edit(
         self,
@@ -151,6 +233,7 @@ class SalesLeadController(CrmController):
         operation_id="moveMyLead",
         summary="Change the status (the same status is a no-op)",
         status_code=200,
+        opt={"rules": STATUS_RULES},
     )
     async def move(
         self,
@@ -199,6 +282,13 @@ class SalesLeadController(CrmController):
         operation_id="scheduleFollowUp",
         summary="Schedule a follow-up (optionally moving the lead to FOLLOW_UP)",
         status_code=201,
+        opt={
+            "rules": {
+                **FOLLOW_UP_RULES,
+                "owner_not_allowed": "owner_id is the caller (SALES) or an active salesperson "
+                "(a head: SALES only; an admin: SALES or SALES_HEAD)",
+            }
+        },
     )
     async def schedule(
         self,
@@ -213,13 +303,14 @@ class SalesLeadController(CrmController):
         "/follow-ups/{follow_up_id:uuid}",
         operation_id="updateFollowUp",
         summary="Mark a follow-up done, cancel or reschedule it",
+        opt={"rules": FOLLOW_UP_RULES},
     )
     async def update_follow_up(
         self,
         crm: Crm,
         caller: CallerDep,
         follow_up_id: FromPath[uuid.UUID],
-        data: JSONBody[FollowUpUpdate],
+        data: FollowUpUpdateBody,
     ) -> FollowUp:
         return await crm.follow_ups.update(caller, follow_up_id, data)
 
@@ -278,6 +369,22 @@ class SalesLeadController(CrmController):
         return await crm.tags.detach(caller, lead_id, tag_id)
 
 
+_HEX = "[0-9a-fA-F]"
+ASSIGNED_PATTERN = (
+    f"^(?:[Nn][Oo][Nn][Ee]|{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})$"
+)
+_ASSIGNED = re.compile(ASSIGNED_PATTERN)
+Assigned = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=36,
+        pattern=ASSIGNED_PATTERN,
+        description="'none' (unassigned) or a user id",
+        schema_extra=PRESENT_STRING,
+    ),
+]
+
+
 def pool_filter(
     status: list[LeadStatus] | None,
     tag: str | None,
@@ -288,16 +395,15 @@ def pool_filter(
 ) -> LeadFilter:
     unassigned, assignee = False, None
     if assigned is not None:
+        if not _ASSIGNED.search(assigned):
+            raise ValidationFailed(
+                "assigned is 'none' or a user id",
+                errors=[FieldError("assigned", "'none' or a user id")],
+            )
         if assigned.strip().lower() == "none":
             unassigned = True
         else:
-            try:
-                assignee = uuid.UUID(assigned)
-            except ValueError:
-                raise ValidationFailed(
-                    "assigned is 'none' or a user id",
-                    errors=[FieldError("assigned", "'none' or a user id")],
-                ) from None
+            assignee = uuid.UUID(assigned.strip())
     return LeadFilter(
         statuses=tuple(status or ()),
         tag=tag,
@@ -307,11 +413,6 @@ def pool_filter(
         source=source,
         pool=pool,
     )
-
-
-Assigned = Annotated[
-    str | None, QueryParameter(max_length=36, description="'none' (unassigned) or a user id")
-]
 
 
 class PoolLeadController(CrmController):
@@ -347,12 +448,18 @@ class PoolLeadController(CrmController):
         summary="Add a lead to a pool; an existing phone/email merges (200, merged)",
         status_code=201,
         responses={200: MERGED},
+        opt={
+            "rules": {
+                **CONTACT_RULES,
+                "not_sales_head": "owning_sales_head_id names an active SALES_HEAD",
+            }
+        },
     )
     async def add(
         self,
         crm: Crm,
         caller: CallerDep,
-        data: JSONBody[NewPoolLead],
+        data: NewPoolLeadBody,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LeadReceipt]:
         return receipt_response(await crm.intake.add_manual(caller, data, idempotency_key))
@@ -367,6 +474,7 @@ class PoolLeadController(CrmController):
         "/leads/{lead_id:uuid}",
         operation_id="editPoolLead",
         summary="Edit fields and/or the status (If-Match: the version you read)",
+        opt={"rules": {**EDIT_RULES, **STATUS_RULES}},
     )
     async def edit(
         self,
@@ -393,7 +501,7 @@ class PoolLeadController(CrmController):
         operation_id="bulkTagLeads",
         summary="Attach and detach tags on up to 5 000 leads of the pool",
         status_code=200,
-        opt={"flag": "tags"},
+        opt={"flag": "tags", "problems": (404,)},
     )
     async def bulk_tag(self, crm: Crm, caller: CallerDep, data: JSONBody[BulkTag]) -> BulkTagResult:
         return await crm.tags.bulk(caller, data)
@@ -403,7 +511,10 @@ class PoolLeadController(CrmController):
         operation_id="exportLeads",
         summary="The filtered pool as CSV, streamed (at most 100 000 rows)",
         media_type="text/csv",
-        opt={"flag": "export"},
+        opt={
+            "flag": "export",
+            "rules": {"export_too_large": "at most 100 000 leads match the filters"},
+        },
     )
     async def export(
         self,
@@ -429,7 +540,7 @@ class PoolLeadController(CrmController):
         "/analytics/funnel",
         operation_id="leadFunnel",
         summary="Lead counts by status, source and tag over local days (at most 366)",
-        opt={"page": "crm.analytics"},
+        opt={"page": "crm.analytics", "rules": RANGE_RULES},
     )
     async def funnel(
         self,

@@ -11,12 +11,14 @@ import msgspec
 from litestar import Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from mas import modules
 from mas.core.identity.accounts import UserChanges
-from mas.core.identity.model import parse_role
+from mas.core.identity.model import MAX_PASSWORD, MIN_PASSWORD, SUPER_MENTOR, parse_role
 from mas.core.identity.policy import ADMIN_ROLES, Role
 from mas.core.identity.services import IdentityServices
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
+from mas.core.platform.bounds import EmailAddress, schema_extra
 from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.identity import Identity, IdentityController
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
@@ -25,19 +27,40 @@ Search = Annotated[str | None, QueryParameter(max_length=100, description="in em
 
 
 class NewAccount(msgspec.Struct, forbid_unknown_fields=True):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
+    email: EmailAddress
     full_name: Annotated[str, msgspec.Meta(max_length=255)] | None = None
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    password: (
+        Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)] | None
+    ) = None
     is_super_mentor: bool = False
 
 
+# What the routes below accept, read from the manifests (the services check the same sets).
+ROLE_NAMES = sorted([*(role.value for role in Role), SUPER_MENTOR])
+PAGE_KEYS = sorted(modules.pages())
+VENDOR_SCOPES = sorted(modules.vendor_scopes())
+
+
 class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
-    role: Annotated[str, msgspec.Meta(min_length=3, max_length=32)]
+    role: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=3,
+            max_length=32,
+            pattern=f"^({'|'.join(ROLE_NAMES)})$",
+            description="A role; SUPER_MENTOR is an EXPERT with the super-mentor flag",
+            extra_json_schema=schema_extra(enum=ROLE_NAMES),
+        ),
+    ]
 
 
 class PageKeys(msgspec.Struct, forbid_unknown_fields=True):
     page_keys: Annotated[
-        list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=100)
+        list[Annotated[str, msgspec.Meta(max_length=64)]],
+        msgspec.Meta(
+            max_length=100,
+            extra_json_schema=schema_extra(items={"type": "string", "enum": PAGE_KEYS}),
+        ),
     ]
 
 
@@ -48,7 +71,12 @@ class ImpersonateBody(msgspec.Struct, forbid_unknown_fields=True):
 class NewVendorKey(msgspec.Struct, forbid_unknown_fields=True):
     vendor_name: Annotated[str, msgspec.Meta(min_length=2, max_length=120)]
     scopes: Annotated[
-        list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(max_length=20)
+        list[Annotated[str, msgspec.Meta(max_length=32)]],
+        msgspec.Meta(
+            min_length=1,
+            max_length=20,
+            extra_json_schema=schema_extra(items={"type": "string", "enum": VENDOR_SCOPES}),
+        ),
     ]
 
 

@@ -10,17 +10,20 @@ from litestar import Response, delete, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from mas.core.identity.model import User
+from mas.core.identity.model import MAX_PASSWORD, MIN_PASSWORD, User
 from mas.core.identity.registration import SignupResult
 from mas.core.identity.sessions import Session as SessionView
 from mas.core.identity.tokens import TokenPair
 from mas.core.identity.views import UserView, view
+from mas.core.platform.bounds import EmailAddress
 from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.identity import Identity, IdentityController
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=255)]
+Email = EmailAddress
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+NewPassword = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
+"""A password being set: the length rule of ``check_password``, stated in the document."""
 Code = Annotated[str, msgspec.Meta(pattern=r"^\s*\d{6}\s*$", max_length=32)]
 Reason = Annotated[str, msgspec.Meta(min_length=5, max_length=500)]
 
@@ -41,7 +44,7 @@ def signed_in(user: User, pair: TokenPair) -> SignIn:
 
 class SignupBody(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
-    password: Password
+    password: NewPassword
     full_name: Annotated[str, msgspec.Meta(max_length=255)] | None = None
 
 
@@ -77,12 +80,12 @@ class RefreshBody(msgspec.Struct, forbid_unknown_fields=True):
 class ResetBody(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     code: Code
-    new_password: Password
+    new_password: NewPassword
 
 
 class ChangePasswordBody(msgspec.Struct, forbid_unknown_fields=True):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class MasterLoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -131,6 +134,12 @@ class AuthController(IdentityController):
         operation_id="verifyOtp",
         summary="Verify the sign-up code; sign in",
         status_code=200,
+        opt={
+            "rules": {
+                "otp_wrong": "the code is not the one emailed last (attempts left in the body)"
+            },
+            "rules_status": 400,
+        },
     )
     async def verify_otp(
         self, identity: Identity, data: JSONBody[VerifyBody], info: InfoDep
@@ -251,6 +260,12 @@ class AuthController(IdentityController):
         operation_id="resetPassword",
         summary="Set a new password with the emailed code",
         status_code=204,
+        opt={
+            "rules": {
+                "otp_wrong": "the code is not the one emailed last (attempts left in the body)"
+            },
+            "rules_status": 400,
+        },
     )
     async def reset(self, identity: Identity, data: JSONBody[ResetBody], info: InfoDep) -> None:
         await identity.passwords.reset(data.email, data.code, data.new_password, info)
@@ -260,7 +275,12 @@ class AuthController(IdentityController):
         operation_id="changePassword",
         summary="Change the password; every other session ends",
         status_code=200,
-        opt={"policy": "authenticated", "public": False},
+        opt={
+            "policy": "authenticated",
+            "public": False,
+            "rules": {"wrong_password": "the current password is not right"},
+            "rules_status": 400,
+        },
     )
     async def change_password(
         self,

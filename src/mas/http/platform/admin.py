@@ -10,7 +10,8 @@ import msgspec
 from litestar import get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from mas.core.platform.bounds import ScalarMap
+from mas import modules
+from mas.core.platform.bounds import MAX_EMAIL, ScalarMap, schema_extra
 from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.job_model import JobFilter, JobRun, JobStatus
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
@@ -27,15 +28,36 @@ class TaskInfo(msgspec.Struct):
     summary: str
 
 
+TASK_NAMES = sorted(modules.handlers())
+"""The tasks the manifests register (``GET /api/admin/tasks``): what ``task`` may name."""
+
+
 class EnqueueJob(msgspec.Struct, forbid_unknown_fields=True):
-    task: Annotated[str, msgspec.Meta(min_length=3, max_length=120)]
+    task: Annotated[
+        str,
+        msgspec.Meta(min_length=3, max_length=120, extra_json_schema=schema_extra(enum=TASK_NAMES)),
+    ]
     args: ScalarMap = {}
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
     delay_s: Annotated[float, msgspec.Meta(ge=0, le=30 * 86400)] = 0
 
 
+# One address, no space or control character in it, a dot in the domain: the rule of the
+# test route, stated as it is (not ``format: email``, which is stricter: the transport checks
+# the rest and marks the message failed). Written without ``\s``, which JSON Schema (ECMA-262)
+# and Python read differently.
+_TEST_ADDRESS = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"
+
+
 class TestEmail(msgspec.Struct, forbid_unknown_fields=True):
-    to: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+    to: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=_TEST_ADDRESS,
+            max_length=MAX_EMAIL,
+            description="An e-mail address (the transport checks it in full)",
+        ),
+    ]
 
 
 class JobsController(PlatformController):
