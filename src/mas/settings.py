@@ -44,6 +44,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     http_workers: int = 1
+    http_stop_timeout_s: int = 10
+    """On SIGTERM a worker finishes its requests for at most this long, then is killed: an open
+    event stream never ends by itself."""
     cors_origins: list[str] = []
     default_platform: str = "my-analytics-school"
 
@@ -71,6 +74,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     release_interval_s: float = 1.0
     cron_overrides: dict[str, str] = {}
     run_scheduler_in_server: bool = False
+    sse_keepalive_s: float = 15.0
+    """Seconds between keep-alive comments on an idle ``GET /api/events/stream``."""
+    sse_max_lifetime_s: float = 900.0
+    """A stream ends after this long (no longer than an access token lives); the client
+    reconnects with ``Last-Event-ID`` and is authenticated again, so a blocked user or an
+    expired token does not keep a stream open, and a stopping server is not held for hours."""
 
     jwt_secret: str = ""
     access_ttl_s: int = 900

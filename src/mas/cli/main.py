@@ -71,6 +71,7 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=settings.http_port,
         interface=Interfaces.ASGI,
         workers=settings.http_workers,
+        workers_kill_timeout=settings.http_stop_timeout_s,
         log_access=False,
     ).serve()
 

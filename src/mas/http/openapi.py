@@ -120,6 +120,8 @@ EXTRA_PROBLEMS: dict[str, frozenset[int]] = {
         # platform
         "enqueueJob": (404,),
         "retryJobRun": (409,),
+        "issueRealtimeTicket": (429,),
+        "streamEvents": (503,),
     }.items()
 }
 

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+from mas.adapters.bus.nats import NatsEventBus
 from mas.adapters.db.platform.jobs import SqlJobRunRepository
 from mas.adapters.db.platform.leases import SqlLeaseRepository
 from mas.adapters.db.platform.outbox import SqlOutboxRepository
 from mas.core.platform.handlers import HANDLERS
 from mas.core.platform.messenger import MessageDelivery, Messenger
+from mas.core.platform.ports.rooms import RoomStore
 from mas.core.platform.services import PlatformServices
 from mas.core.platform.tasks import CRONS
+from mas.core.platform.tickets import RealtimeTickets
+from mas.core.platform.user_streams import UserStreams
 from mas.modules.base import Module
 from mas.modules.container import Container
 
 
+def _rooms(c: Container) -> RoomStore:
+    # Rooms fan out over the bus, so their state is shared exactly when the bus is.
+    if isinstance(c.bus, NatsEventBus):
+        from mas.adapters.realtime.nats_kv import NatsRoomStore
+
+        return NatsRoomStore(c.bus.connection)
+    from mas.adapters.realtime.memory import MemoryRoomStore
+
+    return MemoryRoomStore()
+
+
 def build(c: Container) -> PlatformServices:
+    streams = UserStreams(
+        c.bus,
+        c.clock,
+        keepalive_s=c.settings.sse_keepalive_s,
+        max_lifetime_s=c.settings.sse_max_lifetime_s,
+    )
+    c.closers.append(streams.close)
     return PlatformServices(
         jobs=c.jobs,
         delivery=MessageDelivery(c.uow, c.mail, c.clock, c.settings.mail_from),
         relay=c.relay,
         messenger=Messenger(c.uow, c.clock),
         tasks=c.handlers,
+        streams=streams,
+        tickets=RealtimeTickets(c.cache, c.clock, limiter=c.rate_limiter),
+        rooms=_rooms(c),
     )
 
 
@@ -39,6 +64,7 @@ MODULE = Module(
         "mas.http.platform.health:HealthController",
         "mas.http.platform.admin:JobsController",
         "mas.http.platform.admin:OutboxController",
+        "mas.http.platform.realtime:RealtimeController",
     ],
     cli={
         "db": "mas.cli.db:app",

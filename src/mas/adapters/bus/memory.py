@@ -8,11 +8,13 @@ handler mutating its payload cannot change what the next one receives.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import msgspec
 
-from mas.core.platform.ports.events import EventHandler
+from mas.core.platform.ports.events import EventHandler, Unsubscribe
+from mas.core.platform.realtime import UserEvent, user_subject
 
 log = logging.getLogger("mas.events")
 
@@ -61,9 +63,22 @@ class InProcessBus:
                     },
                 )
 
-    async def subscribe(self, pattern: str, handler: EventHandler) -> None:
+    async def subscribe(self, pattern: str, handler: EventHandler) -> Unsubscribe:
         check_pattern(pattern)
-        self._subscriptions.append((pattern, handler))
+        entry = (pattern, handler)
+        self._subscriptions.append(entry)
+
+        async def unsubscribe() -> None:
+            # Identity, not equality: the same handler may be subscribed twice.
+            for index, candidate in enumerate(self._subscriptions):
+                if candidate is entry:
+                    del self._subscriptions[index]
+                    return
+
+        return unsubscribe
+
+    async def publish_user(self, user_id: uuid.UUID, event: UserEvent) -> None:
+        await self.publish(user_subject(user_id), msgspec.to_builtins(event))
 
     async def close(self) -> None:
         self._subscriptions.clear()

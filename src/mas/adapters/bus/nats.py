@@ -8,15 +8,19 @@ wants (websocket pushes, cache invalidation).
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import msgspec
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from mas.adapters.bus.memory import check_pattern, handler_name
-from mas.core.platform.ports.events import EventHandler
+from mas.core.platform.errors import ExternalUnavailable
+from mas.core.platform.ports.events import EventHandler, Unsubscribe
+from mas.core.platform.realtime import UserEvent, user_subject
 
 log = logging.getLogger("mas.events")
 
@@ -28,10 +32,18 @@ class NatsEventBus:
         self._owns = owns_connection
         self._subscriptions: list[Subscription] = []
 
+    @property
+    def connection(self) -> Client:
+        """The NATS client under the bus (the room store shares it)."""
+        return self._nc
+
     async def publish(self, subject: str, payload: dict[str, Any]) -> None:
         await self._nc.publish(subject, msgspec.json.encode(payload))
 
-    async def subscribe(self, pattern: str, handler: EventHandler) -> None:
+    async def publish_user(self, user_id: uuid.UUID, event: UserEvent) -> None:
+        await self._nc.publish(user_subject(user_id), msgspec.json.encode(event))
+
+    async def subscribe(self, pattern: str, handler: EventHandler) -> Unsubscribe:
         check_pattern(pattern)
 
         async def on_message(msg: Msg) -> None:
@@ -55,9 +67,29 @@ class NatsEventBus:
                     },
                 )
 
-        self._subscriptions.append(await self._nc.subscribe(pattern, cb=on_message))
-        # Once subscribe() returns, an event published by anyone must reach this handler.
-        await self.flush()
+        try:
+            subscription = await self._nc.subscribe(pattern, cb=on_message)
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise _unavailable(pattern, exc) from exc
+        self._subscriptions.append(subscription)
+        try:
+            # Once subscribe() returns, an event published by anyone must reach this handler.
+            await self.flush()
+        except (nats.errors.Error, TimeoutError) as exc:
+            # The caller sees a failure: leave no subscription behind for it.
+            self._subscriptions.remove(subscription)
+            if not self._nc.is_closed:
+                await subscription.unsubscribe()
+            raise _unavailable(pattern, exc) from exc
+
+        async def unsubscribe() -> None:
+            if subscription not in self._subscriptions:
+                return  # already ended, or close() took it
+            self._subscriptions.remove(subscription)
+            if not self._nc.is_closed:
+                await subscription.unsubscribe()
+
+        return unsubscribe
 
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until the server has processed everything this connection sent so far."""
@@ -74,3 +106,8 @@ class NatsEventBus:
             await subscription.unsubscribe()
         if self._owns and not self._nc.is_closed:
             await self._nc.drain()
+
+
+def _unavailable(pattern: str, exc: BaseException) -> ExternalUnavailable:
+    log.warning("events.subscribe_failed", extra={"pattern": pattern, "error": repr(exc)})
+    return ExternalUnavailable(f"event bus (NATS) is unavailable: {exc!r}")

@@ -1,0 +1,1 @@
+"""Adapters of the realtime ports: the room store in memory and on NATS KV."""
