@@ -1,0 +1,1 @@
+"""Adapters of the communications ports: WhatsApp (Meta Cloud API, AiSensy), Exotel, AES-GCM."""

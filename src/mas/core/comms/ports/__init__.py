@@ -1,0 +1,1 @@
+"""The outside systems communications talks to: WhatsApp providers, telephony, the secret box."""
