@@ -37,6 +37,7 @@ STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
     (domain.ValidationFailed, 422),
     (domain.RateLimited, 429),
     (domain.ExternalUnavailable, 503),  # NotConfigured too
+    (domain.UpstreamRejected, 502),
 ]
 
 _CODE_BY_STATUS = {
@@ -48,6 +49,7 @@ _CODE_BY_STATUS = {
     409: "conflict",
     410: "gone",
     413: "payload_too_large",
+    502: "upstream_rejected",
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",

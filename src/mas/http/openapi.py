@@ -58,6 +58,7 @@ WHAT: dict[int, str] = {
     415: "The body is not application/json",
     422: "Validation failed; `errors` names each field",
     429: "Too many attempts; wait for Retry-After seconds",
+    502: "An outside system refused the request (its code and message in `detail`)",
     503: "An outside system is not configured or not reachable",
 }
 

@@ -101,6 +101,14 @@ class ExternalUnavailable(DomainError, Transient):
     title = "Service unavailable"
 
 
+class UpstreamRejected(DomainError):
+    """An outside system answered and refused the request; sending it again would be refused
+    again (a bad number, a template the provider does not know). HTTP answers 502."""
+
+    code = "upstream_rejected"
+    title = "The outside system refused the request"
+
+
 class NotConfigured(ExternalUnavailable):
     code = "integration_not_configured"
     title = "Integration not configured"

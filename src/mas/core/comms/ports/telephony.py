@@ -24,10 +24,10 @@ from typing import Protocol, runtime_checkable
 import msgspec
 
 from mas.core.platform.errors import (
-    DomainError,
     ExternalUnavailable,
     FieldError,
     NotConfigured,
+    UpstreamRejected,
     ValidationFailed,
 )
 
@@ -159,7 +159,7 @@ class TelephonyUnavailable(ExternalUnavailable):
     title = "Telephony provider unavailable"
 
 
-class TelephonyRejected(DomainError):
+class TelephonyRejected(UpstreamRejected):
     """The provider refused the request; the same request would be refused again."""
 
     code = "telephony_rejected"
