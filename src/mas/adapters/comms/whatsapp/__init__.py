@@ -1,0 +1,1 @@
+"""WhatsApp providers: Meta's Cloud API (``meta``) and AiSensy (``aisensy``), over httpx."""
