@@ -11,6 +11,7 @@ another thread's loop); the tables are emptied when the gate's module ends.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -44,6 +45,11 @@ ANONYMOUS = "anonymous"
 VENDOR = "vendor"
 
 Message = dict[str, Any]
+
+SEED_PHONES = (f"+9170000{n:05d}" for n in itertools.count())
+"""The seeded leads' phones, distinct for the whole run: schemathesis' pytest plugin ends the
+app's lifespan after every test item, so each operation starts (and seeds) it again, all into
+one committed database."""
 
 KNOWN_IDS: dict[str, list[str]] = {}
 """Path parameter name → values that name a seeded row (filled at startup; the gate's
@@ -143,10 +149,12 @@ class FuzzTarget:
                 members.append(member)
             await uow.commit()
         leads = [
-            *await add_leads(c, head.id, 3, assigned_to=self.accounts[Role.SALES].id),
-            *await add_leads(c, head.id, 2),
-            *await add_leads(c, target_head.id, 1),
-            *await add_leads(c, None, 1),
+            *await add_leads(
+                c, head.id, 3, assigned_to=self.accounts[Role.SALES].id, phones=SEED_PHONES
+            ),
+            *await add_leads(c, head.id, 2, phones=SEED_PHONES),
+            *await add_leads(c, target_head.id, 1, phones=SEED_PHONES),
+            *await add_leads(c, None, 1, phones=SEED_PHONES),
         ]
         KNOWN_IDS.clear()
         KNOWN_IDS.update(
