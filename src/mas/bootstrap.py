@@ -29,7 +29,7 @@ from mas.core.platform.ports.clock import Clock, SystemClock
 from mas.core.platform.ports.events import EventBus
 from mas.core.platform.ports.mail import MailTransport
 from mas.core.platform.ratelimit import RateLimiter
-from mas.modules import MODULES, handlers, pages, repositories, vendor_scopes
+from mas.modules import MODULES, handlers, mail_templates, pages, repositories, vendor_scopes
 from mas.modules.base import Module
 from mas.modules.container import BoundHandler, Container
 from mas.settings import Settings
@@ -175,10 +175,16 @@ async def build_container(
         repositories=repositories(domains),
         handlers=tasks,
         pages=pages(domains),
+        mail_templates=mail_templates(domains),
         vendor_scopes=vendor_scopes(domains),
         password_hasher=password_hasher,
         closers=closers,
     )
+    for module in domains:
+        for name, provide in module.provides.items():
+            if name in container.ports:
+                raise ValueError(f"port {name!r} is provided twice")
+            container.ports[name] = provide(container)
     for module in domains:
         container.domains[module.name] = module.build(container)
     for module in domains:

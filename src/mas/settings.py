@@ -104,6 +104,41 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     smtp_implicit_tls: bool = False
     smtp_timeout_ms: int = 8000
 
+    # Communications (communications.md). Each channel is off until configured: a send to an
+    # unconfigured channel is kept (SUPPRESSED / pending), a call or SMS answers 503.
+    public_base_url: str = "http://127.0.0.1:8000"
+    """How providers reach our webhooks (Exotel's status callbacks are built from it)."""
+    encryption_key_version: int = 1
+    """The key version new ciphertexts are sealed with (``encryption_key``)."""
+    retired_encryption_keys: dict[str, str] = {}
+    """Earlier keys by version ("1": "…"), kept to open what they sealed."""
+    whatsapp_provider: Literal["none", "meta", "aisensy", "fake"] = "none"
+    """``fake``: the in-process provider (the demo data; nothing leaves the machine)."""
+    whatsapp_meta_base_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_meta_token: str = ""
+    whatsapp_meta_phone_number_id: str = ""
+    whatsapp_meta_waba_id: str = ""
+    whatsapp_meta_app_secret: str = ""
+    """Checks ``X-Hub-Signature-256`` on Meta's webhooks."""
+    whatsapp_meta_verify_token: str = ""
+    """Echoed in Meta's subscription handshake (``hub.verify_token``)."""
+    whatsapp_aisensy_base_url: str = "https://backend.aisensy.com"
+    whatsapp_aisensy_api_key: str = ""
+    whatsapp_aisensy_webhook_secret: str = ""
+    whatsapp_quiet_start: str = "21:00"
+    whatsapp_quiet_end: str = "09:00"
+    """Marketing sends to leads wait outside 09:00-21:00 (IST, ``timezone``)."""
+    exotel_base_url: str = "https://api.exotel.com"
+    exotel_subdomain: str = ""
+    exotel_sid: str = ""
+    exotel_api_key: str = ""
+    exotel_api_token: str = ""
+    exotel_caller_id: str = ""
+    exotel_webhook_token: str = ""
+    """The ``?token=`` Exotel's callbacks carry (derived from the secrets when unset)."""
+    notification_daily_cap: int = 3
+    """In-app notifications a student (role USER) gets per IST day."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -190,6 +225,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "nats_password",
             "nats_token",
             "smtp_pass",
+            "retired_encryption_keys",
+            "whatsapp_meta_token",
+            "whatsapp_meta_app_secret",
+            "whatsapp_meta_verify_token",
+            "whatsapp_aisensy_api_key",
+            "whatsapp_aisensy_webhook_secret",
+            "exotel_api_key",
+            "exotel_api_token",
+            "exotel_webhook_token",
             "master_password_hash",
             "master_totp_secret",
         }

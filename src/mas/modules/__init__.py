@@ -11,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from mas.core.identity.policy import Guard, PolicyTable, Role
+from mas.core.platform.ports.messenger import MailTemplate
 from mas.core.platform.tasking import Handler
-from mas.modules import crm, identity, platform
+from mas.modules import comms, crm, identity, platform
 from mas.modules.base import Module, PageCheck, resolve
 
 MODULES: tuple[Module[Any], ...] = (
     platform.MODULE,
     identity.MODULE,
     crm.MODULE,
+    comms.MODULE,
 )
 
 
@@ -59,6 +61,17 @@ def page_checks(modules: tuple[Module[Any], ...] = MODULES) -> dict[str, PageChe
 def page_flags(modules: tuple[Module[Any], ...] = MODULES) -> dict[str, frozenset[str]]:
     """Page key → the names a route of that page may give in ``opt["flag"]``."""
     return {page: module.page_flags for module in modules for page in module.pages}
+
+
+def mail_templates(modules: tuple[Module[Any], ...] = MODULES) -> dict[str, MailTemplate]:
+    """Every domain's code templates by name; a name declared twice is refused."""
+    table: dict[str, MailTemplate] = {}
+    for module in modules:
+        for name, template in module.mail_templates.items():
+            if name in table:
+                raise ValueError(f"mail template {name!r} is declared twice")
+            table[name] = template
+    return table
 
 
 def vendor_scopes(modules: tuple[Module[Any], ...] = MODULES) -> frozenset[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from mas.core.identity.policy import Caller, Guard
 from mas.core.platform.events import Subscription
+from mas.core.platform.ports.messenger import MailTemplate
 from mas.core.platform.tasking import Handler, Task
 
 if TYPE_CHECKING:
@@ -68,3 +69,9 @@ class Module(Generic[S]):
     controllers: Sequence[str] = ()
     cli: Mapping[str, str] = field(default_factory=dict)
     """``mas <group>`` → Typer app reference."""
+    provides: Mapping[str, Callable[[Container], Any]] = field(default_factory=dict)
+    """Platform ports this domain implements for every domain (``"messenger"``): container
+    attribute → factory. They are built before any domain's ``build`` and may use only the
+    container's shared fields, so any domain, whatever its place in ``MODULES``, receives them."""
+    mail_templates: Mapping[str, MailTemplate] = field(default_factory=dict)
+    """The domain's system mails (code templates) by name, for ``Messenger.email``."""

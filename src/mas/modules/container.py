@@ -22,6 +22,7 @@ from mas.core.platform.ports.cache import Cache
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.events import EventBus
 from mas.core.platform.ports.mail import MailTransport
+from mas.core.platform.ports.messenger import MailTemplate
 from mas.core.platform.ports.storage import Storage
 from mas.core.platform.ratelimit import RateLimiter
 from mas.core.platform.tasking import Handler
@@ -59,15 +60,23 @@ class Container:
     """Every scope a vendor API key may be granted."""
     password_hasher: PasswordHasher | None = None
     """Replaces identity's argon2 hasher (the test fixtures' cheap one); None in production."""
+    mail_templates: Mapping[str, MailTemplate] = field(default_factory=dict)
+    """Every domain's code templates by name (``Module.mail_templates``)."""
+    ports: dict[str, Any] = field(default_factory=dict)
+    """Platform ports a domain implements for all (``Module.provides``): ``container.messenger``."""
     domains: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, BoundHandler] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
-        """A domain's services: ``container.crm``, ``container.identity``, …"""
+        """A domain's services (``container.crm``, ``container.identity``, …) or a port a
+        domain provides (``container.messenger``)."""
         domains = self.__dict__.get("domains", {})
         if name in domains:
             return domains[name]
+        ports = self.__dict__.get("ports", {})
+        if name in ports:
+            return ports[name]
         raise AttributeError(f"the container has no field or domain {name!r}")
 
     def uow(self) -> SqlUnitOfWork:

@@ -10,6 +10,7 @@ from mas.core.crm.assignment import AssignmentService
 from mas.core.crm.auto_assign import AutoAssigner
 from mas.core.crm.campaigns import CampaignService
 from mas.core.crm.config import SystemConfig
+from mas.core.crm.contacts import LeadContacts
 from mas.core.crm.followups import FollowUpService
 from mas.core.crm.imports import ImportService
 from mas.core.crm.intake import LeadIntakeService
@@ -50,6 +51,8 @@ class CrmServices:
     vendor_leads: VendorLeadService
     config: SystemConfig
     pages: PageSwitches
+    contacts: LeadContacts
+    """The public interface of the channels that reach a lead (communications uses it)."""
 
 
 @dataclass(frozen=True)
@@ -101,4 +104,5 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         vendor_leads=VendorLeadService(uow=uow, clock=clock, phones=phones, jobs=ports.jobs),
         config=SystemConfig(ports.uow, ports.clock),
         pages=pages,
+        contacts=LeadContacts(uow, clock),
     )

@@ -1,0 +1,25 @@
+"""comms notifications (feed, daily counts, preferences, broadcasts)
+
+Revision ID: 0009_comms_notifications
+Revises: 0008_comms_mail
+Create Date: 2026-12-04 22:40:00
+"""
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0009_comms_notifications"
+down_revision: str | None = "0008_comms_mail"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
