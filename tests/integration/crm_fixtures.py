@@ -136,7 +136,9 @@ async def add_leads(
                 {
                     "id": lead_id,
                     "name": f"Lead {lead_id.hex[-6:]}",
-                    "phone_e164": next(phones) if phones is not None else f"+9198{lead_id.int % 10**8:08d}",
+                    "phone_e164": next(phones)
+                    if phones is not None
+                    else f"+9198{lead_id.int % 10**8:08d}",
                     "source": "MANUAL",
                     "status": status,
                     "owning_sales_head_id": head_id,

@@ -9,7 +9,7 @@ the caller cannot see.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -80,7 +80,8 @@ class LeadContacts:
             activity_type = None
         if activity_type not in CONTACT_KINDS:
             raise ValidationFailed(f"'{kind}' is not a contact kind", code="invalid_contact_kind")
-        crm_uow: CrmUnitOfWork = uow  # type: ignore[assignment] - every unit has every repository
+        # Every unit of work has every domain's repositories (the adapter builds them by name).
+        crm_uow = cast(CrmUnitOfWork, uow)
         await crm_uow.leads.append(
             activity(lead_id, activity_type, summary, self._clock.now(), actor_id, **data)
         )

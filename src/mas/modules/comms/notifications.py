@@ -1,11 +1,15 @@
-"""The communications manifest's notifications part: its tables, repositories, controllers and how its
-services are built from the container."""
+"""The communications manifest's notifications part: its tables, repositories, controllers and how
+its services are built from the container."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mas.core.comms.notifications import NotificationPorts, NotificationServices, build_notifications
+from mas.core.comms.notifications import (
+    NotificationPorts,
+    NotificationServices,
+    build_notifications,
+)
 from mas.modules.container import Container
 
 TABLES: list[str] = []

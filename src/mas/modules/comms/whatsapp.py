@@ -1,5 +1,5 @@
-"""The communications manifest's whatsapp part: its tables, repositories, controllers and how its
-services are built from the container."""
+"""The communications manifest's whatsapp part: its tables, repositories, controllers and how
+its services are built from the container."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The mail part's side of the messenger (``Messenger.email``): writes in the caller's unit."""
+"""The mail part's side of the messenger (``Messenger.email``)."""
 
 from __future__ import annotations
 

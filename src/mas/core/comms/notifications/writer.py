@@ -1,4 +1,4 @@
-"""The notifications part's side of the messenger (``Messenger.notify``): writes in the caller's unit."""
+"""The notifications part's side of the messenger (``Messenger.notify``)."""
 
 from __future__ import annotations
 

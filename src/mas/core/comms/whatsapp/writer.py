@@ -1,4 +1,4 @@
-"""The whatsapp part's side of the messenger (``Messenger.whatsapp``): writes in the caller's unit."""
+"""The whatsapp part's side of the messenger (``Messenger.whatsapp``)."""
 
 from __future__ import annotations
 
