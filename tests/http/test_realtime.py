@@ -260,3 +260,20 @@ async def test_anonymous_gets_neither_stream_nor_ticket(client: AsyncTestClient[
         "/api/realtime/tickets", json={"purpose": "meeting", "resource_id": "x"}
     )
     assert response.status_code == 401
+
+
+async def test_a_user_holds_a_bounded_number_of_streams_per_process(
+    app: Litestar, sqlite_container: Any, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_container.platform.streams, "max_per_user", 2)
+    headers = auth(Role.USER)
+    async with stream(app, headers) as one, stream(app, headers) as two:
+        await one.frame()
+        await two.frame()
+        async with stream(app, headers) as third:
+            assert third.status == 429
+            assert (await third.frame()) == {}  # the problem body, not a stream
+        async with stream(app, auth(Role.EXPERT)) as other_user:
+            assert other_user.status == 200
+    async with stream(app, headers) as again:  # a closed stream frees its place
+        assert again.status == 200

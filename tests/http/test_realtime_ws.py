@@ -20,6 +20,7 @@ from litestar.testing import AsyncTestClient
 from mas.core.identity.policy import Role
 from mas.core.platform.tickets import InvalidTicket
 from mas.http.app import create_app
+from mas.http.auth import resolve_caller
 from tests.http.conftest import Auth
 
 PARTICIPANTS: dict[str, set[uuid.UUID]] = {}
@@ -45,10 +46,20 @@ async def stand_in_room(
     await platform.rooms.leave(slot_id, user_id)
 
 
+@websocket("/ws/test-whoami", opt={"policy": "authenticated"})
+async def whoami(socket: WebSocket[Any, Any, Any]) -> None:
+    """A socket authenticated by the guard (a cookie on the handshake), as a browser opens it."""
+    await socket.accept()
+    caller = await resolve_caller(socket)
+    await socket.send_json({"user_id": str(caller.user_id)})
+    await socket.close()
+
+
 @pytest.fixture
 async def room_client(sqlite_container: Any) -> AsyncIterator[AsyncTestClient[Any]]:
     app = create_app(container=sqlite_container)
     app.register(stand_in_room)  # registered by the test, not the app
+    app.register(whoami)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
 
@@ -97,3 +108,27 @@ async def test_a_used_or_misdirected_ticket_is_closed_4401(
     assert await close_code(room_client, other, ticket) == 4401
     assert await close_code(room_client, slot, ticket) == 4401  # used up by the wrong room
     assert await close_code(room_client, slot, "forged") == 4401
+
+
+async def test_a_cookie_handshake_from_another_site_is_refused(
+    room_client: AsyncTestClient[Any], sqlite_container: Any, accounts: Any, auth: Auth
+) -> None:
+    """Cross-site WebSocket hijacking: the browser attaches the cookie to any site's handshake
+    and CORS does not apply, so the origin is checked whenever a cookie authenticates."""
+    token = auth(Role.USER)["Authorization"].removeprefix("Bearer ")
+    own = sqlite_container.settings.public_base_url.rstrip("/")
+
+    def connect(origin: str | None) -> Any:
+        headers = {"cookie": f"token={token}"}
+        if origin is not None:
+            headers["origin"] = origin
+        return room_client.websocket_connect("/ws/test-whoami", headers=headers)
+
+    with await connect(own) as socket:
+        assert socket.receive_json() == {"user_id": str(accounts[Role.USER].id)}
+    with await connect(None) as socket:  # not a browser: no cookie of someone else's
+        assert socket.receive_json() == {"user_id": str(accounts[Role.USER].id)}
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with await connect("https://evil.example") as socket:
+            socket.receive_json()
+    assert refused.value.code == 4403

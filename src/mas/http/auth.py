@@ -12,22 +12,28 @@ permission (``Caller.passes_page``, 403 ``page_forbidden``), then the owning dom
 Tokens come from ``Authorization: Bearer``; the ``token`` or ``authToken`` cookie is honoured
 only on safe methods (GET, HEAD, OPTIONS) and the websocket handshake. A browser sends cookies
 with a cross-site form POST, so a write authenticated by a cookie alone is refused (401
-``cookie_auth_unsafe``): writes carry the header, which another site cannot set.
+``cookie_auth_unsafe``): writes carry the header, which another site cannot set. A browser also
+sends cookies with a cross-site WebSocket handshake (no CORS applies to it), so a handshake
+authenticated by a cookie must come from an allowed origin (``cors_origins`` or
+``public_base_url``; 403 ``origin_not_allowed``); tickets (``?ticket=``) need no cookie.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketException
 from litestar.handlers.base import BaseRouteHandler
 
 from mas.core.identity.policy import Caller, Platform, check_platform
 from mas.core.identity.tokens import RequestInfo
 from mas.core.identity.vendor import VendorCaller
-from mas.core.platform.errors import Forbidden, Unauthorized
+from mas.core.platform.errors import DomainError, Forbidden, Unauthorized
+from mas.http.errors import status_of
 from mas.modules import PAGE_CHECKS
 from mas.modules.container import Container
 
@@ -57,7 +63,28 @@ def bearer_token(connection: Connection) -> str | None:
             "for writes",
             code="cookie_auth_unsafe",
         )
+    if cookie and connection.scope.get("type") == "websocket":
+        check_socket_origin(connection)
     return cookie
+
+
+def allowed_origins(connection: Connection) -> frozenset[str]:
+    settings = connection.app.state.container.settings
+    base = urlsplit(settings.public_base_url)
+    own = f"{base.scheme}://{base.netloc}" if base.scheme and base.netloc else ""
+    return frozenset(o.rstrip("/") for o in (*settings.cors_origins, own) if o)
+
+
+def check_socket_origin(connection: Connection) -> None:
+    """A cookie-authenticated WebSocket handshake from another site is refused. Browsers always
+    send ``Origin`` on a handshake; a client without one is not a browser carrying cookies for
+    someone else."""
+    origin = connection.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in allowed_origins(connection):
+        raise Forbidden(
+            f"a WebSocket authenticated by a cookie may not be opened from {origin[:100]!r}",
+            code="origin_not_allowed",
+        )
 
 
 def platform_of(connection: Connection) -> Platform:
@@ -129,9 +156,18 @@ async def vendor_guard(connection: Connection, handler: BaseRouteHandler) -> Non
 
 
 async def access_guard(connection: Connection, handler: BaseRouteHandler) -> None:
-    """Both checks as one guard: Litestar copies the handler for every guard on every request."""
-    await policy_guard(connection, handler)
-    await vendor_guard(connection, handler)
+    """Both checks as one guard: Litestar copies the handler for every guard on every request.
+
+    On a WebSocket handshake a refusal closes the socket with ``4000 + status`` (4401, 4403):
+    there is no HTTP response to carry a problem document."""
+    try:
+        await policy_guard(connection, handler)
+        await vendor_guard(connection, handler)
+    except DomainError as refused:
+        if connection.scope.get("type") != "websocket":
+            raise
+        status = status_of(refused)
+        raise WebSocketException(detail=refused.detail[:120], code=4000 + status) from refused
 
 
 async def provide_caller(

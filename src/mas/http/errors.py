@@ -95,7 +95,7 @@ def problem(
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _status_of(exc: domain.DomainError) -> int:
+def status_of(exc: domain.DomainError) -> int:
     for cls, status in STATUS_OF:
         if isinstance(exc, cls):
             return status
@@ -105,7 +105,7 @@ def _status_of(exc: domain.DomainError) -> int:
 def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Problem]:
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     fields = [FieldProblem(e.field, e.message) for e in exc.errors]
-    return problem(_status_of(exc), exc.code, exc.title, exc.detail, fields, headers)
+    return problem(status_of(exc), exc.code, exc.title, exc.detail, fields, headers)
 
 
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")

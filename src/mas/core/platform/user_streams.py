@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from mas.core.platform.errors import RateLimited
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.events import EventBus, Unsubscribe
 from mas.core.platform.realtime import RESET, EventBuffer, UserEvent, user_subject
@@ -86,6 +87,7 @@ class UserStreams:
         linger_s: float = 30.0,
         keepalive_s: float = 15.0,
         max_lifetime_s: float = 900.0,
+        max_per_user: int = 8,
     ) -> None:
         if queue_size <= buffer_size:
             # A replay (the whole buffer plus a reset) must fit in a fresh stream's queue.
@@ -100,6 +102,8 @@ class UserStreams:
         """Idle seconds before a stream sends a keep-alive (proxies close silent connections)."""
         self.max_lifetime_s = max_lifetime_s
         """Seconds after which a stream ends (the client reconnects and is authenticated anew)."""
+        self.max_per_user = max_per_user
+        """Open streams one user may hold on this process (a tab each; more is a leak)."""
         self._channels: dict[uuid.UUID, _Channel] = {}
         self._lock = asyncio.Lock()
 
@@ -113,6 +117,7 @@ class UserStreams:
         """Subscribe for ``user_id`` now, before a response starts, so a bus failure is an
         error answer rather than a cut stream. Left unused, it lapses like a closed stream."""
         channel = await self._attach(user_id)
+        self._check_room(channel)
         if not channel.streams and channel.linger is None:
             self._detach_later(user_id, channel)
 
@@ -123,6 +128,7 @@ class UserStreams:
         """A stream of ``user_id``'s events; with ``last_event_id``, it starts with the kept
         events after that id (all kept events then a ``reset`` when the id is not kept)."""
         channel = await self._attach(user_id)
+        self._check_room(channel)
         stream = UserStream(self._queue_size)
         if last_event_id:
             now = self._clock.now()
@@ -139,6 +145,14 @@ class UserStreams:
             channel.streams.discard(stream)
             if not channel.streams:
                 self._detach_later(user_id, channel)
+
+    def _check_room(self, channel: _Channel) -> None:
+        if len(channel.streams) >= self.max_per_user:
+            raise RateLimited(
+                f"this account already has {self.max_per_user} open event streams here; "
+                "close one (a stream per tab is enough)",
+                code="too_many_streams",
+            )
 
     async def close(self) -> None:
         """End every stream and subscription (process shutdown)."""

@@ -56,6 +56,7 @@ class RealtimeController(PlatformController):
         operation_id="streamEvents",
         summary="The caller's live events (Server-Sent Events, Last-Event-ID replay)",
         media_type="text/event-stream",
+        opt={"problems": (429,)},  # too_many_streams: more open streams than a user needs
     )
     async def stream(
         self, platform: Platform, caller: CallerDep, last_event_id: LastEventId = None
