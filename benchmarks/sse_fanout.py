@@ -127,7 +127,6 @@ def publisher(users: list[str], rounds: int, gap_s: float, stamps: Any) -> None:
         from datetime import UTC, datetime
 
         import nats
-
         from mas.adapters.bus.nats import NatsEventBus
         from mas.core.platform.realtime import user_event
 
