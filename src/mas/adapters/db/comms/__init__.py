@@ -1,0 +1,1 @@
+"""Communications' tables and repositories, one module pair per part (mail, notifications, …)."""
