@@ -25,6 +25,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.python import asgi
 
+from mas.adapters.comms.exotel import ExotelClient
 from mas.adapters.identity.google import GoogleIdentityProvider
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
 from mas.core.crm.pages import SALES_HEAD_PAGES
@@ -33,7 +34,13 @@ from mas.core.identity.policy import Platform, Role
 from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
 from mas.modules import vendor_scopes
+from mas.modules.comms import telephony
 from tests.conftest import make_settings, missing_service, open_container, truncate_pg
+from tests.exotel_fake import EXOPHONE, FakeExotel
+from tests.exotel_fake import KEY as EXOTEL_KEY
+from tests.exotel_fake import SID as EXOTEL_SID
+from tests.exotel_fake import SUBDOMAIN as EXOTEL_SUBDOMAIN
+from tests.exotel_fake import TOKEN as EXOTEL_TOKEN
 from tests.http.conftest import add_user
 from tests.integration.crm_fixtures import add_leads
 from tests.integration.test_google_idp import CLIENT_ID as GOOGLE_CLIENT_ID
@@ -90,6 +97,21 @@ class FuzzTarget:
             # endpoint: an invalid token is the documented 401, and nothing leaves the machine.
             self.container.identity.sign_in.google = GoogleIdentityProvider(
                 GOOGLE_CLIENT_ID, jwks_url=GOOGLE_JWKS_URL, http=google_http
+            )
+            # Exotel configured against the fake speaking its wire format: calls and SMS reach
+            # their handlers (an unconfigured one is the documented 503, never a fuzz target).
+            exotel_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=FakeExotel()))
+            self.container.closers.append(exotel_http.aclose)
+            telephony.install(
+                self.container,
+                ExotelClient(
+                    subdomain=EXOTEL_SUBDOMAIN,
+                    sid=EXOTEL_SID,
+                    api_key=EXOTEL_KEY,
+                    api_token=EXOTEL_TOKEN,
+                    caller_id=EXOPHONE,
+                    http=exotel_http,
+                ),
             )
             await self._seed(self.container)
             self.app = create_app(container=self.container)

@@ -9,27 +9,22 @@ the part's services; ``mas.core.comms.handlers`` binds them to the domain's).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from mas.core.comms.telephony import tasks
+from mas.core.comms.telephony.services import TelephonyPorts, TelephonyServices, build_telephony
 from mas.core.platform.events import Subscription
 from mas.core.platform.tasking import Handler, Task
 
-
-@dataclass(frozen=True)
-class TelephonyPorts:
-    pass
-
-
-@dataclass(frozen=True)
-class TelephonyServices:
-    pass
-
-
-def build_telephony(ports: TelephonyPorts) -> TelephonyServices:
-    return TelephonyServices()
-
-
-HANDLERS: Sequence[Handler[TelephonyServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
+HANDLERS: Sequence[Handler[TelephonyServices, Any]] = tasks.HANDLERS
+CRONS: Mapping[Task[Any], str] = tasks.CRONS
 SUBSCRIPTIONS: Sequence[Subscription[TelephonyServices, Any]] = ()
+
+__all__ = [
+    "CRONS",
+    "HANDLERS",
+    "SUBSCRIPTIONS",
+    "TelephonyPorts",
+    "TelephonyServices",
+    "build_telephony",
+]
