@@ -17,12 +17,15 @@ from typing import Any, TypeVar
 import pytest
 
 from mas.adapters.cache.memory import MemoryCache
+from mas.adapters.comms.templates import JinjaTemplateEngine
 from mas.adapters.fakes.crm import CrmStore, CrmTables, FakeCrmUnitOfWork
 from mas.adapters.fakes.identity import IdentityTables
 from mas.adapters.fakes.platform import FakeClock, FakeEnqueuer
 from mas.adapters.phone import LibPhoneNormalizer
 from mas.adapters.storage.local import LocalStorage
+from mas.core.comms.mail.writer import MailWriter
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
+from mas.core.crm.followups import MAIL_TEMPLATES
 from mas.core.crm.model import Lead, LeadStatus
 from mas.core.crm.services import CrmPorts, CrmServices, build_crm
 from mas.core.identity.model import User, UserStage
@@ -64,6 +67,10 @@ class World:
                 limiter=RateLimiter(cache, now=self.clock.timestamp),
                 storage=LocalStorage(tmp_path),
                 phones=LibPhoneNormalizer(),
+                # The mail part's writer is the messenger's email side; the CRM only mails.
+                messenger=MailWriter(  # type: ignore[arg-type]
+                    clock=self.clock, templates=MAIL_TEMPLATES, engine=JinjaTemplateEngine()
+                ),
             )
         )
         self._phones = 0

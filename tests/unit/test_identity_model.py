@@ -13,7 +13,7 @@ from mas.adapters.fakes.platform import FakeClock
 from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.access import revoked_session_key, snapshot_key
 from mas.core.identity.lockout import wait_after
-from mas.core.identity.mail import BRAND, alert_email, credentials_email, otp_email
+from mas.core.identity.mail import ACCOUNT_CREATED, ALERT, BRAND, MAIL_TEMPLATES, otp_template
 from mas.core.identity.model import (
     AMR,
     AuthMethod,
@@ -520,19 +520,30 @@ def test_a_successor_token_is_derived_from_the_token_and_the_server_key() -> Non
 
 @pytest.mark.parametrize("platform", list(Platform))
 def test_otp_mail_is_branded_and_names_the_code(platform: Platform) -> None:
-    mail = otp_email("Asha@Example.com", "123456", OtpPurpose.SIGNUP, platform, 10, NOW)
-    assert BRAND[platform] in mail.subject and "123456" in mail.body_text
-    assert mail.recipient == "asha@example.com" and mail.template == "auth.signup_otp"
-    assert "10 minutes" in mail.body_text and "verify your email" in mail.body_text
+    assert otp_template(OtpPurpose.SIGNUP) == "auth.signup_otp"
+    data = {"code": "123456", "platform": platform.value, "minutes": 10}
+    mail = MAIL_TEMPLATES["auth.signup_otp"](data)
+    assert BRAND[platform] in mail.subject and "123456" in mail.text
+    assert "10 minutes" in mail.text and "verify your email" in mail.text
 
 
 def test_reset_credentials_and_alert_mails() -> None:
-    reset = otp_email("a@b.co", "654321", OtpPurpose.PASSWORD_RESET, Platform.MR_HIRE, 15, NOW)
-    assert reset.template == "auth.password_reset_otp" and "reset your password" in reset.body_text
-    created = credentials_email("a@b.co", "temp-pass-1", "EXPERT", Platform.MR_MENTOR, NOW)
-    assert "temp-pass-1" in created.body_text and "Mr. Mentor" in created.subject
-    alert = alert_email("a@b.co", "subject", "body", NOW)
-    assert (alert.template, alert.subject, alert.body_text) == ("auth.alert", "subject", "body")
+    assert otp_template(OtpPurpose.PASSWORD_RESET) == "auth.password_reset_otp"
+    reset = MAIL_TEMPLATES["auth.password_reset_otp"](
+        {"code": "654321", "platform": Platform.MR_HIRE.value, "minutes": 15}
+    )
+    assert "reset your password" in reset.text and "Mr. Hire" in reset.subject
+    created = MAIL_TEMPLATES[ACCOUNT_CREATED](
+        {
+            "email": "a@b.co",
+            "password": "temp-pass-1",
+            "role": "EXPERT",
+            "platform": Platform.MR_MENTOR.value,
+        }
+    )
+    assert "temp-pass-1" in created.text and "Mr. Mentor" in created.subject
+    alert = MAIL_TEMPLATES[ALERT]({"subject": "subject", "body": "body"})
+    assert (alert.subject, alert.text) == ("subject", "body")
 
 
 def test_the_public_view_hides_secrets_and_says_how_one_signs_in() -> None:

@@ -18,6 +18,7 @@ import msgspec
 import pytest
 
 from mas.adapters.cache.memory import MemoryCache
+from mas.adapters.comms.templates import JinjaTemplateEngine
 from mas.adapters.fakes.identity import (
     FakeCodec,
     FakeHasher,
@@ -29,7 +30,9 @@ from mas.adapters.fakes.identity import (
     IdentityTables,
 )
 from mas.adapters.fakes.platform import FakeClock
+from mas.core.comms.mail.writer import MailWriter
 from mas.core.identity.accounts import UserChanges
+from mas.core.identity.mail import MAIL_TEMPLATES
 from mas.core.identity.model import AccountThrottle, AuthMethod, RevokeReason, User, UserStage
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.identity.ports import GoogleIdentity
@@ -86,6 +89,10 @@ class World:
                 google=self.google,
                 totp=self.totp,
                 mail_configured=lambda: self.mail_configured,
+                # The mail part's writer is the messenger's email side; identity only mails.
+                messenger=MailWriter(  # type: ignore[arg-type]
+                    clock=self.clock, templates=MAIL_TEMPLATES, engine=JinjaTemplateEngine()
+                ),
                 pages=frozenset({"crm.leads", "crm.targets"}),
                 vendor_scopes=frozenset({"leads:write", "leads:read"}),
                 access_ttl_s=ACCESS_TTL_S,

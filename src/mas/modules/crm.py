@@ -13,6 +13,7 @@ from mas.adapters.db.crm.targets import SqlTargetRepository
 from mas.adapters.db.crm.teams import SqlTeamRepository
 from mas.adapters.phone import LibPhoneNormalizer
 from mas.core.crm.assignment_model import PAGE_FLAGS
+from mas.core.crm.followups import MAIL_TEMPLATES
 from mas.core.crm.handlers import HANDLERS, SUBSCRIPTIONS
 from mas.core.crm.pages import POLICIES, SALES_HEAD_PAGES, VENDOR_SCOPES
 from mas.core.crm.services import CrmPorts, CrmServices, build_crm
@@ -33,6 +34,7 @@ def build(c: Container) -> CrmServices:
             limiter=c.rate_limiter,
             storage=c.storage,
             phones=LibPhoneNormalizer(),
+            messenger=c.messenger,
             zone=settings.timezone,
             ip_pepper=settings.encryption_key or settings.effective_jwt_secret,
         )
@@ -68,6 +70,7 @@ MODULE = Module(
     page_check=check_page,
     page_flags=PAGE_FLAGS,
     vendor_scopes=VENDOR_SCOPES,
+    mail_templates=MAIL_TEMPLATES,
     controllers=[
         "mas.http.crm.leads:SalesLeadController",
         "mas.http.crm.leads:PoolLeadController",

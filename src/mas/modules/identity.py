@@ -16,6 +16,7 @@ from mas.adapters.identity.passwords import Argon2Hasher
 from mas.adapters.identity.tokens import JwtCodec
 from mas.adapters.identity.totp import PyOtpVerifier
 from mas.core.identity.handlers import HANDLERS
+from mas.core.identity.mail import MAIL_TEMPLATES
 from mas.core.identity.policy import POLICY
 from mas.core.identity.secrets import StdSecrets
 from mas.core.identity.services import IdentityPorts, IdentityServices, build_identity
@@ -40,6 +41,7 @@ def build(c: Container) -> IdentityServices:
             if settings.master_totp_secret
             else None,
             mail_configured=lambda: c.mail.configured,
+            messenger=c.messenger,
             pages=c.pages,
             vendor_scopes=c.vendor_scopes,
             access_ttl_s=settings.access_ttl_s,
@@ -68,6 +70,7 @@ MODULE = Module(
     handlers=HANDLERS,
     crons=CRONS,
     policies=POLICY,
+    mail_templates=MAIL_TEMPLATES,
     controllers=[
         "mas.http.identity.auth_routes:AuthController",
         "mas.http.identity.auth_routes:UserController",

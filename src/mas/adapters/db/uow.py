@@ -81,9 +81,11 @@ class SqlUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
-    async def send(self, message: OutboxMessage) -> None:
-        await self._outbox().add_message(message)
-        self._message_ids.append(message.id)
+    async def send(self, message: OutboxMessage) -> uuid.UUID:
+        kept = await self._outbox().add_message(message)
+        if kept == message.id:  # a known idempotency key: that row was handed over already
+            self._message_ids.append(kept)
+        return kept
 
     async def commit(self) -> None:
         event_ids = []

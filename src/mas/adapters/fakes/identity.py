@@ -502,8 +502,12 @@ class FakeIdentityUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._store.live.events.append(event)
 
-    async def send(self, message: OutboxMessage) -> None:
+    async def send(self, message: OutboxMessage) -> uuid.UUID:
+        for kept in self._store.live.outbox:
+            if message.idempotency_key and kept.idempotency_key == message.idempotency_key:
+                return kept.id
         self._store.live.outbox.append(message)
+        return message.id
 
 
 if TYPE_CHECKING:  # mypy holds every fake to its port

@@ -390,11 +390,16 @@ class FakeOutboxRepository:
         self._store = store
         self._before_write = before_write
 
-    async def add_message(self, message: OutboxMessage) -> None:
+    async def add_message(self, message: OutboxMessage) -> uuid.UUID:
         if message.id in self._store.messages:
             raise DuplicateKey(f"message {message.id}")
+        if message.idempotency_key is not None:
+            for kept in self._store.messages.values():
+                if kept.idempotency_key == message.idempotency_key:
+                    return kept.id
         self._before_write()
         self._store.messages[message.id] = copy.deepcopy(message)
+        return message.id
 
     async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None:
         found = self._store.messages.get(message_id)
@@ -528,9 +533,11 @@ class FakePlatformUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
-    async def send(self, message: OutboxMessage) -> None:
-        await self.outbox.add_message(message)
-        self._message_ids.append(message.id)
+    async def send(self, message: OutboxMessage) -> uuid.UUID:
+        kept = await self.outbox.add_message(message)
+        if kept == message.id:
+            self._message_ids.append(kept)
+        return kept
 
 
 if TYPE_CHECKING:  # mypy holds every fake to its port

@@ -9,8 +9,9 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -39,8 +40,8 @@ from mas.core.crm.service import save_or_conflict, status_journal, transition, w
 from mas.core.identity.policy import ADMIN_ROLES, Caller, Role
 from mas.core.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mas.core.platform.ids import uuid7
-from mas.core.platform.messages import OutboxMessage
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import MailTemplate, Messenger, RenderedEmail
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.crm")
@@ -86,10 +87,18 @@ def check_due(due_at: datetime, now: datetime) -> datetime:
 
 
 class FollowUpService:
-    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, zone: str) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        zone: str,
+        messenger: Messenger,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._zone = zone
+        self._messenger = messenger
 
     async def schedule(self, caller: Caller, lead_id: uuid.UUID, data: NewFollowUp) -> FollowUp:
         now = self._clock.now()
@@ -272,9 +281,9 @@ class FollowUpService:
     async def send_digest(self, owner_id: uuid.UUID, day: date) -> bool:
         """One email listing ``owner_id``'s follow-ups of ``day`` and the overdue ones.
 
-        The task that calls this is keyed by (owner, day), so a day has one digest per person.
+        The task that calls this is keyed by (owner, day), and so is the mail: a day has one
+        digest per person.
         """
-        now = self._clock.now()
         start = local_midnight(day, self._zone)
         async with self._uow() as uow:
             user = await uow.users.get(owner_id)
@@ -290,17 +299,24 @@ class FollowUpService:
             if not items:
                 return False
             subject, body = digest_text(items, start, self._zone)
-            await uow.send(
-                OutboxMessage.email(
-                    to=user.email,
-                    subject=subject,
-                    body_text=body,
-                    now=now,
-                    template="crm.follow_up_digest",
-                )
+            await self._messenger.email(
+                uow,
+                template=DIGEST_TEMPLATE,
+                to=user.email,
+                data={"subject": subject, "body": body},
+                key=f"crm.follow_up_digest:{owner_id}:{day.isoformat()}",
             )
             await uow.commit()
         return True
+
+
+def digest_email(data: Mapping[str, Any]) -> RenderedEmail:
+    """The digest's code template: ``digest_text`` made the subject and body."""
+    return RenderedEmail(subject=str(data["subject"]), text=str(data["body"]))
+
+
+DIGEST_TEMPLATE = "crm.follow_up_digest"
+MAIL_TEMPLATES: dict[str, MailTemplate] = {DIGEST_TEMPLATE: digest_email}
 
 
 def digest_text(items: list[FollowUpItem], start: datetime, zone: str) -> tuple[str, str]:

@@ -1,29 +1,25 @@
 """Emails of the assignment domain, written to the outbox in the transaction of the change.
 
-``send_once`` derives the message id from a dedupe key (request and status, request and
-assignee, ...): a replayed job or a retried transaction finds the message already there and
-writes nothing, so each person gets each notice exactly once.
+``send_once`` gives the message a dedupe key (request and status, request and assignee, ...) as
+its outbox idempotency key: a replayed job, a retried transaction or a concurrent one finds the
+key taken and writes nothing, so each person gets each notice exactly once.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from mas.core.crm.assignment_model import BulkRequest, Person, Slot
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.platform.messages import OutboxMessage
 
-_NAMESPACE = uuid.UUID("5f0d7c2e-8a0b-4a52-9a57-6b1f3f0c2d11")
 SLOT_WORDS = {Slot.FIRST_LINE: "first line (telecalling)", Slot.SECOND_LINE: "second line"}
 
 
 async def send_once(uow: CrmUnitOfWork, key: str, message: OutboxMessage) -> bool:
-    message.id = uuid.uuid5(_NAMESPACE, key)
-    if await uow.outbox.get_message(message.id) is not None:
-        return False
-    await uow.send(message)
-    return True
+    """Queue ``message`` under ``key``; False when the key was used before (nothing written)."""
+    message.idempotency_key = key
+    return await uow.send(message) == message.id
 
 
 def _mail(to: Person, subject: str, body: str, template: str, now: datetime) -> OutboxMessage:

@@ -25,6 +25,7 @@ from mas.core.crm.transfers import OwnershipTransfers
 from mas.core.crm.vendor_intake import VendorLeadService
 from mas.core.platform.ports.cache import Cache
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.storage import Storage
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
@@ -66,6 +67,8 @@ class CrmPorts:
     limiter: RateLimiter
     storage: Storage
     phones: PhoneNormalizer
+    messenger: Messenger
+    """How the CRM's mails go out (code templates ``MAIL_TEMPLATES``, in the caller's unit)."""
     zone: str = "Asia/Kolkata"
     ip_pepper: str = ""
 
@@ -79,7 +82,9 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         jobs=ports.jobs,
         intake=LeadIntakeService(uow=uow, clock=clock, phones=phones),
         leads=leads,
-        follow_ups=FollowUpService(uow=uow, clock=clock, zone=ports.zone),
+        follow_ups=FollowUpService(
+            uow=uow, clock=clock, zone=ports.zone, messenger=ports.messenger
+        ),
         tags=TagService(uow=uow, clock=clock, leads=leads),
         campaigns=CampaignService(
             uow=uow,

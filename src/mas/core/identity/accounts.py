@@ -16,7 +16,7 @@ import msgspec
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.audit import record_audit
 from mas.core.identity.lookup import existing_user
-from mas.core.identity.mail import credentials_email
+from mas.core.identity.mail import ACCOUNT_CREATED
 from mas.core.identity.model import (
     AuditKind,
     EmailSyntax,
@@ -32,6 +32,7 @@ from mas.core.platform.errors import Conflict, Forbidden
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 Text255 = Annotated[str, msgspec.Meta(max_length=255)]
@@ -64,9 +65,11 @@ class AccountAdmin:
         hasher: PasswordHasher,
         secrets: Secrets,
         guard: AccessGuard,
+        messenger: Messenger,
         email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._messenger = messenger
         self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
@@ -119,7 +122,18 @@ class AccountAdmin:
                 raise Conflict(
                     "an account with this email already exists", code="email_taken"
                 ) from None
-            await uow.send(credentials_email(email, password, role.value, platform, now))
+            await self._messenger.email(
+                uow,
+                template=ACCOUNT_CREATED,
+                to=email,
+                data={
+                    "email": email,
+                    "password": password,
+                    "role": role.value,
+                    "platform": platform.value,
+                },
+                key=f"account-created:{user.id}",
+            )
             await record_audit(
                 uow,
                 AuditKind.USER_CREATED,

@@ -11,13 +11,15 @@ import asyncio
 from datetime import datetime
 
 from mas.core.identity.audit import record_audit, require_reason
-from mas.core.identity.mail import alert_email
+from mas.core.identity.mail import ALERT
 from mas.core.identity.model import AuditKind, AuthMethod, EmailSyntax, check_email
 from mas.core.identity.policy import ADMIN_ROLES, is_admin
 from mas.core.identity.ports import IdentityUnitOfWork, PasswordHasher, TotpVerifier
 from mas.core.identity.tokens import RequestInfo, TokenIssuer, TokenPair
 from mas.core.platform.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.ratelimit import RateLimiter
 
@@ -36,9 +38,11 @@ class BreakGlass:
         limiter: RateLimiter,
         totp: TotpVerifier | None,
         master_password_hash: str | None,
+        messenger: Messenger,
         email_syntax: EmailSyntax | None = None,
     ) -> None:
         self._uow = uow
+        self._messenger = messenger
         self._email_syntax = email_syntax
         self._clock = clock
         self._hasher = hasher
@@ -99,7 +103,7 @@ class BreakGlass:
                 info=info,
                 reason=reason,
             )
-            await _alert_admins(uow, user.email, reason, info, now)
+            await _alert_admins(self._messenger, uow, user.email, reason, info, now)
             await uow.commit()
         token = self._issuer.access_token(user, info.platform, AuthMethod.MASTER, None)
         return TokenPair(
@@ -116,15 +120,23 @@ class BreakGlass:
 
 
 async def _alert_admins(
-    uow: IdentityUnitOfWork, opened: str, reason: str, info: RequestInfo, now: datetime
+    messenger: Messenger,
+    uow: IdentityUnitOfWork,
+    opened: str,
+    reason: str,
+    info: RequestInfo,
+    now: datetime,
 ) -> None:
+    login = uuid7()  # one key per use of the master login, one mail per administrator
     for admin in await uow.users.active_with_roles(sorted(ADMIN_ROLES)):
-        await uow.send(
-            alert_email(
-                admin.email,
-                "mas: master login used",
-                f"Master login into {opened} at {now.isoformat()} from {info.ip}.\n"
+        await messenger.email(
+            uow,
+            template=ALERT,
+            to=admin.email,
+            data={
+                "subject": "mas: master login used",
+                "body": f"Master login into {opened} at {now.isoformat()} from {info.ip}.\n"
                 f"Reason: {reason}",
-                now,
-            )
+            },
+            key=f"master-login:{login}:{admin.id}",
         )

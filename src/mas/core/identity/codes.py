@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mas.core.identity.audit import record_audit
-from mas.core.identity.mail import otp_email
+from mas.core.identity.mail import otp_template
 from mas.core.identity.model import AuditKind, OtpCode, OtpPurpose
 from mas.core.identity.ports import IdentityUnitOfWork, Secrets
 from mas.core.identity.secrets import same
@@ -19,6 +19,7 @@ from mas.core.identity.tokens import RequestInfo
 from mas.core.platform.errors import DomainError, FieldError, Gone, NotFound, RateLimited
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ratelimit import RateLimiter
 
 OTP_MINUTES = {OtpPurpose.SIGNUP: 10, OtpPurpose.PASSWORD_RESET: 15}
@@ -27,10 +28,13 @@ SENDS_PER_HOUR = 5
 
 
 class OneTimeCodes:
-    def __init__(self, *, secrets: Secrets, clock: Clock, limiter: RateLimiter) -> None:
+    def __init__(
+        self, *, secrets: Secrets, clock: Clock, limiter: RateLimiter, messenger: Messenger
+    ) -> None:
         self._secrets = secrets
         self._clock = clock
         self._limiter = limiter
+        self._messenger = messenger
 
     async def issue(
         self, uow: IdentityUnitOfWork, email: str, purpose: OtpPurpose, info: RequestInfo
@@ -49,7 +53,13 @@ class OneTimeCodes:
         )
         await uow.otps.supersede(email, purpose, now)
         await uow.otps.add(otp)
-        await uow.send(otp_email(email, code, purpose, info.platform, minutes, now))
+        await self._messenger.email(
+            uow,
+            template=otp_template(purpose),
+            to=email,
+            data={"code": code, "platform": info.platform.value, "minutes": minutes},
+            key=f"otp:{otp.id}",
+        )
         await record_audit(
             uow, AuditKind.OTP_SENT, self._clock.now(), info=info, detail={"purpose": purpose.value}
         )

@@ -1,55 +1,67 @@
-"""The identity emails, branded by platform."""
+"""The identity emails, branded by platform: code templates for the messenger.
+
+Declared in identity's manifest (``mail_templates=MAIL_TEMPLATES``); the services send them with
+``messenger.email(uow, template=..., to=..., data=..., key=...)``. Each template reads its data
+by name (a missing name is the sender's 422); ``platform`` is a ``Platform`` value.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from typing import Any
 
 from mas.core.identity.model import OtpPurpose
 from mas.core.identity.policy import Platform
-from mas.core.platform.messages import OutboxMessage
+from mas.core.platform.ports.messenger import MailTemplate, RenderedEmail
 
 BRAND = {
     Platform.MY_ANALYTICS_SCHOOL: "My Analytics School",
     Platform.MR_MENTOR: "Mr. Mentor",
     Platform.MR_HIRE: "Mr. Hire",
 }
+ACCOUNT_CREATED = "auth.account_created"
+ALERT = "auth.alert"
 
 
-def otp_email(
-    to: str, code: str, purpose: OtpPurpose, platform: Platform, minutes: int, now: datetime
-) -> OutboxMessage:
-    brand = BRAND[platform]
+def otp_template(purpose: OtpPurpose) -> str:
+    return f"auth.{purpose.value.lower()}_otp"
+
+
+def _otp(purpose: OtpPurpose) -> MailTemplate:
     what = "verify your email" if purpose is OtpPurpose.SIGNUP else "reset your password"
-    return OutboxMessage.email(
-        to=to,
-        subject=f"{brand}: your code is {code}",
-        body_text=(
-            f"Use {code} to {what} on {brand}. It expires in {minutes} minutes.\n"
-            "If you did not ask for it, ignore this email."
-        ),
-        now=now,
-        template=f"auth.{purpose.value.lower()}_otp",
-    )
+
+    def otp_email(data: Mapping[str, Any]) -> RenderedEmail:
+        brand = BRAND[Platform(data["platform"])]
+        code = data["code"]
+        return RenderedEmail(
+            subject=f"{brand}: your code is {code}",
+            text=(
+                f"Use {code} to {what} on {brand}. It expires in {data['minutes']} minutes.\n"
+                "If you did not ask for it, ignore this email."
+            ),
+        )
+
+    return otp_email
 
 
-def credentials_email(
-    to: str, password: str, role: str, platform: Platform, now: datetime
-) -> OutboxMessage:
-    brand = BRAND[platform]
-    return OutboxMessage.email(
-        to=to,
+def credentials_email(data: Mapping[str, Any]) -> RenderedEmail:
+    brand = BRAND[Platform(data["platform"])]
+    return RenderedEmail(
         subject=f"Your {brand} account",
-        body_text=(
-            f"An administrator created a {role} account for you on {brand}.\n"
-            f"Email: {to}\nTemporary password: {password}\n"
+        text=(
+            f"An administrator created a {data['role']} account for you on {brand}.\n"
+            f"Email: {data['email']}\nTemporary password: {data['password']}\n"
             "Sign in and change the password."
         ),
-        now=now,
-        template="auth.account_created",
     )
 
 
-def alert_email(to: str, subject: str, body: str, now: datetime) -> OutboxMessage:
-    return OutboxMessage.email(
-        to=to, subject=subject, body_text=body, now=now, template="auth.alert"
-    )
+def alert_email(data: Mapping[str, Any]) -> RenderedEmail:
+    return RenderedEmail(subject=str(data["subject"]), text=str(data["body"]))
+
+
+MAIL_TEMPLATES: dict[str, MailTemplate] = {
+    **{otp_template(purpose): _otp(purpose) for purpose in OtpPurpose},
+    ACCOUNT_CREATED: credentials_email,
+    ALERT: alert_email,
+}

@@ -33,6 +33,7 @@ from mas.core.identity.tokens import TokenIssuer
 from mas.core.identity.vendor import VendorKeys
 from mas.core.platform.ports.cache import Cache
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.ratelimit import RateLimiter
 
@@ -72,6 +73,8 @@ class IdentityPorts:
     google: IdentityProvider
     totp: TotpVerifier | None
     mail_configured: Callable[[], bool]
+    messenger: Messenger
+    """How identity's mails are sent (code templates ``MAIL_TEMPLATES``, in the caller's unit)."""
     pages: frozenset[str]
     """Every SALES_HEAD page key the domains declare (granted by the admin)."""
     vendor_scopes: frozenset[str] = frozenset()
@@ -90,7 +93,9 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
     uow, clock, hasher = ports.uow, ports.clock, ports.hasher
     issuer = TokenIssuer(ports.codec, ports.secrets, clock, ports.access_ttl_s, ports.refresh_ttl_s)
     access = AccessGuard(ports.codec, ports.cache, uow, ports.access_ttl_s)
-    codes = OneTimeCodes(secrets=ports.secrets, clock=clock, limiter=ports.limiter)
+    codes = OneTimeCodes(
+        secrets=ports.secrets, clock=clock, limiter=ports.limiter, messenger=ports.messenger
+    )
     lockout = AccountLockout(uow=uow, clock=clock, secrets=ports.secrets)
     emails = ports.email_syntax
     return IdentityServices(
@@ -144,6 +149,7 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             hasher=hasher,
             secrets=ports.secrets,
             guard=access,
+            messenger=ports.messenger,
             email_syntax=emails,
         ),
         sales_head_pages=SalesHeadPages(uow=uow, clock=clock, guard=access, pages=ports.pages),
@@ -158,6 +164,7 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             limiter=ports.limiter,
             totp=ports.totp,
             master_password_hash=ports.master_password_hash,
+            messenger=ports.messenger,
             email_syntax=emails,
         ),
         vendor_keys=VendorKeys(uow, ports.secrets, clock, ports.vendor_scopes),

@@ -54,6 +54,13 @@ class OutboxMessage(msgspec.Struct, kw_only=True):
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    idempotency_key: str | None = None
+    """The sender's key (``otp:{id}``): a second message with the same key is not written."""
+    related_type: str | None = None
+    """What the message is about (``raw_lead``), with ``related_id``; the send log filters it."""
+    related_id: uuid.UUID | None = None
+    sent_by: uuid.UUID | None = None
+    """The person who sent it (a salesperson mailing a lead); None for system mail."""
 
     @classmethod
     def email(
@@ -65,6 +72,9 @@ class OutboxMessage(msgspec.Struct, kw_only=True):
         now: datetime,
         body_html: str | None = None,
         template: str | None = None,
+        key: str | None = None,
+        related: tuple[str, uuid.UUID] | None = None,
+        sent_by: uuid.UUID | None = None,
     ) -> OutboxMessage:
         return cls(
             id=uuid7(),
@@ -75,6 +85,10 @@ class OutboxMessage(msgspec.Struct, kw_only=True):
             body_html=body_html,
             template=template,
             created_at=now,
+            idempotency_key=key,
+            related_type=related[0] if related else None,
+            related_id=related[1] if related else None,
+            sent_by=sent_by,
         )
 
     def _move(self, target: OutboxStatus) -> None:

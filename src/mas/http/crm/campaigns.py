@@ -15,6 +15,7 @@ from mas.core.crm.model import Campaign, CampaignLead, CampaignLeadStatus, Tag
 from mas.core.crm.tagging import NewTag, TagChanges
 from mas.core.platform.paging import Page, PageRequest, page_of
 from mas.http.crm import Crm, CrmController
+from mas.http.crm.leads import CONTACT_RULES
 from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
 
 
@@ -122,6 +123,8 @@ class PublicCampaignController(CrmController):
         operation_id="submitCampaignForm",
         summary="Submit a campaign form; always the same 202 body",
         status_code=202,
+        # The form's contact rules are the lead's (a honeypot submission skips them).
+        opt={"rules": CONTACT_RULES},
     )
     async def submit(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mas.adapters.db.platform.tables import OutboxEventRow, OutboxMessageRow
@@ -32,8 +33,31 @@ class SqlOutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add_message(self, message: OutboxMessage) -> None:
-        await self._session.execute(insert(OutboxMessageRow).values(**_values(message)))
+    async def add_message(self, message: OutboxMessage) -> uuid.UUID:
+        if message.idempotency_key is None:
+            await self._session.execute(insert(OutboxMessageRow).values(**_values(message)))
+            return message.id
+        # ON CONFLICT DO NOTHING, never a caught IntegrityError: on PostgreSQL that would abort
+        # the caller's transaction. A concurrent insert of the same key waits for the other
+        # transaction; once it commits, the SELECT (a new snapshot) finds its row.
+        postgres = self._session.get_bind().dialect.name == "postgresql"
+        make = postgresql.insert if postgres else sqlite.insert
+        inserted = await self._session.execute(
+            make(OutboxMessageRow)
+            .values(**_values(message))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessageRow.id)
+        )
+        if inserted.scalar_one_or_none() is not None:
+            return message.id
+        kept: uuid.UUID = (
+            await self._session.execute(
+                select(OutboxMessageRow.id).where(
+                    OutboxMessageRow.idempotency_key == message.idempotency_key
+                )
+            )
+        ).scalar_one()
+        return kept
 
     async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None:
         row = await self._session.get(OutboxMessageRow, message_id, populate_existing=True)

@@ -76,6 +76,10 @@ class OutboxMessageRow(Base):
     __table_args__ = (
         Index("ix_outbox_messages_status", "status", "created_at"),
         Index("ix_outbox_messages_recipient", "recipient"),
+        # The send log (communications): one row per idempotency key, and its two filters.
+        Index("uq_outbox_messages_idempotency_key", "idempotency_key", unique=True),
+        Index("ix_outbox_messages_related", "related_type", "related_id", "created_at"),
+        Index("ix_outbox_messages_sent_by", "sent_by", "created_at"),
     )
 
     channel: Mapped[str] = mapped_column(String(16))
@@ -90,6 +94,10 @@ class OutboxMessageRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    related_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    related_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    sent_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 class OutboxEventRow(Base):

@@ -10,6 +10,7 @@ The units of a test run one after another, as the services use them.
 
 from __future__ import annotations
 
+import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -96,8 +97,8 @@ class FakeCrmUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
-    async def send(self, message: OutboxMessage) -> None:
-        await self.outbox.add_message(message)
+    async def send(self, message: OutboxMessage) -> uuid.UUID:
+        return await self.outbox.add_message(message)
 
 
 if TYPE_CHECKING:  # mypy holds every fake to its port

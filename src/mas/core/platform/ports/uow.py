@@ -91,7 +91,12 @@ class JobRunClaims(Protocol):
 
 
 class OutboxRepository(Protocol):
-    async def add_message(self, message: OutboxMessage) -> None: ...
+    async def add_message(self, message: OutboxMessage) -> uuid.UUID:
+        """Insert ``message``; the id of the row kept. When its ``idempotency_key`` is already
+        taken nothing is written and the existing row's id is returned (never a ``DuplicateKey``
+        that would abort the caller's transaction; a concurrent writer of the same key waits
+        for the other transaction and then finds its row)."""
+        ...
 
     async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None: ...
 
@@ -144,8 +149,11 @@ class UnitOfWork(Protocol):
         """Write ``event`` to the outbox in this transaction; it is published after commit."""
         ...
 
-    async def send(self, message: OutboxMessage) -> None:
-        """Write ``message`` to the outbox in this transaction; it is delivered after commit."""
+    async def send(self, message: OutboxMessage) -> uuid.UUID:
+        """Write ``message`` to the outbox in this transaction; it is delivered after commit.
+
+        Returns the id of the row kept: ``message.id``, or, when ``message.idempotency_key``
+        was used before, the existing row's id (nothing is written nor delivered again)."""
         ...
 
 
