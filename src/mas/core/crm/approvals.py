@@ -29,6 +29,7 @@ from mas.core.platform.errors import Conflict, FieldError, Forbidden, NotFound, 
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
@@ -54,11 +55,17 @@ def _is_requester(actor: Caller, request: BulkRequest) -> bool:
 
 class ApprovalService:
     def __init__(
-        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        jobs: Enqueuer,
+        messenger: Messenger,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._jobs = jobs
+        self._messenger = messenger
 
     async def _visible(
         self, uow: CrmUnitOfWork, actor: Caller, request_id: uuid.UUID, *, lock: bool = False
@@ -181,7 +188,7 @@ class ApprovalService:
     async def _tell_requester(self, uow: CrmUnitOfWork, request: BulkRequest) -> None:
         requester = (await uow.people.by_ids([request.requested_by])).get(request.requested_by)
         if requester is not None and requester.usable:
-            await notices.request_decided(uow, request, requester, self._clock.now())
+            await notices.request_decided(self._messenger, uow, request, requester)
 
     # --- jobs -------------------------------------------------------------------------------
 

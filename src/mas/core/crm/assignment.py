@@ -28,6 +28,7 @@ from mas.core.identity.policy import Caller
 from mas.core.platform.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
@@ -53,11 +54,17 @@ class AssignOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 class AssignmentService:
     def __init__(
-        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        jobs: Enqueuer,
+        messenger: Messenger,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._bulk = BulkAssignments(uow=uow, clock=clock, jobs=jobs)
+        self._messenger = messenger
+        self._bulk = BulkAssignments(uow=uow, clock=clock, jobs=jobs, messenger=messenger)
 
     # --- one lead ---------------------------------------------------------------------------
 
@@ -124,7 +131,7 @@ class AssignmentService:
             )
             await record_changes(uow, [change], labels_of(people), now)
             await notices.leads_assigned(
-                uow, f"crm.assign:{uuid7()}", people[assignee_id], 1, slot, reason, now
+                self._messenger, uow, f"crm.assign:{uuid7()}", people[assignee_id], 1, slot, reason
             )
             await uow.commit()
         return AssignOutcome(

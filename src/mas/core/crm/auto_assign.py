@@ -43,6 +43,7 @@ from mas.core.crm.tasks import (
     PullAutoAssign,
 )
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
@@ -51,12 +52,19 @@ log = logging.getLogger("mas.crm")
 
 class AutoAssigner:
     def __init__(
-        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer, zone: str
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        jobs: Enqueuer,
+        zone: str,
+        messenger: Messenger,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._jobs = jobs
         self._zone = zone
+        self._messenger = messenger
 
     async def _wanted(self, head_id: uuid.UUID | None) -> uuid.UUID | None:
         if head_id is None:
@@ -100,13 +108,13 @@ class AutoAssigner:
                 person = (await uow.people.by_ids([who])).get(who) if who else None
                 if person is not None:
                     await notices.leads_assigned(
+                        self._messenger,
                         uow,
                         f"crm.auto:{lead_id}",
                         person,
                         1,
                         Slot.FIRST_LINE,
                         change.reason,
-                        self._clock.now(),
                     )
             await uow.commit()
         return changes[0] if changes else None
@@ -166,13 +174,13 @@ class AutoAssigner:
                 for who, count in per_assignee.items():
                     if who in people:
                         await notices.leads_assigned(
+                            self._messenger,
                             uow,
                             f"{notice_key}:{who}",
                             people[who],
                             count,
                             Slot.FIRST_LINE,
                             notice_text,
-                            self._clock.now(),
                         )
                 await uow.commit()
         return sum(per_assignee.values())

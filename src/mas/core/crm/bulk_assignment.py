@@ -42,6 +42,7 @@ from mas.core.identity.policy import ADMIN_ROLES, Caller
 from mas.core.platform.errors import FieldError, Forbidden, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
@@ -101,11 +102,17 @@ class BulkAssignments:
     """Files bulk-assignment requests and applies the approved ones."""
 
     def __init__(
-        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, jobs: Enqueuer
+        self,
+        *,
+        uow: UnitOfWorkFactory[CrmUnitOfWork],
+        clock: Clock,
+        jobs: Enqueuer,
+        messenger: Messenger,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._jobs = jobs
+        self._messenger = messenger
 
     async def file_request(self, actor: Caller, cmd: BulkCommand) -> BulkOutcome:
         lead_ids, assignee_ids, explicit = _shape(cmd)
@@ -145,7 +152,9 @@ class BulkAssignments:
                     Person(id=u.id, email=u.email, role=u.role, name=u.full_name)
                     for u in await uow.users.active_with_roles(sorted(ADMIN_ROLES))
                 ]
-                await notices.request_filed(uow, request, people[request.requested_by], admins, now)
+                await notices.request_filed(
+                    self._messenger, uow, request, people[request.requested_by], admins
+                )
             await uow.commit()
         log.info(
             "crm.bulk_filed",
@@ -256,13 +265,13 @@ class BulkAssignments:
             for assignee, count in per_assignee.items():
                 if assignee in people:
                     await notices.leads_assigned(
+                        self._messenger,
                         uow,
                         f"crm.bulk:{request_id}:{assignee}",
                         people[assignee],
                         count,
                         request.slot,
                         f"Bulk assignment {request_id}: {request.reason}",
-                        now,
                     )
             await uow.commit()
         log.info(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from mas.core.crm import notices
 from mas.core.crm.model import (
     MISSED_GRACE_HOURS,
     ActivityType,
@@ -316,7 +317,9 @@ def digest_email(data: Mapping[str, Any]) -> RenderedEmail:
 
 
 DIGEST_TEMPLATE = "crm.follow_up_digest"
-MAIL_TEMPLATES: dict[str, MailTemplate] = {DIGEST_TEMPLATE: digest_email}
+MAIL_TEMPLATES: dict[str, MailTemplate] = {DIGEST_TEMPLATE: digest_email, **notices.MAIL_TEMPLATES}
+"""The CRM's code templates (its manifest's ``mail_templates``): the digest and the
+assignment notices."""
 
 
 def digest_text(items: list[FollowUpItem], start: datetime, zone: str) -> tuple[str, str]:

@@ -1,53 +1,26 @@
-"""Emails of the assignment domain, written to the outbox in the transaction of the change.
+"""Emails of the assignment domain, sent through the messenger in the transaction of the change.
 
-``send_once`` gives the message a dedupe key (request and status, request and assignee, ...) as
-its outbox idempotency key: a replayed job, a retried transaction or a concurrent one finds the
-key taken and writes nothing, so each person gets each notice exactly once.
+Each notice is a code template (``MAIL_TEMPLATES``, declared in the CRM's manifest with the
+follow-up digest): a pure function from plain data to the rendered mail, greeting included.
+The senders below pass that data with a dedupe key (request and status, request and assignee,
+...) as the messenger's idempotency key: a replayed job, a retried transaction or a concurrent
+one finds the key taken and writes nothing, so each person gets each notice exactly once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from typing import Any
 
 from mas.core.crm.assignment_model import BulkRequest, Person, Slot
 from mas.core.crm.ports.uow import CrmUnitOfWork
-from mas.core.platform.messages import OutboxMessage
+from mas.core.platform.ports.messenger import MailTemplate, Messenger, RenderedEmail
 
 SLOT_WORDS = {Slot.FIRST_LINE: "first line (telecalling)", Slot.SECOND_LINE: "second line"}
 
-
-async def send_once(uow: CrmUnitOfWork, key: str, message: OutboxMessage) -> bool:
-    """Queue ``message`` under ``key``; False when the key was used before (nothing written)."""
-    message.idempotency_key = key
-    return await uow.send(message) == message.id
-
-
-def _mail(to: Person, subject: str, body: str, template: str, now: datetime) -> OutboxMessage:
-    greeting = f"Hello {to.label},\n\n"
-    return OutboxMessage.email(
-        to=to.email, subject=subject, body_text=greeting + body, now=now, template=template
-    )
-
-
-async def request_filed(
-    uow: CrmUnitOfWork, request: BulkRequest, requester: Person, admins: list[Person], now: datetime
-) -> None:
-    for admin in admins:
-        await send_once(
-            uow,
-            f"crm.request:{request.id}:{request.status.value}:{admin.id}",
-            _mail(
-                admin,
-                f"Bulk assignment waiting for approval: {request.lead_count} leads",
-                f"{requester.label} asks to assign {request.lead_count} leads "
-                f"({SLOT_WORDS[request.slot]}, {request.strategy.value.lower()}).\n"
-                f"Reason: {request.reason}\nRequest: {request.id}\n"
-                f"It expires at {request.expires_at.isoformat()} unless decided.",
-                "crm.request_filed",
-                now,
-            ),
-        )
-
+REQUEST_FILED = "crm.request_filed"
+LEADS_ASSIGNED = "crm.leads_assigned"
+POOL_RECEIVED = "crm.pool_received"
 
 _OUTCOME = {
     "APPROVED": "was approved; the leads are being assigned",
@@ -56,54 +29,149 @@ _OUTCOME = {
 }
 
 
-async def request_decided(
-    uow: CrmUnitOfWork, request: BulkRequest, requester: Person, now: datetime
+def decided_template(status: str) -> str:
+    """The template of the requester's notice for a request that reached ``status``."""
+    return f"crm.request_{status.lower()}"
+
+
+# --- the code templates (data -> mail) -------------------------------------------------------
+
+
+def _mail(data: Mapping[str, Any], subject: str, body: str) -> RenderedEmail:
+    return RenderedEmail(subject=subject, text=f"Hello {data['name']},\n\n{body}")
+
+
+def request_filed_email(data: Mapping[str, Any]) -> RenderedEmail:
+    """To each admin: ``name``, ``requester``, ``lead_count``, ``slot``, ``strategy``,
+    ``reason``, ``request_id``, ``expires_at`` (ISO)."""
+    count = int(data["lead_count"])
+    return _mail(
+        data,
+        f"Bulk assignment waiting for approval: {count} leads",
+        f"{data['requester']} asks to assign {count} leads "
+        f"({SLOT_WORDS[Slot(data['slot'])]}, {str(data['strategy']).lower()}).\n"
+        f"Reason: {data['reason']}\nRequest: {data['request_id']}\n"
+        f"It expires at {data['expires_at']} unless decided.",
+    )
+
+
+def _request_decided(status: str) -> MailTemplate:
+    def template(data: Mapping[str, Any]) -> RenderedEmail:
+        """To the requester: ``name``, ``lead_count``, ``request_id``, ``note`` (may be
+        empty)."""
+        note = f"\nNote: {data['note']}" if data.get("note") else ""
+        return _mail(
+            data,
+            f"Your bulk assignment request {status.lower()}",
+            f"Your request to assign {int(data['lead_count'])} leads "
+            f"{_OUTCOME.get(status, status.lower())}.{note}\n"
+            f"Request: {data['request_id']}",
+        )
+
+    return template
+
+
+def leads_assigned_email(data: Mapping[str, Any]) -> RenderedEmail:
+    """To an assignee: ``name``, ``count``, ``slot``, ``why``."""
+    count = int(data["count"])
+    noun = "lead was" if count == 1 else "leads were"
+    return _mail(
+        data,
+        f"{count} new {'lead' if count == 1 else 'leads'} assigned to you",
+        f"{count} {noun} assigned to you ({SLOT_WORDS[Slot(data['slot'])]}).\n{data['why']}\n"
+        "Open your lead list to start.",
+    )
+
+
+def pool_received_email(data: Mapping[str, Any]) -> RenderedEmail:
+    """To a sales head: ``name``, ``count``, ``reason``."""
+    return _mail(
+        data,
+        f"{int(data['count'])} leads moved into your pool",
+        f"An administrator moved {int(data['count'])} leads into your pool.\n"
+        f"Reason: {data['reason']}",
+    )
+
+
+MAIL_TEMPLATES: dict[str, MailTemplate] = {
+    REQUEST_FILED: request_filed_email,
+    **{decided_template(s): _request_decided(s) for s in _OUTCOME},
+    LEADS_ASSIGNED: leads_assigned_email,
+    POOL_RECEIVED: pool_received_email,
+}
+
+
+# --- the senders ---------------------------------------------------------------------------
+
+
+async def request_filed(
+    messenger: Messenger,
+    uow: CrmUnitOfWork,
+    request: BulkRequest,
+    requester: Person,
+    admins: list[Person],
 ) -> None:
-    note = f"\nNote: {request.decision_note}" if request.decision_note else ""
-    await send_once(
+    for admin in admins:
+        await messenger.email(
+            uow,
+            template=REQUEST_FILED,
+            to=admin.email,
+            data={
+                "name": admin.label,
+                "requester": requester.label,
+                "lead_count": request.lead_count,
+                "slot": request.slot.value,
+                "strategy": request.strategy.value,
+                "reason": request.reason,
+                "request_id": str(request.id),
+                "expires_at": request.expires_at.isoformat(),
+            },
+            key=f"crm.request:{request.id}:{request.status.value}:{admin.id}",
+        )
+
+
+async def request_decided(
+    messenger: Messenger, uow: CrmUnitOfWork, request: BulkRequest, requester: Person
+) -> None:
+    await messenger.email(
         uow,
-        f"crm.request:{request.id}:{request.status.value}:{requester.id}",
-        _mail(
-            requester,
-            f"Your bulk assignment request {request.status.value.lower()}",
-            f"Your request to assign {request.lead_count} leads "
-            f"{_OUTCOME.get(request.status.value, request.status.value.lower())}.{note}\n"
-            f"Request: {request.id}",
-            f"crm.request_{request.status.value.lower()}",
-            now,
-        ),
+        template=decided_template(request.status.value),
+        to=requester.email,
+        data={
+            "name": requester.label,
+            "lead_count": request.lead_count,
+            "request_id": str(request.id),
+            "note": request.decision_note or "",
+        },
+        key=f"crm.request:{request.id}:{request.status.value}:{requester.id}",
     )
 
 
 async def leads_assigned(
-    uow: CrmUnitOfWork, key: str, to: Person, count: int, slot: Slot, why: str, now: datetime
+    messenger: Messenger,
+    uow: CrmUnitOfWork,
+    key: str,
+    to: Person,
+    count: int,
+    slot: Slot,
+    why: str,
 ) -> None:
-    noun = "lead was" if count == 1 else "leads were"
-    await send_once(
+    await messenger.email(
         uow,
-        key,
-        _mail(
-            to,
-            f"{count} new {'lead' if count == 1 else 'leads'} assigned to you",
-            f"{count} {noun} assigned to you ({SLOT_WORDS[slot]}).\n{why}\n"
-            "Open your lead list to start.",
-            "crm.leads_assigned",
-            now,
-        ),
+        template=LEADS_ASSIGNED,
+        to=to.email,
+        data={"name": to.label, "count": count, "slot": slot.value, "why": why},
+        key=key,
     )
 
 
 async def pool_received(
-    uow: CrmUnitOfWork, key: str, head: Person, count: int, reason: str, now: datetime
+    messenger: Messenger, uow: CrmUnitOfWork, key: str, head: Person, count: int, reason: str
 ) -> None:
-    await send_once(
+    await messenger.email(
         uow,
-        key,
-        _mail(
-            head,
-            f"{count} leads moved into your pool",
-            f"An administrator moved {count} leads into your pool.\nReason: {reason}",
-            "crm.pool_received",
-            now,
-        ),
+        template=POOL_RECEIVED,
+        to=head.email,
+        data={"name": head.label, "count": count, "reason": reason},
+        key=key,
     )

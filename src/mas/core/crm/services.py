@@ -95,13 +95,27 @@ def build_crm(ports: CrmPorts) -> CrmServices:
             ip_pepper=ports.ip_pepper,
         ),
         analytics=LeadAnalytics(uow=uow, clock=clock, zone=ports.zone),
-        assignment=AssignmentService(uow=ports.uow, clock=ports.clock, jobs=ports.jobs),
-        auto_assign=AutoAssigner(
-            uow=ports.uow, clock=ports.clock, jobs=ports.jobs, zone=ports.zone
+        assignment=AssignmentService(
+            uow=ports.uow, clock=ports.clock, jobs=ports.jobs, messenger=ports.messenger
         ),
-        approvals=ApprovalService(uow=ports.uow, clock=ports.clock, jobs=ports.jobs),
-        transfers=OwnershipTransfers(uow=ports.uow, clock=ports.clock),
-        teams=TeamService(uow=ports.uow, clock=ports.clock, zone=ports.zone, switches=pages),
+        auto_assign=AutoAssigner(
+            uow=ports.uow,
+            clock=ports.clock,
+            jobs=ports.jobs,
+            zone=ports.zone,
+            messenger=ports.messenger,
+        ),
+        approvals=ApprovalService(
+            uow=ports.uow, clock=ports.clock, jobs=ports.jobs, messenger=ports.messenger
+        ),
+        transfers=OwnershipTransfers(uow=ports.uow, clock=ports.clock, messenger=ports.messenger),
+        teams=TeamService(
+            uow=ports.uow,
+            clock=ports.clock,
+            zone=ports.zone,
+            switches=pages,
+            messenger=ports.messenger,
+        ),
         targets=TargetService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
         imports=ImportService(
             uow=uow, storage=ports.storage, clock=clock, phones=phones, jobs=ports.jobs

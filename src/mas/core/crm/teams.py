@@ -47,6 +47,7 @@ from mas.core.platform.errors import (
 )
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import DuplicateKey, UnitOfWorkFactory
 
 Threshold = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
@@ -138,11 +139,13 @@ class TeamService:
         clock: Clock,
         zone: str,
         switches: PageSwitches,
+        messenger: Messenger,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._zone = zone
         self._switches = switches  # its cached profiles are dropped after a change
+        self._messenger = messenger
 
     # --- profiles ---------------------------------------------------------------------------
 
@@ -363,13 +366,13 @@ class TeamService:
         labels = {pid: p.label for pid, p in people.items()}
         await record_changes(uow, changes, labels, now)
         await notices.leads_assigned(
+            self._messenger,
             uow,
             f"crm.handover:{member.id}",
             people[reassign_to],
             len(held),
             Slot.FIRST_LINE if Slot.FIRST_LINE in slots else Slot.SECOND_LINE,
             reason,
-            now,
         )
 
 

@@ -25,6 +25,7 @@ from mas.core.identity.policy import Caller
 from mas.core.platform.errors import FieldError, Forbidden, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 
@@ -37,9 +38,12 @@ class TransferCommand(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class OwnershipTransfers:
-    def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], clock: Clock, messenger: Messenger
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._messenger = messenger
 
     async def transfer(self, actor: Caller, cmd: TransferCommand) -> OwnershipTransfer:
         if not actor.is_admin:
@@ -121,7 +125,12 @@ class OwnershipTransfers:
             )
             await uow.assignments.add_transfer(transfer)
             await notices.pool_received(
-                uow, f"crm.transfer:{transfer.id}", target, len(lead_ids), transfer.reason, now
+                self._messenger,
+                uow,
+                f"crm.transfer:{transfer.id}",
+                target,
+                len(lead_ids),
+                transfer.reason,
             )
             await uow.commit()
         return transfer
