@@ -333,7 +333,11 @@ def fuzz_target(
     folder = tmp_path_factory.mktemp("fuzz")
     # The served defaults (a 1 s release loop), not the tests' fast one: less noise on 2 cores.
     target = SERVED
-    target.settings = make_settings(pg_url, folder, release_interval_s=1.0)
+    # WhatsApp on the in-process provider (FakeWhatsApp): the manager routes reach their
+    # handlers (an unconfigured provider is the documented 503, never a fuzz target).
+    target.settings = make_settings(
+        pg_url, folder, release_interval_s=1.0, whatsapp_provider="fake"
+    )
     try:
         with asgi.get_client(target) as client:
             target.seed_over_http(client)

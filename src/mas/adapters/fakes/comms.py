@@ -30,6 +30,7 @@ from mas.core.comms.ports.whatsapp import (
     WhatsAppEvent,
     header,
 )
+from mas.core.comms.whatsapp.model import Account, PhoneNumber
 
 FAKE_SECRET = "fake-app-secret"
 MAX_FAKE_WEBHOOK_BYTES = 1_000_000
@@ -39,7 +40,12 @@ _PARAM = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 @dataclass(frozen=True)
 class WhatsAppCall:
     method: Literal[
-        "send_template", "send_text", "list_templates", "upsert_template", "delete_template"
+        "send_template",
+        "send_text",
+        "list_templates",
+        "upsert_template",
+        "delete_template",
+        "account",
     ]
     args: dict[str, Any]
 
@@ -145,6 +151,15 @@ class FakeWhatsApp:
             raise ProviderRejected(self.name, "100/2593002", f"template {name} does not exist")
         for key in gone:
             del self.templates[key]
+
+    async def account(self) -> Account:
+        self._record(WhatsAppCall("account", {}))
+        return Account(
+            provider=self.name,
+            account_id="fake-waba",
+            name="Fake business account",
+            phone_numbers=[PhoneNumber(id="fake-number", display_phone_number="+910000000000")],
+        )
 
     def verify_and_parse(self, headers: Mapping[str, str], body: bytes) -> list[WhatsAppEvent]:
         if len(body) > MAX_FAKE_WEBHOOK_BYTES:

@@ -56,6 +56,7 @@ from mas.core.comms.ports.whatsapp import (
     WhatsAppEvent,
     header,
 )
+from mas.core.comms.whatsapp.model import Account, PhoneNumber
 from mas.core.platform.errors import Forbidden
 
 log = logging.getLogger("mas.comms")
@@ -162,6 +163,33 @@ class MetaCloudProvider:
                 PROVIDER, "unreadable_answer", "the send answer carries no message id"
             )
         return ProviderSend(provider_message_id=message_id, request_payload=raw)
+
+    # --- account ------------------------------------------------------------------------------
+
+    async def account(self) -> Account:
+        """The business account (WABA) and its phone numbers (the manager's account page)."""
+        waba = await self._call("GET", f"/{self._waba_id}", params={"fields": "id,name"})
+        numbers = await self._call(
+            "GET",
+            f"/{self._waba_id}/phone_numbers",
+            params={"fields": "id,display_phone_number,verified_name,quality_rating"},
+        )
+        data = numbers.get("data")
+        return Account(
+            provider="META",
+            account_id=_text(waba.get("id")),
+            name=_text(waba.get("name")),
+            phone_numbers=[
+                PhoneNumber(
+                    id=str(item["id"])[:64],
+                    display_phone_number=_text(item.get("display_phone_number")),
+                    verified_name=_text(item.get("verified_name")),
+                    quality_rating=_text(item.get("quality_rating")),
+                )
+                for item in (data if isinstance(data, list) else [])
+                if isinstance(item, dict) and item.get("id") is not None
+            ],
+        )
 
     # --- templates ----------------------------------------------------------------------------
 
@@ -313,6 +341,10 @@ def _graph_error(response: httpx.Response, answer: Any) -> Exception:
     if status == 429 or status >= 500 or transient_code or error.get("is_transient") is True:
         return ProviderUnavailable(PROVIDER, message, provider_code=code_text, retry_after=wait)
     return ProviderRejected(PROVIDER, code_text, message, http_status=status)
+
+
+def _text(value: Any) -> str | None:
+    return str(value)[:200] if value is not None else None
 
 
 def _media_kind(url: str) -> str:
