@@ -215,6 +215,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             found.append("MAS_DATABASE_URL points at SQLite; production runs on PostgreSQL")
         if not self.encryption_key:
             found.append("MAS_ENCRYPTION_KEY must be set (it encrypts stored credentials)")
+        if self.whatsapp_provider == "fake":
+            found.append(
+                "MAS_WHATSAPP_PROVIDER=fake sends nothing; production uses meta, aisensy or none"
+            )
         return found
 
     def public_view(self) -> dict[str, Any]:

@@ -244,6 +244,7 @@ def problems_of(settings: Settings) -> str:
         ({"event_bus": "nats", "nats_user": "mas"}, "NATS is used without credentials"),
         ({"database_url": "sqlite+aiosqlite:///./var/mas.db"}, "SQLite"),
         ({"encryption_key": ""}, "MAS_ENCRYPTION_KEY"),
+        ({"whatsapp_provider": "fake"}, "MAS_WHATSAPP_PROVIDER=fake"),
     ],
 )
 def test_each_unsafe_prod_setting_is_refused(changes: dict[str, Any], needle: str) -> None:
