@@ -10,59 +10,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from mas.core.platform.ports.messenger import NotifyResult
+from mas.core.comms.mail.writer import MailWriter
+from mas.core.comms.notifications.writer import NotificationWriter
+from mas.core.comms.whatsapp.writer import WhatsAppMessageWriter
+from mas.core.platform.ports.messenger import Messenger, NotifyResult
 from mas.core.platform.ports.uow import UnitOfWork
 
 
-class EmailWriter(Protocol):
-    async def email(
-        self,
-        uow: UnitOfWork,
-        *,
-        template: str,
-        to: str | list[str],
-        data: Mapping[str, Any],
-        key: str,
-        related: tuple[str, uuid.UUID] | None = None,
-        sent_by: uuid.UUID | None = None,
-    ) -> uuid.UUID: ...
-
-
-class NotifyWriter(Protocol):
-    async def notify(
-        self,
-        uow: UnitOfWork,
-        user_id: uuid.UUID,
-        category: str,
-        title: str,
-        body: str,
-        *,
-        link: str | None = None,
-        dedupe_key: str | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> NotifyResult: ...
-
-
-class WhatsAppWriter(Protocol):
-    async def whatsapp(
-        self,
-        uow: UnitOfWork,
-        *,
-        to: str,
-        template: str,
-        language: str,
-        params: list[str],
-        audience: str,
-        ref: uuid.UUID | None,
-        key: str,
-        sent_by: uuid.UUID | None = None,
-    ) -> uuid.UUID: ...
-
-
 class CommsMessenger:
-    def __init__(self, mail: EmailWriter, notify: NotifyWriter, whatsapp: WhatsAppWriter) -> None:
+    def __init__(
+        self, mail: MailWriter, notify: NotificationWriter, whatsapp: WhatsAppMessageWriter
+    ) -> None:
         self._mail = mail
         self._notify = notify
         self._whatsapp = whatsapp
@@ -122,3 +82,8 @@ class CommsMessenger:
             key=key,
             sent_by=sent_by,
         )
+
+
+def as_port(messenger: CommsMessenger) -> Messenger:
+    """The messenger as the platform port every domain takes (mypy checks it implements it)."""
+    return messenger

@@ -18,10 +18,11 @@ import uuid
 from typing import Any
 
 from mas.core.comms.handlers import CRONS, HANDLERS, SUBSCRIPTIONS
-from mas.core.comms.messenger import CommsMessenger
+from mas.core.comms.messenger import CommsMessenger, as_port
 from mas.core.comms.ports.leads import LeadDirectory, LeadReach
 from mas.core.comms.services import CommsServices
 from mas.core.identity.policy import Caller
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import UnitOfWork
 from mas.modules.base import Module
 from mas.modules.comms import mail, notifications, telephony, whatsapp
@@ -63,9 +64,11 @@ class CrmLeads(LeadDirectory):
         await self._c.crm.contacts.record_contact(uow, lead_id, kind, summary, actor_id, **data)
 
 
-def messenger(c: Container) -> CommsMessenger:
-    return CommsMessenger(
-        mail=mail.writer(c), notify=notifications.writer(c), whatsapp=whatsapp.writer(c)
+def messenger(c: Container) -> Messenger:
+    return as_port(
+        CommsMessenger(
+            mail=mail.writer(c), notify=notifications.writer(c), whatsapp=whatsapp.writer(c)
+        )
     )
 
 
