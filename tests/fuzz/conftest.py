@@ -11,9 +11,9 @@ another thread's loop); the tables are emptied when the gate's module ends.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,22 @@ VENDOR = "vendor"
 
 Message = dict[str, Any]
 
-SEED_PHONES = (f"+9170000{n:05d}" for n in itertools.count())
-"""The seeded leads' phones, distinct for the whole run: schemathesis' pytest plugin ends the
-app's lifespan after every test item, so each operation starts (and seeds) it again, all into
-one committed database."""
+
+def _seed_phones() -> Iterator[str]:
+    """Random Indian mobile numbers, never one twice. Not a counting sequence: the fuzzer's
+    coverage phase makes leads from the phone pattern's simplest values (``+917000000000``…),
+    and a seeded phone equal to one of those would fail the next start-up's insert."""
+    seen: set[str] = set()
+    while True:
+        phone = f"+91{secrets.choice('6789')}{secrets.randbelow(10**9):09d}"
+        if phone not in seen:
+            seen.add(phone)
+            yield phone
+
+
+SEED_PHONES = _seed_phones()
+"""The seeded leads' phones: schemathesis' pytest plugin ends the app's lifespan after every
+test item, so each operation starts (and seeds) it again, all into one committed database."""
 
 KNOWN_IDS: dict[str, list[str]] = {}
 """Path parameter name → values that name a seeded row (filled at startup; the gate's
