@@ -248,3 +248,22 @@ async def test_webhook_token(setup: Setup) -> None:
     for wrong in (None, "", setup.tel.webhook_token + "x"):
         with pytest.raises(Unauthorized):
             setup.tel.check_token(wrong)
+
+
+async def test_log_retention_forgets_old_raw_callbacks_only(setup: Setup) -> None:
+    caller, lead = await agent_with_lead(setup)
+    old = await setup.tel.calls.place(caller, lead)
+    await setup.tel.calls.on_callback(
+        {"CallSid": "fake-1", "Status": "completed", "CustomField": str(old.id)}
+    )
+    await age(setup.c, LeadCallLogRow, 181 * 24 * 60)
+    recent_caller, recent_lead = await agent_with_lead(setup, "+919900000002")
+    recent = await setup.tel.calls.place(recent_caller, recent_lead)
+    await setup.tel.calls.on_callback(
+        {"CallSid": "fake-2", "Status": "busy", "CustomField": str(recent.id)}
+    )
+    assert await setup.tel.calls.drop_raw_callbacks(timedelta(days=180)) == 1
+    kept = {row.id: row for row in await rows(setup.c, LeadCallLogRow)}
+    assert kept[old.id].raw_callback is None and kept[old.id].status == "COMPLETED"
+    assert kept[recent.id].raw_callback is not None
+    assert await setup.tel.calls.drop_raw_callbacks(timedelta(days=180)) == 0  # idempotent

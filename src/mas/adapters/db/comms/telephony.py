@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import msgspec
 from advanced_alchemy.types import GUID
-from sqlalchemy import Table, and_, column, func, insert, or_, select, table, update
+from sqlalchemy import Table, and_, column, func, insert, null, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +53,14 @@ def _sms(row: Any) -> SmsLog:
 class SqlCallLogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
+
+    async def drop_raw_callbacks(self, before: datetime) -> int:
+        result = await self._s.execute(
+            update(CALLS)
+            .where(CALLS.c.created_at < before, CALLS.c.raw_callback.is_not(None))
+            .values(raw_callback=null())  # SQL NULL, not the JSON value null
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def _locked(self, statement: Any, lock: bool) -> Any:
         return statement.with_for_update() if lock else statement

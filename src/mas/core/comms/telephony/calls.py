@@ -188,6 +188,13 @@ class CallService:
             await uow.commit()
             return True
 
+    async def drop_raw_callbacks(self, keep: timedelta) -> int:
+        """Forget Exotel's raw callbacks older than ``keep`` (log retention)."""
+        async with self._uow() as uow:
+            dropped = await uow.call_logs.drop_raw_callbacks(self._clock.now() - keep)
+            await uow.commit()
+        return dropped
+
     async def reconcile(self) -> int:
         """Ask the provider about calls left unfinished for 30 minutes (their callback never
         came); returns how many changed. Idempotent: a finished call is never rewritten."""

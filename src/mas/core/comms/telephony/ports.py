@@ -41,6 +41,10 @@ class CallLogRepository(Protocol):
         """The lead's calls, newest first."""
         ...
 
+    async def drop_raw_callbacks(self, before: datetime) -> int:
+        """Forget ``raw_callback`` of calls created before ``before``; how many were cleared."""
+        ...
+
     async def agent_phone(self, user_id: uuid.UUID) -> str | None:
         """The phone on the agent's profile (identity's ``users.phone``), if any."""
         ...
