@@ -6,7 +6,7 @@ event's Struct before the handler sees it, so no handler parses a dict.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -36,3 +36,17 @@ class Subscription(Generic[S, E]):
 
     def decode(self, payload: dict[str, Any]) -> E:
         return msgspec.convert(payload, type=self.event, strict=False)
+
+
+def lift_subscriptions(
+    part: str, subscriptions: Sequence[Subscription[Any, Any]]
+) -> list[Subscription[Any, Any]]:
+    """As ``tasking.lift_handlers``: a part's subscriptions, bound to the domain's services."""
+
+    def pick(handle: Callable[[Any, Any], Awaitable[None]]) -> Callable[[Any, Any], Any]:
+        async def picked(services: Any, event: Any) -> None:
+            await handle(getattr(services, part), event)
+
+        return picked
+
+    return [Subscription(s.event, pick(s.handle)) for s in subscriptions]

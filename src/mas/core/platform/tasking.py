@@ -10,8 +10,9 @@ run (``dead``); anything else is retried by the policy.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -105,3 +106,24 @@ def is_permanent(exc: BaseException) -> bool:
     if isinstance(exc, PermanentFailure):
         return True
     return isinstance(exc, DomainError) and not isinstance(exc, Transient)
+
+
+def lift_handlers(part: str, handlers: Sequence[Handler[Any, Any]]) -> list[Handler[Any, Any]]:
+    """A domain split into parts (``comms.whatsapp``): each part's handlers take the part's
+    services; the runner hands a handler the domain's, so each is lifted to pick ``part``."""
+    return [
+        Handler(
+            h.task,
+            _pick(part, h.run),
+            on_dead=_pick(part, h.on_dead) if h.on_dead is not None else None,
+        )
+        for h in handlers
+    ]
+
+
+def _pick(part: str, run: Callable[[Any, Any], Awaitable[None]]) -> Callable[[Any, Any], Any]:
+    @wraps(run)
+    async def picked(services: Any, message: Any) -> None:
+        await run(getattr(services, part), message)
+
+    return picked
