@@ -139,6 +139,26 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     notification_daily_cap: int = 3
     """In-app notifications a student (role USER) gets per IST day."""
 
+    # Tokens, purchases, earnings (tokens-earnings.md). Money is integer paise.
+    token_value_paise: int = 35000
+    """What a mentor earns per token a completed meeting consumed (₹350)."""
+    token_price_paise: int = 35000
+    """The price of one token in the default packs (GST-inclusive)."""
+    token_packs: list[dict[str, Any]] = []
+    """Packs on sale: [{"code": "T5", "quantity": 5, "price_paise": 165000}]; empty → T1..T10
+    at ``token_price_paise`` each."""
+    min_withdrawal_paise: int = 50000
+    enable_token_governance: bool = False
+    """Allotment requests decided by batch leads; off → their routes answer 404."""
+    payments_provider: Literal["none", "razorpay", "fake"] = "none"
+    """``fake``: the in-process gateway (``make run``: buy tokens with a test signature)."""
+    razorpay_base_url: str = "https://api.razorpay.com"
+    razorpay_key_id: str = ""
+    razorpay_key_secret: str = ""
+    razorpay_webhook_secret: str = ""
+    razorpayx_account_number: str = ""
+    """The RazorpayX account payouts are drawn from; unset → payouts are MANUAL only."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -215,6 +235,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             found.append("MAS_DATABASE_URL points at SQLite; production runs on PostgreSQL")
         if not self.encryption_key:
             found.append("MAS_ENCRYPTION_KEY must be set (it encrypts stored credentials)")
+        if self.payments_provider == "fake":
+            found.append("MAS_PAYMENTS_PROVIDER=fake takes no money; production uses razorpay")
         if self.whatsapp_provider == "fake":
             found.append(
                 "MAS_WHATSAPP_PROVIDER=fake sends nothing; production uses meta, aisensy or none"
@@ -238,6 +260,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "exotel_api_key",
             "exotel_api_token",
             "exotel_webhook_token",
+            "razorpay_key_secret",
+            "razorpay_webhook_secret",
             "master_password_hash",
             "master_totp_secret",
         }

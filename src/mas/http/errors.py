@@ -31,6 +31,7 @@ STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
     (domain.BadRequest, 400),
     (domain.Unauthorized, 401),
     (domain.Forbidden, 403),
+    (domain.PaymentRequired, 402),
     (domain.Gone, 410),
     (domain.NotFound, 404),
     (domain.Conflict, 409),  # InvalidState too
@@ -43,6 +44,7 @@ STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
 _CODE_BY_STATUS = {
     400: "bad_request",
     401: "unauthorized",
+    402: "insufficient_balance",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",

@@ -50,6 +50,7 @@ from mas.http.errors import PROBLEM_JSON, Problem
 WHAT: dict[int, str] = {
     400: "Malformed body, a body nested too deep, or an unknown X-Platform",
     401: "Not authenticated (no, expired or revoked credentials)",
+    402: "The balance does not cover the spend (the balance in `detail`)",
     403: "The caller's role, page permission or scope does not allow this",
     404: "Not found, or not visible to this caller",
     409: "Conflict: a stale version, an illegal state change or a duplicate",

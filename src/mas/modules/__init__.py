@@ -13,7 +13,7 @@ from typing import Any
 from mas.core.identity.policy import Guard, PolicyTable, Role
 from mas.core.platform.ports.messenger import MailTemplate
 from mas.core.platform.tasking import Handler
-from mas.modules import comms, crm, identity, platform
+from mas.modules import comms, crm, identity, platform, tokens
 from mas.modules.base import Module, PageCheck, resolve
 
 MODULES: tuple[Module[Any], ...] = (
@@ -21,6 +21,7 @@ MODULES: tuple[Module[Any], ...] = (
     identity.MODULE,
     crm.MODULE,
     comms.MODULE,
+    tokens.MODULE,
 )
 
 

@@ -73,6 +73,13 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class PaymentRequired(DomainError):
+    """The caller's balance does not cover the spend (402; ``detail`` gives the balance)."""
+
+    code = "insufficient_balance"
+    title = "Insufficient balance"
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
     title = "Authentication required"

@@ -1,0 +1,25 @@
+"""tokens purchases (token purchases through the payment gateway)
+
+Revision ID: 0013_tokens_purchases
+Revises: 0012_tokens_wallet
+Create Date: 2026-12-04 23:10:00
+"""
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0013_tokens_purchases"
+down_revision: str | None = "0012_tokens_wallet"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,1 @@
+"""The tokens domain's tables and repositories."""

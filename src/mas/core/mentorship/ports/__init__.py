@@ -1,0 +1,1 @@
+"""What mentorship talks to outside the process: the calendar."""
