@@ -6,3 +6,5 @@ check, and ``Purse``, the public interface other domains spend and refund throug
 own unit of work), ``purchases`` (token packs bought through the ``PaymentPort``) and
 ``earnings`` (mentor earnings, withdrawals, payouts through the ``PayoutPort``).
 """
+
+from __future__ import annotations
