@@ -1,0 +1,1 @@
+"""The mentorship domain's tables and repositories."""

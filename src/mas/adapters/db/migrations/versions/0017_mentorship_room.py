@@ -1,0 +1,25 @@
+"""mentorship room (participation, recordings, calendar credentials)
+
+Revision ID: 0017_mentorship_room
+Revises: 0016_mentorship_meetings
+Create Date: 2026-12-04 23:20:00
+"""
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0017_mentorship_room"
+down_revision: str | None = "0016_mentorship_meetings"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
