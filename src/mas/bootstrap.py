@@ -19,7 +19,7 @@ from mas.adapters.db.platform.ledger_batcher import BatchedJobRunClaims
 from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.adapters.messaging.local import LocalMailbox
 from mas.adapters.messaging.smtp import SmtpTransport
-from mas.adapters.storage.local import LocalStorage
+from mas.adapters.storage import build_storage
 from mas.core.identity.ports import PasswordHasher
 from mas.core.platform.events import Subscription
 from mas.core.platform.jobs import JobService
@@ -166,7 +166,7 @@ async def build_container(
         clock=clock,
         bus=bus,
         cache=cache,
-        storage=LocalStorage(settings.storage_dir),
+        storage=build_storage(settings),
         mail=_mail_transport(settings),
         broker=broker,
         jobs=jobs,

@@ -91,7 +91,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     master_totp_secret: str = ""
     impersonation_enabled: bool = False
 
-    storage: Literal["local"] = "local"
+    storage: Literal["local", "s3"] = "local"
     storage_dir: str = "./var/storage"
 
     mail_transport: Literal["local", "smtp"] = "local"
@@ -158,6 +158,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     razorpay_webhook_secret: str = ""
     razorpayx_account_number: str = ""
     """The RazorpayX account payouts are drawn from; unset → payouts are MANUAL only."""
+    s3_bucket: str = ""
+    """``storage=s3``: the bucket files and recordings go to (unset → storage answers 503)."""
+    s3_region: str = ""
+    s3_endpoint_url: str = ""
+    """A non-AWS endpoint (MinIO, moto); path-style addressing is used then."""
+    s3_access_key_id: str = ""
+    """Empty → boto's own credential chain (environment, instance role)."""
+    s3_secret_access_key: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -262,6 +270,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "exotel_webhook_token",
             "razorpay_key_secret",
             "razorpay_webhook_secret",
+            "s3_secret_access_key",
             "master_password_hash",
             "master_totp_secret",
         }

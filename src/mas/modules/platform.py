@@ -65,6 +65,7 @@ MODULE = Module(
         "mas.http.platform.admin:JobsController",
         "mas.http.platform.admin:OutboxController",
         "mas.http.platform.realtime:RealtimeController",
+        "mas.http.platform.storage:StorageController",
     ],
     cli={
         "db": "mas.cli.db:app",

@@ -1,0 +1,1 @@
+"""Mentorship's adapters: the Google Calendar client."""
