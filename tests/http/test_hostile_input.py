@@ -11,6 +11,7 @@ every request body type has a limit, so a new route cannot forget one.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -66,7 +67,7 @@ class Route:
 
     def url(self) -> str:
         """The path with made-up values (a missing resource, a config key that does not exist)."""
-        return concrete(self.path).replace("{key:str}", "x").replace("{slug:str}", "x")
+        return re.sub(r"\{[^}:]+:(str|path)\}", "x", concrete(self.path))
 
     def required_headers(self) -> dict[str, str]:
         """A plausible value for each required header (``If-Match``), so the test reaches what
@@ -90,7 +91,7 @@ def collect() -> tuple[list[Route], dict[str, Any]]:
             for method in sorted(getattr(handler, "http_methods", []) or []):
                 if method in ("HEAD", "OPTIONS") or route.path.startswith("/schema"):
                     continue
-                operation = document["paths"][route.path.replace(":uuid", "").replace(":str", "")]
+                operation = document["paths"][re.sub(r":(uuid|str|path|int)\}", "}", route.path)]
                 params = tuple(
                     Param(p["in"], p["name"], p["schema"], bool(p.get("required")))
                     for p in operation[method.lower()].get("parameters", [])
@@ -196,14 +197,21 @@ def _request_parts(
     route: Route, where: str, name: str, value: str
 ) -> tuple[str, dict[str, str], dict[str, str]]:
     path = route.url()
-    query: dict[str, str] = {}
+    # The other required query parameters get plain valid values, so the answer is about ``name``.
+    query: dict[str, str] = {
+        p.name: "1" if p.schema.get("type") == "integer" else "x"
+        for p in route.params
+        if p.where == "query" and p.required and p.name != name
+    }
     headers = route.required_headers()
     if where == "query":
         query[name] = value
     elif where == "header":
         headers[name] = value
     else:
-        path = concrete(route.path).replace(f"{{{name}:str}}", quote(value, safe=""))
+        path = re.sub(
+            rf"\{{{name}:(str|path)\}}", lambda _: quote(value, safe=""), concrete(route.path)
+        )
     return path, query, headers
 
 

@@ -29,10 +29,14 @@ Expiry = Annotated[
 Signature = Annotated[
     str, QueryParameter(min_length=1, max_length=64, description="the URL's HMAC signature")
 ]
-# No length bound here: Litestar would check it against the path value with its leading "/"
-# (one more than the document says). The signature is checked first, and it only covers keys
-# ``check_key`` accepted (at most 1024 bytes) when the URL was made.
-Key = Annotated[str, PathParameter(description="the stored file's key (a relative path)")]
+# Litestar checks a ``path`` parameter's length with its leading "/": 1025 is a 1024-character
+# key (``check_key``'s limit); the signature only covers keys it accepted.
+Key = Annotated[
+    str,
+    PathParameter(
+        max_length=1025, description="the stored file's key (a relative path, ≤ 1024 characters)"
+    ),
+]
 UploadId = Annotated[str, PathParameter(min_length=1, max_length=64)]
 PartNumber = Annotated[
     int, QueryParameter(ge=1, le=MAX_PART_NUMBER, description="the part, 1..10000")
