@@ -29,12 +29,14 @@ Expiry = Annotated[
 Signature = Annotated[
     str, QueryParameter(min_length=1, max_length=64, description="the URL's HMAC signature")
 ]
-# Litestar checks a ``path`` parameter's length with its leading "/": 1025 is a 1024-character
-# key (``check_key``'s limit); the signature only covers keys it accepted.
+# Litestar checks a ``path`` parameter's length with its leading "/": 1025 enforces a
+# 1024-character key (``check_key``'s limit), which is what the document states.
 Key = Annotated[
     str,
     PathParameter(
-        max_length=1025, description="the stored file's key (a relative path, ≤ 1024 characters)"
+        max_length=1025,
+        schema_extra={"max_length": 1024},
+        description="the stored file's key (a relative path)",
     ),
 ]
 UploadId = Annotated[str, PathParameter(min_length=1, max_length=64)]
