@@ -27,6 +27,7 @@ from schemathesis.python import asgi
 
 from mas.adapters.comms.exotel import ExotelClient
 from mas.adapters.identity.google import GoogleIdentityProvider
+from mas.adapters.payments.razorpay import RazorpayGateway
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
 from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.model import AuthMethod, User
@@ -35,6 +36,7 @@ from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
 from mas.modules import vendor_scopes
 from mas.modules.comms import telephony
+from mas.modules.tokens import purchases as token_purchases
 from tests.conftest import make_settings, missing_service, open_container, truncate_pg
 from tests.exotel_fake import EXOPHONE, FakeExotel
 from tests.exotel_fake import KEY as EXOTEL_KEY
@@ -46,6 +48,9 @@ from tests.integration.crm_fixtures import add_leads
 from tests.integration.test_google_idp import CLIENT_ID as GOOGLE_CLIENT_ID
 from tests.integration.test_google_idp import JWKS_URL as GOOGLE_JWKS_URL
 from tests.integration.test_google_idp import JwksEndpoint, SigningKey
+from tests.razorpay_fake import KEY_ID as RAZORPAY_KEY_ID
+from tests.razorpay_fake import KEY_SECRET as RAZORPAY_KEY_SECRET
+from tests.razorpay_fake import FakeRazorpay
 
 PLATFORM = Platform.MY_ANALYTICS_SCHOOL
 ANONYMOUS = "anonymous"
@@ -123,6 +128,16 @@ class FuzzTarget:
                     api_token=EXOTEL_TOKEN,
                     caller_id=EXOPHONE,
                     http=exotel_http,
+                ),
+            )
+            # Razorpay configured against the fake speaking its wire format: purchases reach
+            # their handlers (an unconfigured gateway is the documented 503, never a target).
+            razorpay_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=FakeRazorpay()))
+            self.container.closers.append(razorpay_http.aclose)
+            token_purchases.install(
+                self.container,
+                RazorpayGateway(
+                    key_id=RAZORPAY_KEY_ID, key_secret=RAZORPAY_KEY_SECRET, http=razorpay_http
                 ),
             )
             await self._seed(self.container)

@@ -15,6 +15,7 @@ import msgspec
 
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.audit import record_audit
+from mas.core.identity.events import UserSignedUp
 from mas.core.identity.lookup import existing_user
 from mas.core.identity.mail import ACCOUNT_CREATED
 from mas.core.identity.model import (
@@ -122,6 +123,7 @@ class AccountAdmin:
                 raise Conflict(
                     "an account with this email already exists", code="email_taken"
                 ) from None
+            uow.record(UserSignedUp(user_id=user.id, role=role.value))
             await self._messenger.email(
                 uow,
                 template=ACCOUNT_CREATED,

@@ -11,6 +11,7 @@ import msgspec
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.audit import record_audit
 from mas.core.identity.codes import OneTimeCodes
+from mas.core.identity.events import UserSignedUp
 from mas.core.identity.lookup import existing_user
 from mas.core.identity.model import (
     AuditKind,
@@ -90,6 +91,7 @@ class Registration:
                     raise Conflict(
                         "an account with this email already exists", code="email_taken"
                     ) from None
+                uow.record(UserSignedUp(user_id=user.id, role=user.role.value))
                 await record_audit(
                     uow, AuditKind.SIGNUP, self._clock.now(), target=user.id, info=info
                 )

@@ -6,6 +6,7 @@ import asyncio
 
 from mas.core.identity.access import AccessGuard
 from mas.core.identity.audit import record_audit
+from mas.core.identity.events import UserSignedUp
 from mas.core.identity.lockout import AccountLockout
 from mas.core.identity.model import (
     AuditKind,
@@ -105,6 +106,7 @@ class SignIn:
                 )
                 user.advance(UserStage.OTP_VERIFIED)
                 await uow.users.add(user)
+                uow.record(UserSignedUp(user_id=user.id, role=user.role.value))
                 await record_audit(
                     uow,
                     AuditKind.SIGNUP,

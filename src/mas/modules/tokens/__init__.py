@@ -38,4 +38,5 @@ MODULE = Module(
     subscriptions=SUBSCRIPTIONS,
     controllers=[ref for part in PARTS for ref in part.CONTROLLERS],
     mail_templates={name: t for part in PARTS for name, t in part.MAIL_TEMPLATES.items()},
+    cli={"tokens": "mas.cli.tokens:app"},
 )

@@ -9,27 +9,22 @@ the part's services; ``mas.core.tokens.handlers`` binds them to the domain's).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mas.core.platform.events import Subscription
 from mas.core.platform.tasking import Handler, Task
+from mas.core.tokens.earnings import tasks
+from mas.core.tokens.earnings.services import EarningsPorts, EarningsServices, build_earnings
 
-
-@dataclass(frozen=True)
-class EarningsPorts:
-    pass
-
-
-@dataclass(frozen=True)
-class EarningsServices:
-    pass
-
-
-def build_earnings(ports: EarningsPorts) -> EarningsServices:
-    return EarningsServices()
-
-
-HANDLERS: Sequence[Handler[EarningsServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
+HANDLERS: Sequence[Handler[EarningsServices, Any]] = tasks.HANDLERS
+CRONS: Mapping[Task[Any], str] = tasks.CRONS
 SUBSCRIPTIONS: Sequence[Subscription[EarningsServices, Any]] = ()
+
+__all__ = [
+    "CRONS",
+    "HANDLERS",
+    "SUBSCRIPTIONS",
+    "EarningsPorts",
+    "EarningsServices",
+    "build_earnings",
+]

@@ -9,27 +9,22 @@ the part's services; ``mas.core.tokens.handlers`` binds them to the domain's).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mas.core.platform.events import Subscription
 from mas.core.platform.tasking import Handler, Task
+from mas.core.tokens.purchases import tasks
+from mas.core.tokens.purchases.services import PurchasePorts, PurchaseServices, build_purchases
 
-
-@dataclass(frozen=True)
-class PurchasePorts:
-    pass
-
-
-@dataclass(frozen=True)
-class PurchaseServices:
-    pass
-
-
-def build_purchases(ports: PurchasePorts) -> PurchaseServices:
-    return PurchaseServices()
-
-
-HANDLERS: Sequence[Handler[PurchaseServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
+HANDLERS: Sequence[Handler[PurchaseServices, Any]] = tasks.HANDLERS
+CRONS: Mapping[Task[Any], str] = tasks.CRONS
 SUBSCRIPTIONS: Sequence[Subscription[PurchaseServices, Any]] = ()
+
+__all__ = [
+    "CRONS",
+    "HANDLERS",
+    "SUBSCRIPTIONS",
+    "PurchasePorts",
+    "PurchaseServices",
+    "build_purchases",
+]

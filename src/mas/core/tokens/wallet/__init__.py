@@ -1,9 +1,11 @@
 """Tokens: the wallet part (tokens-earnings.md). Built by its manifest part,
 ``mas.modules.tokens.wallet``.
 
-Exports the part's services (``WalletServices``), what builds them (``WalletPorts``,
-``build_wallet``) and its tasks (``HANDLERS``, ``CRONS``, ``SUBSCRIPTIONS``: handlers take
-the part's services; ``mas.core.tokens.handlers`` binds them to the domain's).
+``purse`` (``ledger.LedgerPurse``) moves tokens in the caller's unit of work; ``accounts``
+serves balances, history, an admin's grants and corrections and the drift check;
+``allotments`` the batch-lead governance flow. Tasks: grant expiry (hourly), allotment expiry
+and the ledger check (daily); the wallet of a new account is opened on ``UserSignedUp`` (and
+lazily on first use, for accounts older than the event).
 """
 
 from __future__ import annotations
@@ -12,24 +14,52 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mas.core.identity.events import UserSignedUp
 from mas.core.platform.events import Subscription
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
+from mas.core.tokens.wallet import tasks
+from mas.core.tokens.wallet.accounts import WalletAccounts
+from mas.core.tokens.wallet.allotments import Allotments
+from mas.core.tokens.wallet.ledger import LedgerPurse
+from mas.core.tokens.wallet.ports import BatchDirectory, NoBatches, WalletUnitOfWork
 
 
 @dataclass(frozen=True)
 class WalletPorts:
-    pass
+    uow: UnitOfWorkFactory[WalletUnitOfWork]
+    clock: Clock
+    governance: bool = False
+    batches: BatchDirectory = NoBatches()
 
 
 @dataclass(frozen=True)
 class WalletServices:
-    pass
+    purse: LedgerPurse
+    accounts: WalletAccounts
+    allotments: Allotments
 
 
 def build_wallet(ports: WalletPorts) -> WalletServices:
-    return WalletServices()
+    purse = LedgerPurse(ports.clock)
+    return WalletServices(
+        purse=purse,
+        accounts=WalletAccounts(ports.uow, ports.clock, purse),
+        allotments=Allotments(ports.uow, ports.clock, purse, ports.batches, ports.governance),
+    )
 
 
-HANDLERS: Sequence[Handler[WalletServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
-SUBSCRIPTIONS: Sequence[Subscription[WalletServices, Any]] = ()
+HANDLERS: Sequence[Handler[WalletServices, Any]] = (
+    Handler(tasks.EXPIRE_GRANTS, tasks.expire_grants),
+    Handler(tasks.EXPIRE_ALLOTMENTS, tasks.expire_allotments),
+    Handler(tasks.LEDGER_CHECK, tasks.ledger_check),
+)
+CRONS: Mapping[Task[Any], str] = {
+    tasks.EXPIRE_GRANTS: "7 * * * *",
+    tasks.EXPIRE_ALLOTMENTS: "20 2 * * *",
+    tasks.LEDGER_CHECK: "40 2 * * *",
+}
+SUBSCRIPTIONS: Sequence[Subscription[WalletServices, Any]] = (
+    Subscription(UserSignedUp, tasks.open_wallet),
+)
