@@ -193,16 +193,22 @@ PARAM_CASES = [
 ]
 
 
+def other_required(route: Route, name: str) -> dict[str, str]:
+    """Plain valid values for the route's other required query parameters, so that an answer is
+    about ``name``."""
+    values = {"integer": "1", "uuid": "0190f000-0000-7000-8000-000000000002"}
+    return {
+        p.name: values.get(p.schema.get("format") or p.schema.get("type") or "", "x")
+        for p in route.params
+        if p.where == "query" and p.required and p.name != name
+    }
+
+
 def _request_parts(
     route: Route, where: str, name: str, value: str
 ) -> tuple[str, dict[str, str], dict[str, str]]:
     path = route.url()
-    # The other required query parameters get plain valid values, so the answer is about ``name``.
-    query: dict[str, str] = {
-        p.name: "1" if p.schema.get("type") == "integer" else "x"
-        for p in route.params
-        if p.where == "query" and p.required and p.name != name
-    }
+    query = other_required(route, name)
     headers = route.required_headers()
     if where == "query":
         query[name] = value
@@ -389,7 +395,9 @@ PAGED = [pytest.param(r, id=str(r)) for r in ROUTES if any(p.name == "page" for 
 async def test_a_page_near_2_to_the_63_is_422_naming_page(hostile: Hostile, route: Route) -> None:
     for page in (2**63 - 1, 2**62, 100_001):
         response = await hostile.client.get(
-            concrete(route.path), params={"page": page}, headers=hostile.headers(route.role)
+            concrete(route.path),
+            params={**other_required(route, "page"), "page": page},
+            headers=hostile.headers(route.role),
         )
         assert_refused(response, field="page")
         assert response.status_code == 422
@@ -419,7 +427,9 @@ async def test_a_date_in_year_1_or_9999_is_never_a_500(
 ) -> None:
     for day in ("0001-01-01", "9999-12-31"):
         response = await hostile.client.get(
-            concrete(route.path), params={name: day}, headers=hostile.headers(route.role)
+            concrete(route.path),
+            params={**other_required(route, name), name: day},
+            headers=hostile.headers(route.role),
         )
         assert response.status_code < 500, response.text
 

@@ -16,11 +16,17 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from mas import modules
-from mas.core.identity.model import SUPER_MENTOR
+from mas.core.identity.model import INVALID_EMAIL, SUPER_MENTOR
 from mas.core.identity.policy import Role
 from mas.core.platform.bounds import MAX_EMAIL
 from mas.http.app import create_app
-from mas.http.openapi import EXTRA_PROBLEMS, RULES_STATUS, document_problems
+from mas.http.openapi import (
+    EMAIL_RULE,
+    EXTRA_PROBLEMS,
+    RULES_STATUS,
+    document_problems,
+    takes_an_email,
+)
 from tests.http.conftest import Auth
 
 PROBLEM_JSON = "application/problem+json"
@@ -186,7 +192,10 @@ def test_declared_rules_are_listed_and_described_on_their_status(
     declared = 0
     for method, path, op in operations(doc):
         _, handler = found[op["operationId"]]
-        rules = handler.opt.get("rules") or {}
+        # The route's own rules, plus the one derived from an e-mail address in its body.
+        rules = dict(handler.opt.get("rules") or {})
+        if takes_an_email(handler):
+            rules[INVALID_EMAIL] = EMAIL_RULE
         assert sorted(rules) == op.get("x-rules", []), f"{method.upper()} {path}"
         if not rules:
             continue
@@ -197,6 +206,14 @@ def test_declared_rules_are_listed_and_described_on_their_status(
             described = op["responses"][str(status)]["description"]
             assert f"`{code}`: {line}" in described, f"{method.upper()} {path} {code}"
     assert declared >= 3
+
+
+def test_every_route_taking_an_email_address_declares_invalid_email(doc: dict[str, Any]) -> None:
+    ruled = {
+        (m.upper(), p) for m, p, op in operations(doc) if INVALID_EMAIL in op.get("x-rules", [])
+    }
+    assert {("POST", "/api/auth/login"), ("POST", "/api/admin/experts")} <= ruled
+    assert ("POST", "/api/crm/leads") not in ruled  # a lead's e-mail is a pattern, not a rule
 
 
 def test_rules_of_one_route_may_answer_different_statuses() -> None:

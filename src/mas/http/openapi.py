@@ -44,6 +44,7 @@ from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from mas.core.identity.model import INVALID_EMAIL
 from mas.http.boundary import body_kind
 from mas.http.errors import PROBLEM_JSON, Problem
 
@@ -156,6 +157,8 @@ def rules_of(handler: HTTPRouteHandler) -> dict[int, dict[str, str]]:
     code → one line). ``opt["rules_status"]`` is one status for all of them, or a map code →
     status (a code it does not name answers ``RULES_STATUS``)."""
     rules = dict(handler.opt.get("rules") or {})
+    if takes_an_email(handler):
+        rules.setdefault(INVALID_EMAIL, EMAIL_RULE)
     given = handler.opt.get("rules_status", RULES_STATUS)
     by_code = dict(given) if isinstance(given, dict) else dict.fromkeys(rules, given)
     if set(by_code) - set(rules):
@@ -171,6 +174,37 @@ def rules_of(handler: HTTPRouteHandler) -> dict[int, dict[str, str]]:
             raise ValueError(f"{handler.handler_name}: {code} answers {status}, not a 4xx we list")
         grouped.setdefault(status, {})[code] = line
     return grouped
+
+
+EMAIL_RULE = "an address must be able to receive mail: a dotted domain, not a special-use one"
+"""The rule of every route taking an e-mail address (``format: email`` alone is looser)."""
+
+
+def takes_an_email(handler: HTTPRouteHandler) -> bool:
+    """Whether the route's JSON body holds an address the server checks (``EmailAddress``)."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return False
+    try:
+        info = msgspec.inspect.type_info(data.annotation)
+    except (TypeError, ValueError):
+        return False
+    return _has_email(info, set())
+
+
+def _has_email(info: Any, seen: set[int]) -> bool:
+    if isinstance(info, msgspec.inspect.Metadata):
+        extra = info.extra_json_schema or {}
+        return extra.get("format") == "email" or _has_email(info.type, seen)
+    if isinstance(info, msgspec.inspect.StructType):
+        if id(info.cls) in seen:
+            return False
+        seen.add(id(info.cls))
+        return any(_has_email(f.type, seen) for f in info.fields)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(_has_email(t, seen) for t in info.types)
+    inner = getattr(info, "item_type", None)
+    return inner is not None and _has_email(inner, seen)
 
 
 def rules_description(status: int, rules: dict[str, str]) -> str:

@@ -274,6 +274,11 @@ def _unsafe_character(raw: str) -> str | None:
     return None
 
 
+INVALID_EMAIL = "invalid_email"
+"""The code of an address the server refuses though ``format: email`` admits it (a domain with
+no dot, a special-use domain): every route taking an address declares it (``mas.http.openapi``)."""
+
+
 def check_email(raw: str, field: str = "email", syntax: EmailSyntax | None = None) -> str:
     """The one check every e-mail address entering identity passes; returns the normal form
     (trimmed, lower-cased). The rules here are the standard library's; ``syntax`` (the
@@ -301,7 +306,11 @@ def check_email(raw: str, field: str = "email", syntax: EmailSyntax | None = Non
     elif syntax is not None:
         problem = syntax.problem(email)
     if problem is not None:
-        raise ValidationFailed("that is not an email address", errors=[FieldError(field, problem)])
+        raise ValidationFailed(
+            "that is not an email address",
+            code=INVALID_EMAIL,
+            errors=[FieldError(field, problem)],
+        )
     return email
 
 
