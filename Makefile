@@ -66,8 +66,10 @@ run: install ## migrate the SQLite file, seed demo data, serve + worker + schedu
 	@mkdir -p var
 	$(VENV)/bin/mas db upgrade
 	$(VENV)/bin/mas seed
-	@# The embedded demo's WhatsApp is the in-process fake (nothing leaves the machine).
-	MAS_WHATSAPP_PROVIDER=$${MAS_WHATSAPP_PROVIDER:-fake} exec $(VENV)/bin/mas dev
+	@# The embedded demo's WhatsApp and payment gateway are in-process fakes (nothing leaves the
+	@# machine; tokens are bought with the fake's test signature).
+	MAS_WHATSAPP_PROVIDER=$${MAS_WHATSAPP_PROVIDER:-fake} \
+	MAS_PAYMENTS_PROVIDER=$${MAS_PAYMENTS_PROVIDER:-fake} exec $(VENV)/bin/mas dev
 
 # The static checks need no services, so they run (and fail fast) before any are started.
 checks: install-dev
