@@ -115,15 +115,24 @@ async def test_book_decide_by_link_and_list(
     again = await client.post("/api/mentors/slots", json=ask, headers=auth(Role.USER))
     assert (again.status_code, again.json()["code"]) == (409, "slot_taken")
     approve = await link(sqlite_container, first, "approve")
-    page = await client.get(approve)
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "confirmed" in page.text
-    used = await client.get(approve)
+    # Opening the link (as a mail scanner does) decides nothing: the page's button does.
+    for _ in range(2):
+        page = await client.get(approve)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "<form method='post'" in page.text and "Confirm the meeting" in page.text
+    still = await client.get(f"/api/mentors/meetings/{first}/details", headers=auth(Role.USER))
+    assert still.json()["meeting"]["status"] == "tentative"
+    decided = await client.post(approve)
+    assert decided.status_code == 200 and "text/html" in decided.headers["content-type"]
+    assert "confirmed" in decided.text
+    used = await client.post(approve)
     assert (used.status_code, used.json()["code"]) == (410, "link_used")
-    browser = await client.get(approve, headers={"Accept": "text/html,*/*;q=0.8"})
+    reopened = await client.get(approve)
+    assert (reopened.status_code, reopened.json()["code"]) == (410, "link_used")
+    browser = await client.post(approve, headers={"Accept": "text/html,*/*;q=0.8"})
     assert browser.status_code == 410 and "text/html" in browser.headers["content-type"]
     assert "no longer valid" in browser.text
-    forged = await client.get(f"/api/mentors/meetings/{first}/email-action?action=reject&token=x")
+    forged = await client.post(f"/api/mentors/meetings/{first}/email-action?action=reject&token=x")
     assert forged.status_code == 410
     mine = await client.get(f"/api/mentors/users/{student.id}/meetings", headers=auth(Role.USER))
     assert mine.status_code == 200 and [m["status"] for m in mine.json()["items"]] == ["confirmed"]

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from html import escape
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, post, put
 from litestar.enums import MediaType
@@ -55,6 +56,13 @@ MOVE_STATUS = {
     "slot_changed": 409,
 }
 Token = Annotated[str, QueryParameter(min_length=1, max_length=128, description="link token")]
+
+LINK_RULES = {
+    "link_used": "the link was not used before and the meeting is undecided",
+    "link_expired": "the slot has not started",
+    **MOVE_RULES,
+}
+LINK_STATUS = {"link_used": 410, "link_expired": 410, **MOVE_STATUS}
 
 
 def _optional_reason(data: DecisionNote | None) -> str | None:
@@ -376,18 +384,41 @@ class MeetingController(MentorshipController):
 
     @get(
         "/email-action",
-        operation_id="meetingEmailAction",
-        summary="The booking mail's one-click approve / reject link (single use)",
+        operation_id="meetingEmailActionPage",
+        summary="The booking mail's approve / reject link: a page whose button decides",
         media_type=MediaType.HTML,
-        opt={
-            "public": True,
-            "rules": {
-                "link_used": "the link was not used before and the meeting is undecided",
-                "link_expired": "the slot has not started",
-                **MOVE_RULES,
-            },
-            "rules_status": {"link_used": 410, "link_expired": 410, **MOVE_STATUS},
-        },
+        opt={"public": True, "rules": LINK_RULES, "rules_status": LINK_STATUS},
+    )
+    async def email_action_page(
+        self,
+        request: Request[Any, Any, Any],
+        mentorship: Mentorship,
+        meeting_id: FromPath[uuid.UUID],
+        action: Annotated[EmailAction, QueryParameter(description="approve or reject")],
+        token: Token,
+    ) -> Response[str]:
+        """Opening the link changes nothing (mail scanners open links): the page asks, and its
+        button POSTs the same link."""
+        try:
+            slot = await mentorship.meetings.bookings.check_link(meeting_id, action, token)
+        except DomainError as refused:
+            return _refused_page(request, refused)
+        verb = "Confirm" if action is EmailAction.APPROVE else "Decline"
+        target = f"{request.url.path}?{urlencode({'action': action.value, 'token': token})}"
+        form = (
+            f"<form method='post' action='{escape(target)}'>"
+            f"<button type='submit'>{verb} the meeting</button></form>"
+        )
+        when = slot.start_date_time.isoformat()
+        return _page(200, f"{verb} this meeting?", f"The meeting on {when}.", form)
+
+    @post(
+        "/email-action",
+        operation_id="meetingEmailAction",
+        summary="Decide by the booking mail's link (the page's button; single use)",
+        status_code=200,
+        media_type=MediaType.HTML,
+        opt={"public": True, "rules": LINK_RULES, "rules_status": LINK_STATUS},
     )
     async def email_action(
         self,
@@ -400,10 +431,7 @@ class MeetingController(MentorshipController):
         try:
             slot = await mentorship.meetings.bookings.email_action(meeting_id, action, token)
         except DomainError as refused:
-            # A mentor's browser gets a page saying why; any other client the problem JSON.
-            if request.accept.best_match([MediaType.JSON, MediaType.HTML]) != MediaType.HTML:
-                raise
-            return _page(status_of(refused), "Nothing changed", refused.detail)
+            return _refused_page(request, refused)
         word = "confirmed" if slot.status is SlotStatus.CONFIRMED else "declined"
         when = slot.start_date_time.isoformat()
         return _page(
@@ -411,11 +439,19 @@ class MeetingController(MentorshipController):
         )
 
 
-def _page(status: int, title: str, message: str) -> Response[str]:
+def _refused_page(request: Request[Any, Any, Any], refused: DomainError) -> Response[str]:
+    """A mentor's browser gets a page saying why; any other client the problem JSON."""
+    if request.accept.best_match([MediaType.JSON, MediaType.HTML]) != MediaType.HTML:
+        raise refused
+    return _page(status_of(refused), "Nothing changed", refused.detail)
+
+
+def _page(status: int, title: str, message: str, form: str = "") -> Response[str]:
+    """``form``: markup built here from escaped values (never user text as is)."""
     page = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-        f"<p>{escape(message)}</p></body></html>"
+        f"<p>{escape(message)}</p>{form}</body></html>"
     )
     return Response(page, status_code=status, media_type=MediaType.HTML)
 

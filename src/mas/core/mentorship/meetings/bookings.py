@@ -142,18 +142,25 @@ class Bookings:
             caller, slot_id, SlotStatus.TENTATIVE, SlotStatus.REJECTED, reason=reason
         )
 
-    async def email_action(self, slot_id: uuid.UUID, action: EmailAction, token: str) -> SlotView:
-        """The mail's link: a token that does not match the slot's current nonce (used, the
-        meeting decided in the app, forged) or a slot already started is 410."""
+    async def check_link(self, slot_id: uuid.UUID, action: EmailAction, token: str) -> Slot:
+        """The slot the mail's link decides, changing nothing: a token that does not match the
+        slot's current nonce (used, the meeting decided in the app, forged) or a slot already
+        started is 410."""
         async with self._uow() as uow:
             slot = await uow.slots.get(slot_id)
-            fresh = slot is not None and links.verify(
-                self._secret, slot_id, action, slot.email_action_nonce, token
-            )
-            if slot is None or not fresh:
-                raise Gone("this link was used or is no longer valid", code="link_used")
-            if self._clock.now() >= slot.start_date_time:
-                raise Gone("this link expired when the slot started", code="link_expired")
+        fresh = slot is not None and links.verify(
+            self._secret, slot_id, action, slot.email_action_nonce, token
+        )
+        if slot is None or not fresh:
+            raise Gone("this link was used or is no longer valid", code="link_used")
+        if self._clock.now() >= slot.start_date_time:
+            raise Gone("this link expired when the slot started", code="link_expired")
+        return slot
+
+    async def email_action(self, slot_id: uuid.UUID, action: EmailAction, token: str) -> SlotView:
+        """Decide by the mail's link (the page's button, never the link itself: a mail scanner
+        opening links must not decide). Refused as ``check_link`` refuses."""
+        slot = await self.check_link(slot_id, action, token)
         target = SlotStatus.CONFIRMED if action is EmailAction.APPROVE else SlotStatus.REJECTED
         mentor = Caller(
             user_id=slot.mentor_id, role=Role.EXPERT, platform=Platform.MY_ANALYTICS_SCHOOL
