@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import secrets
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,14 @@ def _seed_phones() -> Iterator[str]:
 
 
 SEED_PHONES = _seed_phones()
+
+
+def unique_email(role: Role) -> str:
+    """A seeded account's address: the whole uuid, since every operation seeds ten accounts
+    into one database (six hex digits, the fixtures' default, collide within a run)."""
+    return f"{role.value.lower()}-{uuid.uuid4().hex}@example.com"
+
+
 """The seeded leads' phones: schemathesis' pytest plugin ends the app's lifespan after every
 test item, so each operation starts (and seeds) it again, all into one committed database."""
 
@@ -164,11 +173,11 @@ class FuzzTarget:
         sign the fuzzer out); the sales head has every page and flag and leads the SALES
         account. Separate *target* accounts are what ``user_id`` parameters may name: the
         fuzzer blocks, deletes and re-roles them, never a caller."""
-        self.accounts = {role: await add_user(c, role) for role in Role}
+        self.accounts = {role: await add_user(c, role, unique_email(role)) for role in Role}
         head = self.accounts[Role.SALES_HEAD]
-        target_head = await add_user(c, Role.SALES_HEAD)
-        target_student = await add_user(c, Role.USER)
-        counsellor = await add_user(c, Role.SALES)
+        target_head = await add_user(c, Role.SALES_HEAD, unique_email(Role.SALES_HEAD))
+        target_student = await add_user(c, Role.USER, unique_email(Role.USER))
+        counsellor = await add_user(c, Role.SALES, unique_email(Role.SALES))
         now = c.clock.now()
         members = []
         async with c.uow() as uow:
