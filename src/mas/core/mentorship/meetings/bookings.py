@@ -16,6 +16,7 @@ from typing import Protocol
 
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.mentorship.meetings import links
+from mas.core.mentorship.meetings.events import MeetingMoved
 from mas.core.mentorship.meetings.mails import (
     BOOKING_REQUEST,
     CANCELLATION_NOTICE,
@@ -124,6 +125,7 @@ class Bookings:
             )
             if moved is None:
                 raise Conflict("the slot is already taken", code="slot_taken")
+            uow.record(MeetingMoved.of(slot.status.value, moved))
             await self._holds.hold_for_meeting(uow, caller.user_id, slot.id)
             await self._stats.adjust_open_slots(uow, slot.mentor_id, -1)
             if await uow.slots.booked_overlapping(caller.user_id, start, end, slot.id):
@@ -241,6 +243,7 @@ class Bookings:
             moved = await uow.slots.move(slot.id, slot.status, slot.version, target, change, now)
             if moved is None:
                 raise Conflict("the meeting changed meanwhile; try again", code="slot_changed")
+            uow.record(MeetingMoved.of(slot.status.value, moved))
             if refunds(slot.status, target) and slot.student_id is not None:
                 await self._holds.refund_meeting(uow, slot.student_id, slot.id, target.value)
             await self._tell(uow, moved, reason)

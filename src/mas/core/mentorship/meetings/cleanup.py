@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 from mas.core.mentorship.meetings.bookings import TokenHolds
+from mas.core.mentorship.meetings.events import MeetingMoved
 from mas.core.mentorship.meetings.model import (
     ExpiryReason,
     Slot,
@@ -104,6 +105,7 @@ class SlotCleanup:
             moved = await uow.slots.move(slot.id, slot.status, slot.version, target, change, now)
             if moved is None:
                 return 0
+            uow.record(MeetingMoved.of(slot.status.value, moved))
             if slot.status is SlotStatus.OPEN:
                 await self._stats.adjust_open_slots(uow, slot.mentor_id, -1)
             if refunds(slot.status, target, reason) and slot.student_id is not None:

@@ -17,6 +17,7 @@ import uuid
 from typing import Protocol
 
 from mas.core.identity.policy import Caller
+from mas.core.mentorship.meetings.events import MeetingMoved
 from mas.core.mentorship.meetings.model import (
     EARLY_START,
     Completion,
@@ -137,6 +138,7 @@ class Conduct:
             )
             if moved is None:
                 raise Conflict("the meeting changed meanwhile; try again", code="slot_changed")
+            uow.record(MeetingMoved.of(slot.status.value, moved))
             await self._stats.record_completion(uow, slot.mentor_id)
             await uow.commit()
         log.info(

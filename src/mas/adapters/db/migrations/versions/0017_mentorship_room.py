@@ -1,4 +1,4 @@
-"""mentorship room (participation, recordings, calendar credentials)
+"""mentorship room (meeting participation)
 
 Revision ID: 0017_mentorship_room
 Revises: 0016_mentorship_meetings

@@ -1,0 +1,25 @@
+"""mentorship calendar (per-owner Google credentials)
+
+Revision ID: 0019_mentorship_calendar
+Revises: 0018_mentorship_recordings
+Create Date: 2026-12-04 23:20:00
+"""
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0019_mentorship_calendar"
+down_revision: str | None = "0018_mentorship_recordings"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
