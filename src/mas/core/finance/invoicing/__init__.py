@@ -1,0 +1,1 @@
+"""GST invoicing: the tax arithmetic, GSTIN checks and invoice numbers (pure rules)."""
