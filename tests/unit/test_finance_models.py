@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from mas.core.finance.invoicing import model
+from mas.core.finance.invoicing import model, states
 from mas.core.finance.payments import mirror
 from mas.core.platform.errors import InvalidState, ValidationFailed
 from mas.core.platform.ports.payments import GatewayPayment, PaymentStatus
