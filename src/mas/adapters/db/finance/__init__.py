@@ -1,0 +1,1 @@
+"""Finance tables and repositories."""

@@ -1,0 +1,18 @@
+"""The finance manifest's payments part: its tables, repositories, controllers and how its
+services are built from the container."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mas.core.finance.payments import PaymentPorts, PaymentServices, build_payments
+from mas.modules.container import Container
+
+TABLES: list[str] = []
+REPOSITORIES: dict[str, Any] = {}
+CONTROLLERS: list[str] = []
+MAIL_TEMPLATES: dict[str, Any] = {}
+
+
+def build(c: Container) -> PaymentServices:
+    return build_payments(PaymentPorts())
