@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from mas.core.finance import audit_chain
+from mas.core.finance.audit import chain as audit_chain
 from mas.core.finance.invoicing import gst, gstin, numbers
 
 # (total, rate, supplier, place, uses_utgst) -> (taxable, cgst, sgst, utgst, igst)
@@ -112,6 +112,7 @@ def test_invoice_numbers() -> None:
 def _row(n: int) -> audit_chain.ChainedRow:
     return audit_chain.ChainedRow(
         id=uuid.UUID(int=n + 1),
+        seq=n + 1,
         entity_type="INVOICE",
         entity_id=str(uuid.UUID(int=100 + n)),
         action="UPDATED",

@@ -13,24 +13,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mas.core.finance.audit import tasks
+from mas.core.finance.audit.ports import AuditUnitOfWork
+from mas.core.finance.audit.trail import AuditLog, AuditTrail
 from mas.core.platform.events import Subscription
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
 
 
 @dataclass(frozen=True)
 class AuditPorts:
-    pass
+    uow: UnitOfWorkFactory[AuditUnitOfWork]
+    clock: Clock
 
 
 @dataclass(frozen=True)
 class AuditServices:
-    pass
+    trail: AuditTrail
+    """Appends in the caller's unit of work: every finance part writes its audit rows here."""
+    log: AuditLog
 
 
 def build_audit(ports: AuditPorts) -> AuditServices:
-    return AuditServices()
+    return AuditServices(trail=AuditTrail(ports.clock), log=AuditLog(ports.uow))
 
 
-HANDLERS: Sequence[Handler[AuditServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
+HANDLERS: Sequence[Handler[AuditServices, Any]] = (Handler(tasks.VERIFY_CHAIN, tasks.verify_chain),)
+CRONS: Mapping[Task[Any], str] = {tasks.VERIFY_CHAIN: "50 2 * * *"}
 SUBSCRIPTIONS: Sequence[Subscription[AuditServices, Any]] = ()

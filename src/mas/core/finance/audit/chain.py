@@ -21,6 +21,8 @@ GENESIS = "0" * 64
 
 class ChainedRow(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
+    seq: int
+    """The row's place in the chain (1, 2, …): the order the check walks."""
     entity_type: str
     entity_id: str
     action: str

@@ -1,0 +1,110 @@
+"""Appending to the GST audit log and checking its chain (payments-finance.md §3, §6
+``finance.verify_audit_chain``, §9 check 6).
+
+``AuditTrail.append`` runs in the caller's unit of work, so an audit row commits with the
+change it describes or not at all. Appends take the chain's head first, so two transactions
+never chain onto the same row; a rolled-back append leaves the head as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from mas.core.finance.audit import chain
+from mas.core.finance.audit.model import AuditEntry, AuditRowView, ChainReport
+from mas.core.finance.audit.ports import AuditUnitOfWork
+from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
+
+log = logging.getLogger("mas.finance.audit")
+
+
+def view(row: chain.ChainedRow) -> AuditRowView:
+    return AuditRowView(
+        id=row.id,
+        seq=row.seq,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        action=row.action,
+        actor_id=row.actor_id,
+        before=row.before,
+        after=row.after,
+        ip=row.ip,
+        created_at=row.created_at,
+        row_hash=row.row_hash,
+    )
+
+
+class AuditTrail:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def append(self, uow: AuditUnitOfWork, entry: AuditEntry) -> chain.ChainedRow:
+        seq, prev_hash = await uow.gst_audit_log.advance()
+        row = chain.seal(
+            chain.ChainedRow(
+                id=uuid7(),
+                seq=seq,
+                entity_type=entry.entity_type.value,
+                entity_id=entry.entity_id,
+                action=entry.action.value,
+                actor_id=entry.actor_id,
+                before=entry.before,
+                after=entry.after,
+                ip=entry.ip,
+                created_at=self._clock.now(),
+                prev_hash="",
+                row_hash="",
+            ),
+            prev_hash,
+        )
+        await uow.gst_audit_log.append(row)
+        return row
+
+
+class AuditLog:
+    """The trail as FINANCE reads it, and the chain check."""
+
+    def __init__(self, uow: UnitOfWorkFactory[AuditUnitOfWork]) -> None:
+        self._uow: Callable[[], AuditUnitOfWork] = uow
+
+    async def page(
+        self, entity_type: str | None, entity_id: str | None, req: PageRequest
+    ) -> Page[AuditRowView]:
+        async with self._uow() as uow:
+            found = await uow.gst_audit_log.page(entity_type, entity_id, req)
+        return Page(
+            items=[view(r) for r in found.items],
+            total=found.total,
+            page=found.page,
+            page_size=found.page_size,
+        )
+
+    async def check(self) -> ChainReport:
+        """Walk the chain from its first row; the first row whose links or content no longer
+        match is reported (and logged as an error: the daily job is the alarm)."""
+        checked = 0
+        prev_hash = chain.GENESIS
+        expected_seq = 1
+        async with self._uow() as uow:
+            async for batch in uow.gst_audit_log.walk():
+                for row in batch:
+                    broken = row.seq != expected_seq or chain.first_broken([row], prev_hash)
+                    if broken:
+                        log.error(
+                            "finance.audit_chain_broken",
+                            extra={"row_id": str(row.id), "seq": row.seq, "checked": checked},
+                        )
+                        return ChainReport(
+                            rows_checked=checked,
+                            intact=False,
+                            first_broken_id=row.id,
+                            first_broken_seq=row.seq,
+                        )
+                    checked += 1
+                    prev_hash = row.row_hash
+                    expected_seq += 1
+        return ChainReport(rows_checked=checked, intact=True)
