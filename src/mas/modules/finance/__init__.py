@@ -16,16 +16,17 @@ from mas.modules.base import Module
 from mas.modules.container import Container
 from mas.modules.finance import audit, invoicing, payments, reports, sales
 
-PARTS = (payments, invoicing, audit, reports, sales)
+PARTS = (audit, payments, invoicing, reports, sales)
 
 
 def build(c: Container) -> FinanceServices:
+    audit_services = audit.build(c)
     return FinanceServices(
-        payments=payments.build(c),
-        invoicing=invoicing.build(c),
-        audit=audit.build(c),
-        reports=reports.build(c),
-        sales=sales.build(c),
+        audit=audit_services,
+        payments=payments.build(c, audit_services),
+        invoicing=invoicing.build(c, audit_services),
+        reports=reports.build(c, audit_services),
+        sales=sales.build(c, audit_services),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mas.core.finance.audit import AuditServices
 from mas.core.finance.invoicing import InvoicingPorts, InvoicingServices, build_invoicing
 from mas.modules.container import Container
 
@@ -14,5 +15,5 @@ CONTROLLERS: list[str] = []
 MAIL_TEMPLATES: dict[str, Any] = {}
 
 
-def build(c: Container) -> InvoicingServices:
+def build(c: Container, audit: AuditServices) -> InvoicingServices:
     return build_invoicing(InvoicingPorts())

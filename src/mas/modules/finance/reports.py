@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mas.core.finance.audit import AuditServices
 from mas.core.finance.reports import ReportPorts, ReportServices, build_reports
 from mas.modules.container import Container
 
@@ -14,5 +15,5 @@ CONTROLLERS: list[str] = []
 MAIL_TEMPLATES: dict[str, Any] = {}
 
 
-def build(c: Container) -> ReportServices:
+def build(c: Container, audit: AuditServices) -> ReportServices:
     return build_reports(ReportPorts())

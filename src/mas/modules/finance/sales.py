@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mas.core.finance.audit import AuditServices
 from mas.core.finance.sales import SalesPorts, SalesServices, build_sales
 from mas.modules.container import Container
 
@@ -14,5 +15,5 @@ CONTROLLERS: list[str] = []
 MAIL_TEMPLATES: dict[str, Any] = {}
 
 
-def build(c: Container) -> SalesServices:
+def build(c: Container, audit: AuditServices) -> SalesServices:
     return build_sales(SalesPorts())
