@@ -17,10 +17,10 @@ from mas.http.params import PageNo, PageSize
 EntityId = Annotated[
     str | None,
     QueryParameter(
-        query="entityId", min_length=1, max_length=64, description="the entity's id (exact)"
+        name="entityId", min_length=1, max_length=64, description="the entity's id (exact)"
     ),
 ]
-EntityType = Annotated[AuditEntity | None, QueryParameter(query="entityType")]
+EntityType = Annotated[AuditEntity | None, QueryParameter(name="entityType")]
 
 
 class AuditController(FinanceController):
