@@ -22,6 +22,9 @@ from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
 
 
+__all__ = ["AuditLog", "AuditPorts", "AuditServices", "AuditTrail", "build_audit"]
+
+
 @dataclass(frozen=True)
 class AuditPorts:
     uow: UnitOfWorkFactory[AuditUnitOfWork]
