@@ -13,24 +13,45 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mas.core.finance.sales import tasks
+from mas.core.finance.sales.costs import CostLedger
+from mas.core.finance.sales.discounts import DiscountRequests
+from mas.core.finance.sales.ports import (
+    BatchFees,
+    JobOwners,
+    NoBatchFees,
+    NoJobs,
+    SalesUnitOfWork,
+)
 from mas.core.platform.events import Subscription
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
 
 
 @dataclass(frozen=True)
 class SalesPorts:
-    pass
+    uow: UnitOfWorkFactory[SalesUnitOfWork]
+    clock: Clock
+    batches: BatchFees = NoBatchFees()
+    jobs: JobOwners = NoJobs()
 
 
 @dataclass(frozen=True)
 class SalesServices:
-    pass
+    discounts: DiscountRequests
+    costs: CostLedger
 
 
 def build_sales(ports: SalesPorts) -> SalesServices:
-    return SalesServices()
+    return SalesServices(
+        discounts=DiscountRequests(ports.uow, ports.clock, ports.batches),
+        costs=CostLedger(ports.uow, ports.clock, ports.jobs),
+    )
 
 
-HANDLERS: Sequence[Handler[SalesServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
+HANDLERS: Sequence[Handler[SalesServices, Any]] = (
+    Handler(tasks.EXPIRE_DISCOUNTS, tasks.expire_discounts),
+)
+CRONS: Mapping[Task[Any], str] = {tasks.EXPIRE_DISCOUNTS: "10 3 * * *"}
 SUBSCRIPTIONS: Sequence[Subscription[SalesServices, Any]] = ()
