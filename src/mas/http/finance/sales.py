@@ -239,7 +239,9 @@ class AdminCostController(FinanceController):
         summary="Record one provider call's cost (201; the same idempotency key again: 200)",
         opt={
             "policy": "admin",
-            "rules": {"validation_failed": "an original amount comes with its currency"},
+            "rules": {
+                "original_amount_incomplete": "original_amount_micros comes with its currency"
+            },
         },
     )
     async def record(

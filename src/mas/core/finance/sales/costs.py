@@ -40,6 +40,7 @@ class CostLedger:
         if (data.original_currency is None) != (data.original_amount_micros is None):
             raise ValidationFailed(
                 "an original amount and its currency come together",
+                code="original_amount_incomplete",
                 errors=[FieldError("original_currency", "set with original_amount_micros")],
             )
         entry = PipelineCostEntry(
