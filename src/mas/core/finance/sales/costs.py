@@ -69,8 +69,8 @@ class CostLedger:
         return Recorded(entry=stored, created=created)
 
     async def of_job(self, caller: Caller, job_id: uuid.UUID) -> JobCosts:
+        owner = await self._jobs.owner_of(job_id)
         if not caller.is_admin:
-            owner = await self._jobs.owner_of(job_id)
             if owner is None:
                 raise NotFound("there is no such job", code="job_not_found")
             if owner != caller.user_id:
@@ -81,6 +81,8 @@ class CostLedger:
             entries = await uow.pipeline_cost_ledger.of_job(job_id, JOB_ENTRIES)
             by_stage = await uow.pipeline_cost_ledger.totals("stage", early, far, job_id)
             by_provider = await uow.pipeline_cost_ledger.totals("provider", early, far, job_id)
+        if owner is None and not entries:  # an admin asking about a job nobody knows
+            raise NotFound("there is no such job", code="job_not_found")
         return JobCosts(
             job_id=job_id,
             entries=entries,
