@@ -192,8 +192,11 @@ class EffectivePriceController(FinanceController):
         summary="A student's price for a batch: an approval still valid, else the fee",
         opt={
             "policy": "sales",
-            "rules": {"batch_not_found": "the batch exists"},
-            "rules_status": 404,
+            "rules": {
+                "batch_not_found": "the batch exists",
+                "invalid_email": "email is an address the server accepts",
+            },
+            "rules_status": {"batch_not_found": 404, "invalid_email": 422},
         },
     )
     async def price(
@@ -240,7 +243,8 @@ class AdminCostController(FinanceController):
         opt={
             "policy": "admin",
             "rules": {
-                "original_amount_incomplete": "original_amount_micros comes with its currency"
+                "original_amount_incomplete": "original_amount_micros comes with its currency",
+                "occurred_at_out_of_range": "occurred_at is between 2015-01-01 and now",
             },
         },
     )

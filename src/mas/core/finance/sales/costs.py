@@ -25,6 +25,7 @@ from mas.core.platform.ports.uow import UnitOfWorkFactory
 MAX_RANGE_DAYS = 366
 JOB_ENTRIES = 1000
 GROUPS = ("provider", "job")
+EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
 
 
 class CostLedger:
@@ -43,6 +44,13 @@ class CostLedger:
                 code="original_amount_incomplete",
                 errors=[FieldError("original_currency", "set with original_amount_micros")],
             )
+        now = self._clock.now()
+        if not EARLIEST <= data.occurred_at <= now + timedelta(days=1):
+            raise ValidationFailed(
+                "a cost occurred between 2015 and now",
+                code="occurred_at_out_of_range",
+                errors=[FieldError("occurred_at", "from 2015-01-01 to now")],
+            )
         entry = PipelineCostEntry(
             id=uuid7(),
             job_id=data.job_id,
@@ -57,7 +65,7 @@ class CostLedger:
             fx_rate_ppm=data.fx_rate_ppm,
             idempotency_key=data.idempotency_key,
             occurred_at=data.occurred_at,
-            created_at=self._clock.now(),
+            created_at=now,
         )
         async with self._uow() as uow:
             created = await uow.pipeline_cost_ledger.add(entry)

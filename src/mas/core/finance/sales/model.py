@@ -163,7 +163,7 @@ class PipelineCostInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     fx_rate_ppm: Annotated[int, msgspec.Meta(ge=1, le=10**12)] | None = None
     idempotency_key: CostKey
     """The provider's call id: the same key twice is one entry."""
-    occurred_at: datetime
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class PipelineCostEntry(msgspec.Struct, frozen=True, kw_only=True):
