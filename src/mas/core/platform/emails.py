@@ -50,6 +50,7 @@ def check_email(raw: str, field: str = "email", syntax: EmailSyntax | None = Non
     if unsafe is not None:
         raise ValidationFailed(
             "an email address cannot contain control or formatting characters",
+            code=INVALID_EMAIL,
             errors=[FieldError(field, f"contains the control or formatting character {unsafe}")],
         )
     email = normalise_email(raw)
