@@ -7,6 +7,10 @@ strings and bodies are what is checked. What it follows of Google's documented b
   ``client_secret`` → ``{"access_token", "expires_in", "scope", "token_type": "Bearer"}``;
   a wrong client → 401 ``{"error": "invalid_client"}``, an unknown or revoked refresh token →
   400 ``{"error": "invalid_grant", "error_description": ...}``.
+  ``grant_type=authorization_code`` with ``code`` and ``redirect_uri``: a code from
+  ``authorize(redirect_uri)`` works once and only with the redirect it was issued for, and
+  answers a new refresh token too; a used or unknown code → 400 ``invalid_grant``, another
+  redirect → 400 ``redirect_uri_mismatch``.
 - ``POST /calendar/v3/calendars/{calendarId}/events?sendUpdates=`` → 200 with the event; a
   client-supplied ``id`` must be 5-1024 characters of base32hex (``0-9a-v``), else 400
   ``invalid``; an id used before (even by a deleted event) → 409 ``duplicate``; an end not
@@ -48,7 +52,15 @@ class FakeGoogleCalendar:
     calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     token_grants: int = 0
+    codes: dict[str, str] = field(default_factory=dict)
+    """authorization code → the redirect URI it was issued for (single use)."""
     _failures: list[tuple[int, str]] = field(default_factory=list)
+
+    def authorize(self, redirect_uri: str) -> str:
+        """What Google's consent page does when the user agrees: a code for the callback."""
+        code = "4/0A" + secrets.token_urlsafe(16)
+        self.codes[code] = redirect_uri
+        return code
 
     def fail_next(self, status: int, reason: str = "backendError") -> None:
         self._failures.append((status, reason))
@@ -139,6 +151,8 @@ class FakeGoogleCalendar:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return 401, {"error": "invalid_client", "error_description": "Unauthorized"}
+        if form.get("grant_type") == "authorization_code":
+            return self._code_grant(form)
         if form.get("grant_type") != "refresh_token":
             return 400, {"error": "unsupported_grant_type", "error_description": "Bad grant"}
         if form.get("refresh_token") not in self.refresh_tokens:
@@ -152,6 +166,26 @@ class FakeGoogleCalendar:
         return 200, {
             "access_token": token,
             "expires_in": 3599,
+            "scope": "https://www.googleapis.com/auth/calendar.events",
+            "token_type": "Bearer",
+        }
+
+    def _code_grant(self, form: dict[str, str]) -> tuple[int, Any]:
+        redirect = self.codes.get(form.get("code", ""))
+        if redirect is None:
+            return 400, {"error": "invalid_grant", "error_description": "Bad Request"}
+        if form.get("redirect_uri") != redirect:
+            return 400, {"error": "redirect_uri_mismatch", "error_description": "Bad Request"}
+        del self.codes[form["code"]]
+        refresh = "1//0g" + secrets.token_urlsafe(24)
+        self.refresh_tokens.add(refresh)
+        self.token_grants += 1
+        token = "ya29." + secrets.token_urlsafe(24)
+        self.access_tokens[token] = refresh
+        return 200, {
+            "access_token": token,
+            "expires_in": 3599,
+            "refresh_token": refresh,
             "scope": "https://www.googleapis.com/auth/calendar.events",
             "token_type": "Bearer",
         }

@@ -87,6 +87,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     refresh_reuse_interval_s: int = 30
     encryption_key: str = ""
     google_client_id: str = ""
+    google_client_secret: str = ""
+    """With ``google_client_id``: mentors connect Google Calendar (mentorship.md §6)."""
+    google_oauth_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    google_calendar_api_base: str = "https://www.googleapis.com"
+    google_calendar_redirect_url: str = ""
+    """Google's callback after consent (registered with the OAuth client); empty:
+    ``public_base_url`` + ``/api/mentors/me/calendar/callback``."""
     master_password_hash: str = ""
     master_totp_secret: str = ""
     impersonation_enabled: bool = False
@@ -150,6 +158,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     min_withdrawal_paise: int = 50000
     enable_token_governance: bool = False
     """Allotment requests decided by batch leads; off → their routes answer 404."""
+    min_verified_minutes: int = 10
+    """Minutes a meeting's student and mentor must be in its room together (inside the slot)
+    for its attendance to count as verified (completion, earnings)."""
     payments_provider: Literal["none", "razorpay", "fake"] = "none"
     """``fake``: the in-process gateway (``make run``: buy tokens with a test signature)."""
     razorpay_base_url: str = "https://api.razorpay.com"
@@ -256,6 +267,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         secret = {
             "jwt_secret",
             "encryption_key",
+            "google_client_secret",
             "nats_password",
             "nats_token",
             "smtp_pass",

@@ -16,6 +16,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,14 @@ from mas.adapters.payments.razorpay import RazorpayGateway
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
 from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.model import AuthMethod, User
-from mas.core.identity.policy import Platform, Role
+from mas.core.identity.policy import Caller, Platform, Role
+from mas.core.mentorship.meetings.model import NewAssignment, Slot, SlotStatus
+from mas.core.mentorship.recordings.model import NewRecording
 from mas.core.platform.ids import uuid7
 from mas.http.app import create_app
 from mas.modules import vendor_scopes
 from mas.modules.comms import telephony
+from mas.modules.mentorship import calendar as mentorship_calendar
 from mas.modules.tokens import purchases as token_purchases
 from tests.conftest import make_settings, missing_service, open_container, truncate_pg
 from tests.exotel_fake import EXOPHONE, FakeExotel
@@ -44,6 +48,9 @@ from tests.exotel_fake import KEY as EXOTEL_KEY
 from tests.exotel_fake import SID as EXOTEL_SID
 from tests.exotel_fake import SUBDOMAIN as EXOTEL_SUBDOMAIN
 from tests.exotel_fake import TOKEN as EXOTEL_TOKEN
+from tests.google_calendar_fake import CLIENT_ID as CALENDAR_CLIENT_ID
+from tests.google_calendar_fake import CLIENT_SECRET as CALENDAR_CLIENT_SECRET
+from tests.google_calendar_fake import FakeGoogleCalendar
 from tests.http.conftest import add_user
 from tests.integration.crm_fixtures import add_leads
 from tests.integration.test_google_idp import CLIENT_ID as GOOGLE_CLIENT_ID
@@ -149,6 +156,13 @@ class FuzzTarget:
                     key_id=RAZORPAY_KEY_ID, key_secret=RAZORPAY_KEY_SECRET, http=razorpay_http
                 ),
             )
+            # Google Calendar configured against the fake (its OAuth token endpoint and
+            # Calendar v3): connecting reaches its handler (unconfigured is the documented 503).
+            calendar_http = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=FakeGoogleCalendar())
+            )
+            self.container.closers.append(calendar_http.aclose)
+            mentorship_calendar.install(self.container, calendar_http)
             await self._seed(self.container)
             self.app = create_app(container=self.container)
         except Exception as exc:
@@ -206,6 +220,7 @@ class FuzzTarget:
                 await uow.teams.add_member(member)
                 members.append(member)
             await uow.commit()
+        coach = await self._seed_coaching(c, target_student)
         leads = [
             *await add_leads(
                 c, head.id, 3, assigned_to=self.accounts[Role.SALES].id, phones=SEED_PHONES
@@ -221,14 +236,56 @@ class FuzzTarget:
                 "user_id": [str(target_head.id), str(target_student.id), str(counsellor.id)],
                 # the counsellor's membership: the SALES caller's own stays as it is
                 "member_id": [str(members[1].id)],
+                # the EXPERT caller is a super mentor coaching the target student
+                "mentor_id": [str(coach)],
+                "student_id": [str(target_student.id)],
             }
         )
+        await self._seed_recording(c)
         for role, user in self.accounts.items():
             token = c.identity.issuer.access_token(user, PLATFORM, AuthMethod.PASSWORD, None)
             self.headers[role.value] = {
                 "Authorization": f"Bearer {token}",
                 "X-Platform": PLATFORM.value,
             }
+
+    async def _seed_coaching(self, c: Any, student: User) -> uuid.UUID:
+        """The EXPERT caller is a super mentor with ``student`` assigned: the coaching routes
+        reach their service past the roster check."""
+        expert = self.accounts[Role.EXPERT]
+        async with c.uow() as uow:
+            account = await uow.users.get(expert.id)
+            account.is_super_mentor = True
+            await uow.users.save(account)
+            await uow.commit()
+        self.accounts[Role.EXPERT] = account
+        admin = Caller(user_id=self.accounts[Role.ADMIN].id, role=Role.ADMIN, platform=PLATFORM)
+        await c.mentorship.meetings.coaching.assign(admin, expert.id, NewAssignment(student.id))
+        return expert.id
+
+    async def _seed_recording(self, c: Any) -> None:
+        """A confirmed meeting of the EXPERT and USER callers tomorrow, with a recording
+        uploading: the recording routes reach their service past the meeting checks."""
+        start = (c.clock.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        meeting = Slot(
+            id=uuid7(),
+            mentor_id=self.accounts[Role.EXPERT].id,
+            student_id=self.accounts[Role.USER].id,
+            start_date_time=start,
+            end_date_time=start + timedelta(minutes=30),
+            status=SlotStatus.CONFIRMED,
+            is_available=False,
+            created_at=c.clock.now(),
+            updated_at=c.clock.now(),
+            room_id=f"room-{uuid.uuid4().hex}",
+        )
+        async with c.uow() as uow:
+            await uow.slots.add_many([meeting])
+            await uow.commit()
+        admin = Caller(user_id=self.accounts[Role.ADMIN].id, role=Role.ADMIN, platform=PLATFORM)
+        started = await c.mentorship.recordings.uploads.start(admin, meeting.id, NewRecording())
+        KNOWN_IDS.setdefault("meeting_id", []).append(str(meeting.id))
+        KNOWN_IDS.setdefault("recording_id", []).append(str(started.recording.id))
 
     def seed_over_http(self, client: Any) -> None:
         """What is simplest to make through the API itself: a tag, a campaign, vendor keys."""
@@ -372,7 +429,12 @@ def fuzz_target(
     # WhatsApp on the in-process provider (FakeWhatsApp): the manager routes reach their
     # handlers (an unconfigured provider is the documented 503, never a fuzz target).
     target.settings = make_settings(
-        pg_url, folder, release_interval_s=1.0, whatsapp_provider="fake"
+        pg_url,
+        folder,
+        release_interval_s=1.0,
+        whatsapp_provider="fake",
+        google_client_id=CALENDAR_CLIENT_ID,
+        google_client_secret=CALENDAR_CLIENT_SECRET,
     )
     try:
         with asgi.get_client(target) as client:

@@ -571,6 +571,7 @@ async def test_the_served_document_is_3_1(client: AsyncTestClient[Any]) -> None:
 
 def concrete(path: str) -> str:
     path = re.sub(r"\{[^}:]+:uuid\}", "0190f000-0000-7000-8000-000000000001", path)
+    path = re.sub(r"\{[^}:]+:int\}", "1", path)
     return re.sub(r"\{[^}:]+:(?:str|path)\}", "x", path)
 
 

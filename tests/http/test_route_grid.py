@@ -117,6 +117,7 @@ async def open_every_page(c: Any, head: Any) -> None:
 
 
 def concrete(path: str) -> str:
+    path = re.sub(r"\{[^}:]+:int\}", "1", path)
     return re.sub(r"\{[^}:]+:uuid\}", "0190f000-0000-7000-8000-000000000001", path)
 
 

@@ -298,6 +298,19 @@ async def test_cancellation_request_then_approval_refunds_once(meet: Any) -> Non
     assert sorted(updates) == sorted([student_mail, student_mail, student_mail, mentor_mail])
 
 
+async def test_the_cancellation_notice_reaches_any_number_of_admins(meet: Any) -> None:
+    """One mail per person (found by the fuzz gate: 50 admins made one mail of 51 recipients,
+    over the limit, and the student's request failed)."""
+    mentor, student, slot = await booked(meet)
+    admins = [await person(meet, Role.ADMIN) for _ in range(55)]
+    bookings = meet.mentorship.meetings.bookings
+    await bookings.approve(mentor, slot.id)
+    await bookings.request_cancellation(student, slot.id, "ill")
+    sent = await recipients(meet, slot.id, "mentorship.cancellation_notice")
+    expected = [await email_of(meet, mentor), *[await email_of(meet, a) for a in admins]]
+    assert sorted(sent) == sorted(expected)
+
+
 async def recipients(c: Any, slot_id: uuid.UUID, template: str) -> list[str]:
     async with c.sessions() as session:
         rows = await session.execute(

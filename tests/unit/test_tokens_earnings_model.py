@@ -113,13 +113,17 @@ def test_the_balance_invariant() -> None:
 
 def test_the_mails_render() -> None:
     data = {"name": "Asha", "amount_paise": 6000050, "reference": "UTR9", "reason": "closed"}
+    data |= {"waiting": 2, "new": 1, "lines": ["₹600.00 by a@example.com"]}
     assert rupees(6000050) == "₹60,000.50"
     subjects = {name: render(data).subject for name, render in MAIL_TEMPLATES.items()}
     assert subjects == {
         "earnings.withdrawal_requested": "Withdrawal of ₹60,000.50 requested",
         "earnings.withdrawal_completed": "Withdrawal of ₹60,000.50 paid",
         "earnings.withdrawal_failed": "Withdrawal of ₹60,000.50 failed",
+        "earnings.withdrawal_digest": "2 withdrawals waiting for payment",
     }
+    digest = MAIL_TEMPLATES["earnings.withdrawal_digest"](data).text
+    assert "1 new since yesterday" in digest and "- ₹600.00 by a@example.com" in digest
     assert "UTR9" in MAIL_TEMPLATES["earnings.withdrawal_completed"](data).text
     assert "closed" in MAIL_TEMPLATES["earnings.withdrawal_failed"](data).text
 
@@ -143,7 +147,9 @@ async def test_the_fake_gateway() -> None:
 
 
 def services(secret: str) -> EarningsServices:
-    return EarningsServices(uow=None, credit=None, withdrawals=None, webhook_secret=secret)  # type: ignore[arg-type]
+    return EarningsServices(  # type: ignore[arg-type]
+        uow=None, credit=None, withdrawals=None, webhook_secret=secret, digest=None
+    )
 
 
 def test_the_webhook_signature() -> None:

@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.routes import HTTPRoute
+from litestar.routes import HTTPRoute, WebSocketRoute
 
 from mas import __version__, modules
 from mas.bootstrap import build_container
@@ -38,6 +38,12 @@ from mas.observability import configure_logging
 from mas.settings import Settings, load_settings
 
 log = logging.getLogger("mas.http")
+
+# Litestar gives an HTTP route its ``route_handlers`` but a WebSocket route one
+# ``route_handler``; the start-up route check, the OpenAPI pass and the route tests walk
+# ``route_handlers`` of every route, so a WebSocket route (``/ws/meetings/…``) answers it too.
+if not hasattr(WebSocketRoute, "route_handlers"):
+    setattr(WebSocketRoute, "route_handlers", property(lambda route: [route.route_handler]))  # noqa: B010
 
 
 class UnclassifiedRoute(RuntimeError):

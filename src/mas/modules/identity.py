@@ -1,4 +1,8 @@
-"""Identity's manifest: accounts, sessions, role policies, vendor keys."""
+"""Identity's manifest: accounts, sessions, role policies, vendor keys.
+
+``GET /api/user-details`` shows one's token balance through the ``balances`` port the tokens
+domain provides (``Module.provides``; identity is built before tokens): without it, None.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from mas.core.identity.policy import POLICY
 from mas.core.identity.secrets import StdSecrets
 from mas.core.identity.services import IdentityPorts, IdentityServices, build_identity
 from mas.core.identity.tasks import CRONS
+from mas.core.platform.ports.balances import NoBalances
 from mas.modules.base import Module
 from mas.modules.container import Container
 
@@ -50,6 +55,7 @@ def build(c: Container) -> IdentityServices:
             email_syntax=EmailValidatorSyntax(),
             master_password_hash=settings.master_password_hash or None,
             impersonation_enabled=settings.impersonation_enabled,
+            balances=c.ports.get("balances", NoBalances()),
         )
     )
 
@@ -74,6 +80,7 @@ MODULE = Module(
     controllers=[
         "mas.http.identity.auth_routes:AuthController",
         "mas.http.identity.auth_routes:UserController",
+        "mas.http.identity.details:UserDetailsController",
         "mas.http.identity.admin:AdminUsersController",
         "mas.http.identity.admin:VendorController",
     ],

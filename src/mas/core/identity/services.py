@@ -12,6 +12,7 @@ from mas.core.identity.access import AccessGuard
 from mas.core.identity.accounts import AccountAdmin
 from mas.core.identity.breakglass import BreakGlass
 from mas.core.identity.codes import OneTimeCodes
+from mas.core.identity.details import AccountDetails
 from mas.core.identity.housekeeping import Housekeeping
 from mas.core.identity.impersonation import Impersonation
 from mas.core.identity.lockout import AccountLockout
@@ -31,6 +32,7 @@ from mas.core.identity.sessions import Sessions
 from mas.core.identity.signin import SignIn
 from mas.core.identity.tokens import TokenIssuer
 from mas.core.identity.vendor import VendorKeys
+from mas.core.platform.ports.balances import NoBalances, TokenBalances
 from mas.core.platform.ports.cache import Cache
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.messenger import Messenger
@@ -57,6 +59,8 @@ class IdentityServices:
     impersonation: Impersonation
     break_glass: BreakGlass
     vendor_keys: VendorKeys
+    details: AccountDetails
+    """One's own account with one's token balance (``GET /api/user-details``)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class IdentityPorts:
     """The full address grammar (email-validator); without it only the core's own rules."""
     master_password_hash: str | None = None
     impersonation_enabled: bool = False
+    balances: TokenBalances = NoBalances()
+    """Token balances (provided by the tokens domain; the null object when it is absent)."""
 
 
 def build_identity(ports: IdentityPorts) -> IdentityServices:
@@ -168,4 +174,5 @@ def build_identity(ports: IdentityPorts) -> IdentityServices:
             email_syntax=emails,
         ),
         vendor_keys=VendorKeys(uow, ports.secrets, clock, ports.vendor_scopes),
+        details=AccountDetails(uow, access, ports.balances),
     )

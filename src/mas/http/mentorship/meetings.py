@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, post, put
 from litestar.enums import MediaType
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from mas.core.mentorship.meetings.model import (
     AvailabilityRequest,
@@ -56,6 +56,18 @@ MOVE_STATUS = {
     "slot_changed": 409,
 }
 Token = Annotated[str, QueryParameter(min_length=1, max_length=128, description="link token")]
+BookingKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="a retry with the same key and body answers the first booking (201, "
+        "Idempotent-Replayed: true) and holds no second token; kept 48 hours",
+        schema_extra={"one_of": None, "type": "string"},
+    ),
+]
 
 LINK_RULES = {
     "link_used": "the link was not used before and the meeting is undecided",
@@ -164,6 +176,9 @@ class SlotController(MentorshipController):
                 "overlapping_booking": "the student has no other booking at that time",
                 "insufficient_tokens": "the student holds a mentor token",
                 "mentor_not_found": "the mentor exists",
+                "idempotency_key_reused": "an Idempotency-Key names one booking request",
+                "idempotency_key_in_use": "the first request with the key finished",
+                "invalid_idempotency_key": "the key is 1-255 printable characters, no spaces",
             },
             "rules_status": {
                 "too_late_to_book": 422,
@@ -173,13 +188,22 @@ class SlotController(MentorshipController):
                 "overlapping_booking": 409,
                 "insufficient_tokens": 402,
                 "mentor_not_found": 404,
+                "idempotency_key_reused": 422,
+                "idempotency_key_in_use": 409,
+                "invalid_idempotency_key": 422,
             },
         },
     )
     async def book(
-        self, mentorship: Mentorship, caller: CallerDep, data: JSONBody[BookingRequest]
-    ) -> SlotView:
-        return await mentorship.meetings.bookings.book(caller, data)
+        self,
+        mentorship: Mentorship,
+        caller: CallerDep,
+        data: JSONBody[BookingRequest],
+        idempotency_key: BookingKeyHeader = None,
+    ) -> Response[SlotView]:
+        booked = await mentorship.meetings.bookings.book_once(caller, data, idempotency_key)
+        replayed = {"Idempotent-Replayed": "true"} if booked.replayed else {}
+        return Response(booked.slot, status_code=201, headers=replayed)
 
     @get(
         "/users/{user_id:uuid}/meetings",

@@ -7,28 +7,47 @@ import hashlib
 import uuid
 from typing import Any
 
+from mas.adapters.db.mentorship.coaching import (
+    SqlBookingKeys,
+    SqlCoachingRoster,
+    SqlSlotQueries,
+)
+from mas.adapters.db.mentorship.earnings_sweep import SqlUncreditedMeetings
 from mas.adapters.db.mentorship.meetings import (
     SqlAvailabilityRequestRepository,
     SqlSlotFeedbackRepository,
     SqlSlotRepository,
 )
 from mas.core.mentorship.meetings import MeetingPorts, MeetingServices, build_meetings
+from mas.core.mentorship.meetings.coaching import COACHING_SCHEDULED, coaching_scheduled
 from mas.core.mentorship.meetings.mails import MAIL_TEMPLATES as MEETING_MAILS
+from mas.core.mentorship.room.attendance import ParticipationLog
 from mas.core.platform.ports.uow import UnitOfWork
 from mas.modules.container import Container
 
-TABLES: list[str] = ["mas.adapters.db.mentorship.meetings_tables"]
+TABLES: list[str] = [
+    "mas.adapters.db.mentorship.meetings_tables",
+    "mas.adapters.db.mentorship.coaching_tables",
+]
 REPOSITORIES: dict[str, Any] = {
     "slots": SqlSlotRepository,
     "slot_feedback": SqlSlotFeedbackRepository,
     "availability_requests": SqlAvailabilityRequestRepository,
+    "coaching_roster": SqlCoachingRoster,
+    "booking_keys": SqlBookingKeys,
+    "slot_queries": SqlSlotQueries,
+    "uncredited_meetings": SqlUncreditedMeetings,
 }
 CONTROLLERS: list[str] = [
     "mas.http.mentorship.meetings:SlotController",
     "mas.http.mentorship.meetings:MeetingController",
     "mas.http.mentorship.meetings:SlotProgressController",
+    "mas.http.mentorship.coaching:CoachingController",
+    "mas.http.mentorship.coaching:CoachingRosterController",
+    "mas.http.mentorship.coaching:MeetingStatusController",
+    "mas.http.mentorship.coaching:SlotStatsController",
 ]
-MAIL_TEMPLATES: dict[str, Any] = dict(MEETING_MAILS)
+MAIL_TEMPLATES: dict[str, Any] = {**MEETING_MAILS, COACHING_SCHEDULED: coaching_scheduled}
 
 
 class MentorsStats:
@@ -64,5 +83,7 @@ def build(c: Container) -> MeetingServices:
             stats=MentorsStats(c),
             link_secret=link_secret(c.settings.effective_jwt_secret),
             base_url=c.settings.public_base_url,
+            timezone=c.settings.timezone,
+            attendance=ParticipationLog(c.uow, c.clock, c.settings.min_verified_minutes),
         )
     )

@@ -5,6 +5,8 @@ names its tables, repositories, controllers and system mails and builds its serv
 module assembles the one ``Module``. The purchases and earnings parts move tokens through the
 wallet's ``Purse`` (``c.tokens.wallet.purse`` is also the public interface the mentorship domain
 holds and refunds through, inside its own unit of work), so the wallet part is built first.
+It provides the ``balances`` port (one's token balance) to every domain: identity, listed
+before tokens, shows it on ``GET /api/user-details``.
 """
 
 from __future__ import annotations
@@ -39,4 +41,5 @@ MODULE = Module(
     controllers=[ref for part in PARTS for ref in part.CONTROLLERS],
     mail_templates={name: t for part in PARTS for name, t in part.MAIL_TEMPLATES.items()},
     cli={"tokens": "mas.cli.tokens:app"},
+    provides={"balances": wallet.balances},
 )

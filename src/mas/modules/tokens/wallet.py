@@ -10,7 +10,11 @@ from mas.adapters.db.tokens.wallet import (
     SqlGrantRepository,
     SqlWalletRepository,
 )
+from mas.core.platform.ports.balances import TokenBalances
 from mas.core.tokens.wallet import WalletPorts, WalletServices, build_wallet
+from mas.core.tokens.wallet.accounts import WalletAccounts
+from mas.core.tokens.wallet.ledger import LedgerPurse
+from mas.core.tokens.wallet.notices import MAIL_TEMPLATES as ALLOTMENT_MAILS
 from mas.modules.container import Container
 
 TABLES: list[str] = ["mas.adapters.db.tokens.wallet_tables"]
@@ -25,10 +29,21 @@ CONTROLLERS: list[str] = [
     "mas.http.tokens.wallet:AllotmentController",
     "mas.http.tokens.wallet:BatchLeadController",
 ]
-MAIL_TEMPLATES: dict[str, Any] = {}
+MAIL_TEMPLATES: dict[str, Any] = dict(ALLOTMENT_MAILS)
+
+
+def balances(c: Container) -> TokenBalances:
+    """The ``balances`` port every domain may read: the wallet's accounts, built from the
+    container's shared fields only (provided ports are built before any domain's services)."""
+    return WalletAccounts(c.uow, c.clock, LedgerPurse(c.clock))
 
 
 def build(c: Container) -> WalletServices:
     return build_wallet(
-        WalletPorts(uow=c.uow, clock=c.clock, governance=c.settings.enable_token_governance)
+        WalletPorts(
+            uow=c.uow,
+            clock=c.clock,
+            messenger=c.messenger,
+            governance=c.settings.enable_token_governance,
+        )
     )

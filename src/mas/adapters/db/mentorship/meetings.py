@@ -215,22 +215,31 @@ class SqlSlotRepository:
     async def person(self, user_id: uuid.UUID) -> Person | None:
         row = (
             await self._s.execute(
-                select(USERS.c.id, USERS.c.email, USERS.c.full_name, USERS.c.role).where(
-                    USERS.c.id == user_id
-                )
+                select(
+                    USERS.c.id,
+                    USERS.c.email,
+                    USERS.c.full_name,
+                    USERS.c.role,
+                    USERS.c.is_super_mentor,
+                ).where(USERS.c.id == user_id)
             )
         ).first()
         if row is None:
             return None
         name = row.full_name or row.email.split("@")[0]
-        return Person(id=row.id, email=row.email, name=name, role=row.role)
+        return Person(
+            id=row.id,
+            email=row.email,
+            name=name,
+            role=row.role,
+            is_super_mentor=bool(row.is_super_mentor),
+        )
 
     async def admins(self) -> list[Person]:
         rows = await self._s.execute(
             select(USERS.c.id, USERS.c.email, USERS.c.full_name, USERS.c.role)
             .where(USERS.c.role.in_(["ADMIN", "SUPERADMIN"]), USERS.c.deleted_at.is_(None))
             .order_by(USERS.c.id)
-            .limit(50)
         )
         return [
             Person(id=r.id, email=r.email, name=r.full_name or r.email, role=r.role) for r in rows

@@ -37,7 +37,15 @@ BALANCES = cast(Table, MentorEarningsRow.__table__)
 JOURNAL = cast(Table, MentorTransactionRow.__table__)
 # Identity's table, read for the columns a mail and a payout need; named here rather than
 # imported so the tokens adapters do not reach into identity's.
-USERS = table("users", column("id", GUID()), column("email"), column("full_name"), column("role"))
+USERS = table(
+    "users",
+    column("id", GUID()),
+    column("email"),
+    column("full_name"),
+    column("role"),
+    column("is_blocked"),
+    column("deleted_at"),
+)
 
 _BALANCE_FIELDS = [f.name for f in msgspec.structs.fields(Earnings)]
 _FIELDS = [f.name for f in msgspec.structs.fields(MentorTransaction)]
@@ -220,3 +228,24 @@ class SqlEarningsRepository:
             return None
         name = (row.full_name or "").strip() or row.email.split("@")[0]
         return MentorContact(id=row.id, email=row.email, name=name, role=row.role)
+
+    async def admins(self, limit: int) -> list[MentorContact]:
+        rows = await self._s.execute(
+            select(USERS.c.id, USERS.c.email, USERS.c.full_name, USERS.c.role)
+            .where(
+                USERS.c.role.in_(["ADMIN", "SUPERADMIN"]),
+                USERS.c.is_blocked.is_(False),
+                USERS.c.deleted_at.is_(None),
+            )
+            .order_by(USERS.c.id)
+            .limit(limit)
+        )
+        return [
+            MentorContact(
+                id=row.id,
+                email=row.email,
+                name=(row.full_name or "").strip() or row.email.split("@")[0],
+                role=row.role,
+            )
+            for row in rows
+        ]

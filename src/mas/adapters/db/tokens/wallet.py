@@ -34,6 +34,7 @@ from mas.core.tokens.wallet.model import (
     GrantStatus,
     WalletState,
 )
+from mas.core.tokens.wallet.ports import Contact
 from mas.core.tokens.wallet.purse import Direction, Movement, Source, TokenKind, UsageType
 
 WALLETS = cast(Table, TokenWalletRow.__table__)
@@ -529,3 +530,20 @@ class SqlAllotmentRepository:
             .returning(*ALLOTMENTS.c)
         )
         return [_request(row) for row in found]
+
+    async def contacts(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        if not user_ids:
+            return {}
+        found = await self._s.execute(
+            select(USERS.c.id, USERS.c.email, USERS.c.full_name).where(
+                USERS.c.id.in_(set(user_ids)), USERS.c.deleted_at.is_(None)
+            )
+        )
+        return {
+            row.id: Contact(
+                id=row.id,
+                email=row.email,
+                name=(row.full_name or "").strip() or row.email.split("@")[0],
+            )
+            for row in found
+        }

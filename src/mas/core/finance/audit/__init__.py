@@ -21,7 +21,6 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
 
-
 __all__ = ["AuditLog", "AuditPorts", "AuditServices", "AuditTrail", "build_audit"]
 
 

@@ -14,4 +14,6 @@ VERIFY_CHAIN = Task("finance.verify_audit_chain", NoArgs, TaskPolicy(attempts=1,
 
 
 async def verify_chain(audit: AuditServices, _: NoArgs) -> None:
+    """Walk the GST audit chain; a broken link is logged as an error naming the first altered
+    row (read-only: nothing is repaired)."""
     await audit.log.check()

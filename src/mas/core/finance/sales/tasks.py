@@ -17,5 +17,6 @@ EXPIRE_DISCOUNTS = Task("finance.expire_discount_requests", NoArgs, TaskPolicy(a
 
 
 async def expire_discounts(sales: SalesServices, _: NoArgs) -> None:
+    """Expire discount requests: PENDING after 7 days, APPROVED past valid_until."""
     count = await sales.discounts.expire()
     log.info("finance.discounts_expired", extra={"count": count})

@@ -5,7 +5,10 @@ effect (``TokenHolds``: the tokens domain's purse) commit together or not at all
 racing for one slot both try ``open -> tentative``; PostgreSQL makes the second wait on the row
 and then finds it no longer ``open`` (0 rows: 409), so one token moves. A booking takes the
 student's wallet lock before it checks the student's other bookings, so two overlapping
-bookings by one student are serialized there and the second sees the first.
+bookings by one student are serialized there and the second sees the first. A booking sent
+with an ``Idempotency-Key`` claims it first (``booking_keys``): a retry answers the first
+booking and holds nothing more. A super-mentor meeting is never booked here and its moves
+refund nothing (``settles_tokens``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
+import msgspec
+
 from mas.core.identity.policy import Caller, Platform, Role
-from mas.core.mentorship.meetings import links
+from mas.core.mentorship.meetings import booking_keys, links
 from mas.core.mentorship.meetings.events import MeetingMoved
 from mas.core.mentorship.meetings.mails import (
     BOOKING_REQUEST,
@@ -32,6 +37,7 @@ from mas.core.mentorship.meetings.model import (
     SlotView,
     check_move,
     refunds,
+    settles_tokens,
 )
 from mas.core.mentorship.meetings.ports import MeetingsUnitOfWork, MentorStats
 from mas.core.platform.errors import (
@@ -61,6 +67,12 @@ class TokenHolds(Protocol):
 
 
 Rule = Callable[[Caller, Slot], bool]
+
+
+class Booked(msgspec.Struct, frozen=True, kw_only=True):
+    slot: SlotView
+    replayed: bool
+    """The answer of an earlier request with the same ``Idempotency-Key``."""
 
 
 def _student(caller: Caller, slot: Slot) -> bool:
@@ -94,16 +106,29 @@ class Bookings:
         self._secret = link_secret
         self._base_url = base_url
 
-    async def book(self, caller: Caller, data: BookingRequest) -> SlotView:
+    async def book(
+        self, caller: Caller, data: BookingRequest, idempotency_key: str | None = None
+    ) -> SlotView:
+        return (await self.book_once(caller, data, idempotency_key)).slot
+
+    async def book_once(
+        self, caller: Caller, data: BookingRequest, idempotency_key: str | None
+    ) -> Booked:
+        """Book; with an ``idempotency_key`` the student sent before with this request, the
+        slot it booked then (``replayed``), holding nothing more (``booking_keys``)."""
         now = self._clock.now()
         start, end = data.start_date_time, data.end_date_time
-        if start - now < MIN_NOTICE:
-            raise ValidationFailed(
-                "a slot is booked at least 2 hours before it starts", code="too_late_to_book"
-            )
-        if data.mentor_id == caller.user_id:
-            raise Forbidden("a mentor cannot book their own slot", code="own_slot")
         async with self._uow() as uow:
+            if idempotency_key is not None:
+                first = await booking_keys.replay(uow, caller.user_id, idempotency_key, data, now)
+                if first is not None:
+                    return Booked(slot=first, replayed=True)
+            if start - now < MIN_NOTICE:
+                raise ValidationFailed(
+                    "a slot is booked at least 2 hours before it starts", code="too_late_to_book"
+                )
+            if data.mentor_id == caller.user_id:
+                raise Forbidden("a mentor cannot book their own slot", code="own_slot")
             live = await uow.slots.live_between(data.mentor_id, start, end)
             slot = next(
                 (s for s in live if s.start_date_time == start and s.end_date_time == end), None
@@ -133,8 +158,10 @@ class Bookings:
                     "you already have a booking at that time", code="overlapping_booking"
                 )
             await self._ask_mentor(uow, moved, nonce)
+            if idempotency_key is not None:
+                await uow.booking_keys.settle(caller.user_id, idempotency_key, slot.id)
             await uow.commit()
-        return SlotView.of(moved)
+        return Booked(slot=SlotView.of(moved), replayed=False)
 
     async def approve(self, caller: Caller, slot_id: uuid.UUID) -> SlotView:
         return await self._decide(caller, slot_id, SlotStatus.TENTATIVE, SlotStatus.CONFIRMED)
@@ -232,7 +259,7 @@ class Bookings:
                 raise Forbidden("this meeting is not yours to decide", code="not_participant")
             if slot.status is not expected:
                 raise InvalidState("meeting", slot.status.value, target.value)
-            check_move(slot.status, target)
+            check_move(slot.status, target, slot.meeting_type)
             cancelling = target in (SlotStatus.CANCELLED, SlotStatus.CANCELLATION_REQUESTED)
             change = SlotChange(
                 decided_at=now if expected is SlotStatus.TENTATIVE else None,
@@ -244,7 +271,8 @@ class Bookings:
             if moved is None:
                 raise Conflict("the meeting changed meanwhile; try again", code="slot_changed")
             uow.record(MeetingMoved.of(slot.status.value, moved))
-            if refunds(slot.status, target) and slot.student_id is not None:
+            refund = refunds(slot.status, target) and settles_tokens(slot.meeting_type)
+            if refund and slot.student_id is not None:
                 await self._holds.refund_meeting(uow, slot.student_id, slot.id, target.value)
             await self._tell(uow, moved, reason)
             await uow.commit()
@@ -258,19 +286,22 @@ class Bookings:
         if slot.status is SlotStatus.CANCELLATION_REQUESTED:
             mentor = await uow.slots.person(slot.mentor_id)
             student = await uow.slots.person(slot.student_id) if slot.student_id else None
+            # One mail per person: no recipient sees the others' addresses, and any number of
+            # admins is fine (a mail has at most 50 recipients).
             people = [p.email for p in [mentor, *await uow.slots.admins()] if p is not None]
-            await self._messenger.email(
-                uow,
-                template=CANCELLATION_NOTICE,
-                to=list(dict.fromkeys(people)),
-                data={
-                    "student_name": student.name if student else "The student",
-                    "start": when,
-                    "reason": reason or "",
-                },
-                key=f"{CANCELLATION_NOTICE}:{key}",
-                related=("slot", slot.id),
-            )
+            for address in dict.fromkeys(people):
+                await self._messenger.email(
+                    uow,
+                    template=CANCELLATION_NOTICE,
+                    to=address,
+                    data={
+                        "student_name": student.name if student else "The student",
+                        "start": when,
+                        "reason": reason or "",
+                    },
+                    key=f"{CANCELLATION_NOTICE}:{key}:{address}",
+                    related=("slot", slot.id),
+                )
             return
         ids = [slot.student_id, slot.mentor_id if slot.status is SlotStatus.CANCELLED else None]
         for user_id in ids:

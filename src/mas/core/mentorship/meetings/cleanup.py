@@ -8,9 +8,11 @@ Each row is its own unit of work with a compare-and-set on
 (id, status, version), and the refund is keyed ``refund:<slot>``: a second run, or two workers
 at once, finds the row moved (or the key used) and refunds nothing more.
 
-The room does not record participation yet (``NoParticipation``): every confirmed meeting
-nobody completed expires NOBODY_JOINED with a refund, as mentorship.md §8 says for lost
-realtime events.
+Attendance comes from the room's participation rows (``ParticipationLog``): only the mentor
+joined → STUDENT_NO_SHOW; only the student → MENTOR_NO_SHOW; nobody, or both but together for
+less than the minimum → NOBODY_JOINED (refunded: neither side is shown to have stood the other
+up). Lost realtime events leave no rows, so such a meeting expires NOBODY_JOINED with a refund
+(mentorship.md §8). A verified one is completed by ``mentorship.auto_complete`` (``conduct``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mas.core.mentorship.meetings.model import (
     SlotStatus,
     check_move,
     refunds,
+    settles_tokens,
 )
 from mas.core.mentorship.meetings.ports import (
     Attendance,
@@ -108,7 +111,8 @@ class SlotCleanup:
             uow.record(MeetingMoved.of(slot.status.value, moved))
             if slot.status is SlotStatus.OPEN:
                 await self._stats.adjust_open_slots(uow, slot.mentor_id, -1)
-            if refunds(slot.status, target, reason) and slot.student_id is not None:
+            refund = refunds(slot.status, target, reason) and settles_tokens(slot.meeting_type)
+            if refund and slot.student_id is not None:
                 await self._holds.refund_meeting(uow, slot.student_id, slot.id, "slot_cleanup")
             await uow.commit()
         return 1

@@ -82,8 +82,19 @@ REFUNDED_ON: dict[tuple[SlotStatus, SlotStatus], bool] = {
 reason (``refunds``)."""
 
 
-def check_move(current: SlotStatus, target: SlotStatus) -> None:
-    if target not in TRANSITIONS[current]:
+COACHING_TRANSITIONS: dict[SlotStatus, frozenset[SlotStatus]] = {
+    **{status: frozenset() for status in SlotStatus},
+    S.CONFIRMED: frozenset({S.CANCELLED, S.COMPLETED, S.EXPIRED}),
+}
+"""A super-mentor meeting is created ``confirmed`` and only ends (§4): no request, no
+cancellation request, no token."""
+
+
+def check_move(
+    current: SlotStatus, target: SlotStatus, meeting_type: MeetingType | None = None
+) -> None:
+    table = COACHING_TRANSITIONS if meeting_type is MeetingType.SUPER_MENTOR else TRANSITIONS
+    if target not in table[current]:
         raise InvalidState("slot", current.value, target.value)
 
 
@@ -91,6 +102,18 @@ def refunds(current: SlotStatus, target: SlotStatus, reason: ExpiryReason | None
     if (current, target) == (S.CONFIRMED, S.EXPIRED):
         return reason is not ExpiryReason.STUDENT_NO_SHOW
     return REFUNDED_ON.get((current, target), False)
+
+
+def settles_tokens(meeting_type: MeetingType) -> bool:
+    """Whether a meeting's moves hold, refund or credit tokens: a super-mentor meeting never
+    does (§4), whatever the move."""
+    return meeting_type is MeetingType.MENTOR_CALL
+
+
+class Agenda(enum.StrEnum):
+    ONBOARDING = "ONBOARDING"
+    PROGRESS_REVIEW = "PROGRESS_REVIEW"
+    MOCK_INTERVIEW_PREP = "MOCK_INTERVIEW_PREP"
 
 
 class Slot(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,6 +169,8 @@ class SlotView(msgspec.Struct, frozen=True, kw_only=True):
     room_id: str
     created_at: datetime
     updated_at: datetime
+    agenda: str | None = None
+    """A super-mentor meeting's agenda (``Agenda``)."""
 
     @classmethod
     def of(cls, slot: Slot) -> SlotView:
@@ -291,3 +316,91 @@ class AvailabilityRequest(msgspec.Struct, frozen=True, kw_only=True):
     status: RequestStatus
     created_at: datetime
     resolved_at: datetime | None = None
+
+
+class NewCoachingMeeting(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """A super mentor's coaching meeting (§4): an ADMIN names the super mentor, a super mentor
+    schedules for themselves."""
+
+    student_id: uuid.UUID
+    start_date_time: Instant
+    end_date_time: Instant
+    agenda: Agenda
+    note: Note | None = None
+    mentor_id: uuid.UUID | None = None
+
+
+class NewAssignment(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    student_id: uuid.UUID
+
+
+class Assignment(msgspec.Struct, frozen=True, kw_only=True):
+    """A student a super mentor coaches (``super_mentor_students``)."""
+
+    id: uuid.UUID
+    super_mentor_id: uuid.UUID
+    student_id: uuid.UUID
+    assigned_by: uuid.UUID | None
+    assigned_at: datetime
+
+
+class StatusChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The compatibility facade's body: the status to reach (and an optional reason)."""
+
+    status: SlotStatus
+    reason: Reason | None = None
+
+
+IdempotencyKey = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[!-~]+$")]
+"""Printable ASCII without spaces, at most 255 characters."""
+KEY_TTL = timedelta(hours=48)
+
+
+class BookingKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A student's ``Idempotency-Key`` on a booking: the request it named (a hash of the body)
+    and the slot it booked, kept ``KEY_TTL``."""
+
+    student_id: uuid.UUID
+    key: str
+    request_hash: str
+    slot_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+
+
+MAX_STATS_DAYS = 366
+
+
+class StatusCount(msgspec.Struct, frozen=True, kw_only=True):
+    status: SlotStatus
+    count: int
+
+
+class MentorCount(msgspec.Struct, frozen=True, kw_only=True):
+    mentor_id: uuid.UUID
+    name: str
+    count: int
+    completed: int
+
+
+class DayCount(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    count: int
+
+
+class SlotCounts(msgspec.Struct, frozen=True, kw_only=True):
+    total: int
+    by_status: list[StatusCount]
+    by_mentor: list[MentorCount]
+    """The mentors with the most slots in the range, most first."""
+    by_day: list[DayCount]
+    """Days with at least one slot, in the display time zone, earliest first."""
+
+
+class SlotStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Slots starting in [``from_day``, ``to_day``] (whole days in ``timezone``)."""
+
+    from_day: date
+    to_day: date
+    timezone: str
+    counts: SlotCounts

@@ -9,10 +9,14 @@ from typing import Protocol
 import msgspec
 
 from mas.core.mentorship.meetings.model import (
+    Assignment,
     AvailabilityRequest,
+    BookingKey,
     Feedback,
+    MeetingType,
     Slot,
     SlotChange,
+    SlotCounts,
     SlotStatus,
 )
 from mas.core.platform.paging import Page, PageRequest
@@ -26,6 +30,7 @@ class Person(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     name: str
     role: str
+    is_super_mentor: bool = False
 
 
 class SlotRepository(Protocol):
@@ -172,7 +177,66 @@ class AvailabilityRequestRepository(Protocol):
         ...
 
 
+class CoachingRoster(Protocol):
+    """Which students a super mentor coaches: the spec's ``Batches.is_assigned`` (§7). Kept
+    in ``super_mentor_students`` (assigned by an ADMIN) until the LMS owns batches; that
+    adapter will answer ``is_assigned`` from them."""
+
+    async def is_assigned(self, super_mentor_id: uuid.UUID, student_id: uuid.UUID) -> bool: ...
+
+    async def assign(self, assignment: Assignment) -> None:
+        """Insert; raises ``DuplicateKey`` when the pair is assigned already."""
+        ...
+
+    async def unassign(self, super_mentor_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+        """Remove the pair; whether it was there."""
+        ...
+
+    async def students_of(self, super_mentor_id: uuid.UUID, req: PageRequest) -> Page[Assignment]:
+        """Newest assignment first."""
+        ...
+
+
+class BookingKeys(Protocol):
+    async def claim(self, key: BookingKey, now: datetime) -> BookingKey | None:
+        """Insert ``key`` (a lapsed one of the same student and key is dropped first) and
+        answer None; when the student holds that key already, answer that row and write
+        nothing. A concurrent claim of the same key waits for the first transaction (the
+        unique index) and then sees its row, or takes the key if that transaction rolled back."""
+        ...
+
+    async def settle(self, student_id: uuid.UUID, key: str, slot_id: uuid.UUID) -> None:
+        """Record the slot the key booked."""
+        ...
+
+    async def purge(self, now: datetime) -> int:
+        """Delete lapsed keys; how many."""
+        ...
+
+
+class SlotQueries(Protocol):
+    """Read models over ``slots`` (set-based SQL)."""
+
+    async def of_type(
+        self,
+        meeting_type: MeetingType,
+        mentor_id: uuid.UUID | None,
+        status: SlotStatus | None,
+        req: PageRequest,
+    ) -> Page[Slot]:
+        """Meetings of one type (of one mentor, or all), newest start first."""
+        ...
+
+    async def counts(self, since: datetime, until: datetime, zone: str, top: int) -> SlotCounts:
+        """Slots starting in [since, until): by status, the ``top`` mentors, by day in
+        ``zone``."""
+        ...
+
+
 class MeetingsUnitOfWork(UnitOfWork, Protocol):
     slots: SlotRepository
     slot_feedback: FeedbackRepository
     availability_requests: AvailabilityRequestRepository
+    coaching_roster: CoachingRoster
+    booking_keys: BookingKeys
+    slot_queries: SlotQueries

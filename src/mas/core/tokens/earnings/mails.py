@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mas.core.platform.ports.messenger import MailTemplate, RenderedEmail
+from mas.core.tokens.earnings.digest import MAIL_DIGEST
 from mas.core.tokens.earnings.withdrawals import MAIL_COMPLETED, MAIL_FAILED, MAIL_REQUESTED
 
 
@@ -40,7 +41,18 @@ def _failed(data: Mapping[str, Any]) -> RenderedEmail:
     )
 
 
+def _digest(data: Mapping[str, Any]) -> RenderedEmail:
+    waiting, fresh = int(data["waiting"]), int(data["new"])
+    lines = "\n".join(f"- {line}" for line in data["lines"])
+    return RenderedEmail(
+        subject=f"{waiting} withdrawal{'s' if waiting != 1 else ''} waiting for payment",
+        text=f"Hi {data['name']},\n\n{fresh} new since yesterday, {waiting} waiting in all. "
+        f"The newest:\n{lines}\n\nProcess them from the withdrawal requests.\n",
+    )
+
+
 MAIL_TEMPLATES: dict[str, MailTemplate] = {
+    MAIL_DIGEST: _digest,
     MAIL_REQUESTED: _requested,
     MAIL_COMPLETED: _completed,
     MAIL_FAILED: _failed,

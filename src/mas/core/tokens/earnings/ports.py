@@ -119,6 +119,10 @@ class EarningsRepository(Protocol):
         """The user's email, name and role (identity's ``users``)."""
         ...
 
+    async def admins(self, limit: int) -> list[MentorContact]:
+        """Active (not blocked, not deleted) ADMIN and SUPERADMIN accounts, by id."""
+        ...
+
 
 class EarningsUnitOfWork(UnitOfWork, Protocol):
     mentor_earnings: EarningsRepository

@@ -18,6 +18,7 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import UnitOfWork, UnitOfWorkFactory
 from mas.core.tokens.earnings.credit import MeetingCredit
+from mas.core.tokens.earnings.digest import WithdrawalDigest
 from mas.core.tokens.earnings.model import (
     CreditMeetingRequest,
     CreditResult,
@@ -84,6 +85,8 @@ class EarningsServices:
     credit: MeetingCredit
     withdrawals: Withdrawals
     webhook_secret: str
+    digest: WithdrawalDigest
+    """The ADMINs' daily digest of withdrawals waiting for payment."""
 
     async def credit_meeting(
         self, uow: UnitOfWork, slot_id: uuid.UUID, mentor_id: uuid.UUID
@@ -199,4 +202,5 @@ def build_earnings(ports: EarningsPorts) -> EarningsServices:
             ports.uow, ports.clock, ports.messenger, ports.payouts, ports.min_withdrawal_paise
         ),
         webhook_secret=ports.webhook_secret,
+        digest=WithdrawalDigest(ports.uow, ports.clock, ports.messenger),
     )

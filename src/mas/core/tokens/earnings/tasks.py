@@ -1,8 +1,9 @@
-"""The earnings part's cron: ask RazorpayX about payouts under way (the webhook's safety net).
+"""The earnings part's crons: ask RazorpayX about payouts under way (the webhook's safety
+net), and mail the ADMINs the day's digest of withdrawals waiting for payment.
 
-There is no ``earnings.sweep_uncredited`` cron yet: it would read completed slots, which the
-mentorship domain does not have yet; that domain calls ``EarningsServices.credit_meeting`` in
-the transaction that completes a meeting, and its sweep can call the same method.
+``earnings.sweep_uncredited`` is the mentorship domain's (``mas.core.mentorship.meetings.sweep``):
+it reads and flags completed slots, that domain's rows, and credits through
+``EarningsServices.credit_meeting``, as the completion itself does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from mas.core.tokens.earnings.services import EarningsServices
 log = logging.getLogger("mas.tokens.earnings")
 
 POLL_PAYOUTS = Task("earnings.poll_payouts", NoArgs, TaskPolicy(attempts=1, timeout_s=600))
+WITHDRAWAL_DIGEST = Task("earnings.withdrawal_digest", NoArgs, TaskPolicy(attempts=3))
 
 
 async def poll_payouts(earnings: EarningsServices, _: NoArgs) -> None:
@@ -23,5 +25,10 @@ async def poll_payouts(earnings: EarningsServices, _: NoArgs) -> None:
     log.info("earnings.payouts_polled", extra={"changed": changed})
 
 
-HANDLERS = [Handler(POLL_PAYOUTS, poll_payouts)]
-CRONS = {POLL_PAYOUTS: "*/15 * * * *"}
+async def withdrawal_digest(earnings: EarningsServices, _: NoArgs) -> None:
+    """Idempotent: one mail per admin per day (keyed by the day and the admin)."""
+    await earnings.digest.send()
+
+
+HANDLERS = [Handler(POLL_PAYOUTS, poll_payouts), Handler(WITHDRAWAL_DIGEST, withdrawal_digest)]
+CRONS = {POLL_PAYOUTS: "*/15 * * * *", WITHDRAWAL_DIGEST: "0 9 * * *"}

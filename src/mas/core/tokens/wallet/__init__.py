@@ -17,12 +17,14 @@ from typing import Any
 from mas.core.identity.events import UserSignedUp
 from mas.core.platform.events import Subscription
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.messenger import Messenger
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
 from mas.core.tokens.wallet import tasks
 from mas.core.tokens.wallet.accounts import WalletAccounts
 from mas.core.tokens.wallet.allotments import Allotments
 from mas.core.tokens.wallet.ledger import LedgerPurse
+from mas.core.tokens.wallet.notices import AllotmentNotices
 from mas.core.tokens.wallet.ports import BatchDirectory, NoBatches, WalletUnitOfWork
 
 
@@ -30,6 +32,8 @@ from mas.core.tokens.wallet.ports import BatchDirectory, NoBatches, WalletUnitOf
 class WalletPorts:
     uow: UnitOfWorkFactory[WalletUnitOfWork]
     clock: Clock
+    messenger: Messenger
+    """How governance notices are sent (``notices``: in-app and email, in the caller's unit)."""
     governance: bool = False
     batches: BatchDirectory = NoBatches()
 
@@ -46,7 +50,14 @@ def build_wallet(ports: WalletPorts) -> WalletServices:
     return WalletServices(
         purse=purse,
         accounts=WalletAccounts(ports.uow, ports.clock, purse),
-        allotments=Allotments(ports.uow, ports.clock, purse, ports.batches, ports.governance),
+        allotments=Allotments(
+            ports.uow,
+            ports.clock,
+            purse,
+            ports.batches,
+            ports.governance,
+            AllotmentNotices(ports.messenger),
+        ),
     )
 
 

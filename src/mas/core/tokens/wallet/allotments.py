@@ -6,7 +6,8 @@ LMS (``NoBatches``) no batch exists, so a student is in none (403 ``not_in_batch
 request can be raised. The directory is replaceable (``batches``) for the LMS and for tests.
 
 Approval is a CAS on PENDING and the credit (ledger ``allotment``, key ``allotment:<id>``) in
-the same transaction: a second decision, by anyone, answers 409.
+the same transaction: a second decision, by anyone, answers 409. The batch lead is told of a new
+request, the student of a decision or an expiry (``notices``), in the same transaction too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mas.core.tokens.wallet.model import (
     Decision,
     NewAllotmentRequest,
 )
+from mas.core.tokens.wallet.notices import AllotmentNotices
 from mas.core.tokens.wallet.ports import BatchDirectory, WalletUnitOfWork
 from mas.core.tokens.wallet.purse import UsageType
 
@@ -45,8 +47,10 @@ class Allotments:
         purse: LedgerPurse,
         batches: BatchDirectory,
         enabled: bool,
+        notices: AllotmentNotices,
     ) -> None:
         self._uow = uow
+        self._notices = notices
         self._clock = clock
         self._purse = purse
         self.batches = batches
@@ -78,6 +82,7 @@ class Allotments:
                 raise Conflict(
                     "a PENDING request for this batch and kind exists", code="request_pending"
                 )
+            await self._notices.requested(uow, request)
             await uow.commit()
         return request
 
@@ -139,6 +144,7 @@ class Allotments:
                 description="allotment approved",
                 actor_id=caller.user_id,
             )
+            await self._notices.decided(uow, [moved])
             await uow.commit()
         return moved
 
@@ -163,6 +169,7 @@ class Allotments:
             )
             if moved is None:
                 raise Conflict(f"the request is {found.status.value}", code="request_not_pending")
+            await self._notices.decided(uow, [moved])
             await uow.commit()
         return moved
 
@@ -172,6 +179,7 @@ class Allotments:
             expired = await uow.token_allotments.expire(
                 now - timedelta(days=ALLOTMENT_TTL_DAYS), now
             )
+            await self._notices.decided(uow, expired)
             await uow.commit()
         log.info("tokens.allotments_expired", extra={"count": len(expired)})
         return len(expired)

@@ -16,6 +16,10 @@ from typing import Annotated
 import msgspec
 
 from mas.core.platform.errors import InvalidState
+
+# The balance a person reads is the platform's shape (other domains read it through the port).
+from mas.core.platform.ports.balances import Balance as Balance
+from mas.core.platform.ports.balances import KindBalance as KindBalance
 from mas.core.tokens.wallet.purse import Movement, TokenKind
 
 GRANT_MAX_DAYS = 365
@@ -109,18 +113,6 @@ class AllotmentRequest(msgspec.Struct, kw_only=True):
     decided_by: uuid.UUID | None = None
     decided_at: datetime | None = None
     decision_note: str | None = None
-
-
-class KindBalance(msgspec.Struct, frozen=True, kw_only=True):
-    wallet: int
-    promo: int
-    promo_expires_at: datetime | None
-    total: int
-
-
-class Balance(msgspec.Struct, frozen=True, kw_only=True):
-    mentor: KindBalance
-    resume: KindBalance
 
 
 class WalletState(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
+
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.uow import UnitOfWork
 from mas.core.tokens.wallet.model import (
@@ -100,6 +102,14 @@ class GrantRepository(Protocol):
         ...
 
 
+class Contact(msgspec.Struct, frozen=True, kw_only=True):
+    """A person as a notice addresses them."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+
+
 class AllotmentRepository(Protocol):
     async def add(self, request: AllotmentRequest) -> bool:
         """Insert; False when a PENDING request exists for (student, batch, kind)."""
@@ -136,6 +146,11 @@ class AllotmentRepository(Protocol):
 
     async def expire(self, before: datetime, now: datetime) -> list[AllotmentRequest]:
         """PENDING requests created before ``before`` → EXPIRED (one predicate UPDATE)."""
+        ...
+
+    async def contacts(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        """The people a request's notices go to (students, leads), by id; unknown ids and
+        deleted accounts are left out."""
         ...
 
 
