@@ -2,7 +2,8 @@
 razorpay.com/docs/api are the reference), as an ASGI app reached through ``httpx.ASGITransport``.
 
 It answers ``POST /v1/orders``, ``GET /v1/orders/{id}``, ``GET /v1/orders/{id}/payments``,
-``GET /v1/payments`` (``from``, ``to``, ``count`` ≤ 100, ``skip``) and ``GET /v1/payments/{id}``;
+``GET /v1/payments`` (``from``, ``to`` inclusive Unix seconds, ``count`` 1..100 (default 10),
+``skip``; newest first, as Razorpay lists) and ``GET /v1/payments/{id}``;
 checks HTTP basic auth (401 ``BAD_REQUEST_ERROR`` "Authentication failed" otherwise); refuses
 like Razorpay: ``{"error": {"code": "BAD_REQUEST_ERROR", "description", "field"?}}``, 400 for an
 unknown id. ``pay(order_id)`` is what a buyer does at the checkout: a captured payment for the
@@ -13,6 +14,7 @@ answers (429, 5xx, an HTML error page) served before normal behaviour resumes.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -51,6 +53,9 @@ class FakeRazorpay:
     fail_with: list[Answer] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     _ids: int = 0
+    _sorted: list[tuple[int, str]] | None = None
+    _sorted_size: int = 0
+    _keys: list[int] = field(default_factory=list)
 
     def _next(self, prefix: str) -> str:
         self._ids += 1
@@ -139,8 +144,31 @@ class FakeRazorpay:
             return razorpay_error(400, "The count must be an integer.", "count")
         if not 1 <= count <= 100:
             return razorpay_error(400, "The count may not be greater than 100.", "count")
-        found = [p for p in self.payments.values() if start <= p["created_at"] <= end]
-        return self._collection(found[skip : skip + count])
+        if skip < 0:
+            return razorpay_error(400, "The skip must be at least 0.", "skip")
+        # Razorpay lists newest first; ``from`` and ``to`` are inclusive Unix seconds.
+        newest_first = self._newest_first()
+        keys = self._keys
+        first = bisect.bisect_left(keys, -end)
+        last = bisect.bisect_right(keys, -start)
+        window = newest_first[first:last][skip : skip + count]
+        return self._collection([self.payments[pid] for _, pid in window])
+
+    def _newest_first(self) -> list[tuple[int, str]]:
+        """(created_at, id) of every payment, newest first (kept while the set is unchanged)."""
+        if self._sorted is None or self._sorted_size != len(self.payments):
+            self._sorted = sorted(
+                ((p["created_at"], p["id"]) for p in self.payments.values()),
+                key=lambda item: (-item[0], item[1]),
+            )
+            self._sorted_size = len(self.payments)
+            self._keys = [-created for created, _ in self._sorted]
+        return self._sorted
+
+    def add_payment(self, payment: dict[str, Any]) -> None:
+        """Seed a payment in Razorpay's document shape (``payment_document`` builds one)."""
+        self.payments[payment["id"]] = payment
+        self._sorted = None
 
     # --- the buyer's side -----------------------------------------------------------------------
 
@@ -171,7 +199,7 @@ class FakeRazorpay:
             "error_description": None,
             "created_at": int(time.time()),
         }
-        self.payments[payment["id"]] = payment
+        self.add_payment(payment)
         order["attempts"] += 1
         if status == "captured":
             order.update(status="paid", amount_paid=order["amount"], amount_due=0)
@@ -180,6 +208,43 @@ class FakeRazorpay:
         message = f"{order_id}|{payment['id']}".encode()
         signature = hmac.new(self.key_secret.encode(), message, hashlib.sha256).hexdigest()
         return payment["id"], signature
+
+
+def payment_document(
+    payment_id: str,
+    created_at: int,
+    *,
+    amount: int = 35000,
+    status: str = "captured",
+    order_id: str | None = None,
+    notes: dict[str, str] | None = None,
+    refunded: int = 0,
+) -> dict[str, Any]:
+    """A payment as ``GET /v1/payments`` lists it."""
+    return {
+        "id": payment_id,
+        "entity": "payment",
+        "amount": amount,
+        "currency": "INR",
+        "status": status,
+        "order_id": order_id,
+        "invoice_id": None,
+        "international": False,
+        "method": "upi",
+        "amount_refunded": refunded,
+        "refund_status": None if not refunded else ("full" if refunded == amount else "partial"),
+        "captured": status in ("captured", "refunded"),
+        "description": "Token pack",
+        "vpa": "buyer@okaxis",
+        "email": f"{payment_id}@example.com",
+        "contact": "+919900000001",
+        "notes": notes or [],
+        "fee": 826,
+        "tax": 126,
+        "error_code": None,
+        "error_description": None,
+        "created_at": created_at,
+    }
 
 
 def html_error(status: int = 502) -> Answer:

@@ -169,6 +169,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     razorpay_webhook_secret: str = ""
     razorpayx_account_number: str = ""
     """The RazorpayX account payouts are drawn from; unset → payouts are MANUAL only."""
+    supplier_gstin: str = ""
+    """The company's GSTIN on every invoice (its state = the first two digits); unset → drafting
+    and issuing invoices answer 503 ``integration_not_configured`` (payments are still mirrored)."""
+    supplier_name: str = "My Analytics School"
+    """The supplier's name printed on invoice PDFs and their mails."""
+    auto_issue_token_invoices: bool = True
+    """Token-purchase payments get their tax invoice issued (not only drafted) when captured."""
     s3_bucket: str = ""
     """``storage=s3``: the bucket files and recordings go to (unset → storage answers 503)."""
     s3_region: str = ""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from schemathesis.core import NotSet
 from schemathesis.core.failures import FailureGroup
@@ -32,11 +33,15 @@ from mas.adapters.identity.google import GoogleIdentityProvider
 from mas.adapters.payments.razorpay import RazorpayGateway
 from mas.core.crm.assignment_model import PAGE_FLAGS, MemberRole, SalesHeadProfile, TeamMember
 from mas.core.crm.pages import SALES_HEAD_PAGES
+from mas.core.finance.payments.model import PaymentFilter
+from mas.core.finance.reports.model import NewExport
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.mentorship.meetings.model import NewAssignment, Slot, SlotStatus
 from mas.core.mentorship.recordings.model import NewRecording
 from mas.core.platform.ids import uuid7
+from mas.core.platform.paging import PageRequest
+from mas.core.platform.ports.payments import GatewayPayment, PaymentStatus
 from mas.http.app import create_app
 from mas.modules import vendor_scopes
 from mas.modules.comms import telephony
@@ -242,6 +247,9 @@ class FuzzTarget:
             }
         )
         await self._seed_recording(c)
+        await self._seed_export(c)
+        await self._seed_payments(c)
+        await self._seed_invoices(c)
         for role, user in self.accounts.items():
             token = c.identity.issuer.access_token(user, PLATFORM, AuthMethod.PASSWORD, None)
             self.headers[role.value] = {
@@ -286,6 +294,63 @@ class FuzzTarget:
         started = await c.mentorship.recordings.uploads.start(admin, meeting.id, NewRecording())
         KNOWN_IDS.setdefault("meeting_id", []).append(str(meeting.id))
         KNOWN_IDS.setdefault("recording_id", []).append(str(started.recording.id))
+
+    async def _seed_export(self, c: Any) -> None:
+        """A finance export of the FINANCE caller: ``export_id`` reaches the service past the
+        requester check (its build runs on the server's broker)."""
+        finance = Caller(
+            user_id=self.accounts[Role.FINANCE].id, role=Role.FINANCE, platform=PLATFORM
+        )
+        request = msgspec.convert(
+            {"kind": "INVOICES", "from": "2026-03-01", "to": "2026-03-31", "password": "fuzz" * 4},
+            NewExport,
+        )
+        export = await c.finance.reports.exports.request(finance, request)
+        KNOWN_IDS.setdefault("export_id", []).append(str(export.id))
+
+    async def _seed_payments(self, c: Any) -> None:
+        """Mirrored gateway payments (captured, authorized, refunded): ``payment_id`` reaches
+        the reconciliation routes past the lookup."""
+        now = c.clock.now()
+        payments = [
+            GatewayPayment(
+                id=f"pay_fuzz{uuid.uuid4().hex[:12]}",
+                amount_paise=35000,
+                currency="INR",
+                status=status,
+                amount_refunded_paise=35000 if status is PaymentStatus.REFUNDED else 0,
+                email="payer@example.com",
+                created_at=now - timedelta(hours=1),
+            )
+            for status in (PaymentStatus.CAPTURED, PaymentStatus.AUTHORIZED, PaymentStatus.REFUNDED)
+        ]
+        await c.finance.payments.mirror.mirror(payments)
+        async with c.uow() as uow:
+            found = await uow.global_payments.page(
+                PaymentFilter(email="payer@example.com"), PageRequest(page_size=100)
+            )
+        ids = [str(p.id) for p in found.items if p.razorpay_payment_id in {x.id for x in payments}]
+        KNOWN_IDS.setdefault("payment_id", []).extend(ids)
+
+    async def _seed_invoices(self, c: Any) -> None:
+        """A DRAFT and an ISSUED invoice (its PDF rendered) of two captured payments:
+        ``invoice_id`` reaches the invoice routes past the lookup."""
+        from tests.finance_invoicing_support import add_payment
+
+        async with c.uow() as uow:  # the emptied database gets the GST masters' seed back
+            await uow.gst_masters.rates()
+            await uow.gst_masters.states()
+            await uow.commit()
+        finance = Caller(
+            user_id=self.accounts[Role.FINANCE].id, role=Role.FINANCE, platform=PLATFORM
+        )
+        desk = c.finance.invoicing.desk
+        draft = await desk.draft(finance, (await add_payment(c)).id)
+        issued = await desk.draft(finance, (await add_payment(c)).id)
+        await desk.issue(finance, issued.id)
+        await c.finance.invoicing.documents.render_and_email(issued.id)
+        KNOWN_IDS.setdefault("invoice_id", []).extend([str(draft.id), str(issued.id)])
+        KNOWN_IDS.setdefault("state_code", []).extend(["04", "29"])
 
     def seed_over_http(self, client: Any) -> None:
         """What is simplest to make through the API itself: a tag, a campaign, vendor keys."""
@@ -435,6 +500,7 @@ def fuzz_target(
         whatsapp_provider="fake",
         google_client_id=CALENDAR_CLIENT_ID,
         google_client_secret=CALENDAR_CLIENT_SECRET,
+        supplier_gstin="29AAGCB7383J1Z4",  # GST invoicing configured: drafts reach the desk
     )
     try:
         with asgi.get_client(target) as client:

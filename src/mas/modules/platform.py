@@ -38,7 +38,7 @@ def build(c: Container) -> PlatformServices:
     c.closers.append(streams.close)
     return PlatformServices(
         jobs=c.jobs,
-        delivery=MessageDelivery(c.uow, c.mail, c.clock, c.settings.mail_from),
+        delivery=MessageDelivery(c.uow, c.mail, c.clock, c.settings.mail_from, c.storage),
         relay=c.relay,
         messenger=Messenger(c.uow, c.clock),
         tasks=c.handlers,

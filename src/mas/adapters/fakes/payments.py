@@ -91,11 +91,14 @@ class FakeGateway:
         self, from_ts: int, to_ts: int, skip: int, count: int
     ) -> list[GatewayPayment]:
         self._call("list_payments")
-        found = [
-            p
-            for p in self.payments.values()
-            if p.created_at is not None and from_ts <= p.created_at.timestamp() <= to_ts
-        ]
+        found = sorted(
+            (
+                p
+                for p in self.payments.values()
+                if p.created_at is not None and from_ts <= p.created_at.timestamp() <= to_ts
+            ),
+            key=lambda p: (-(p.created_at.timestamp() if p.created_at else 0), p.id),
+        )  # newest first, as Razorpay lists
         return found[skip : skip + min(count, 100)]
 
     async def fetch_payment(self, payment_id: str) -> GatewayPayment:

@@ -109,6 +109,14 @@ class SmtpTransport:
             message.set_content(envelope.body_text)
             if envelope.body_html:
                 message.add_alternative(envelope.body_html, subtype="html")
+            for attached in envelope.attachments:
+                maintype, _, subtype = attached.content_type.partition("/")
+                message.add_attachment(
+                    attached.data,
+                    maintype=maintype or "application",
+                    subtype=subtype or "octet-stream",
+                    filename=attached.filename,
+                )
         except ValueError as exc:  # a line break in a header: the message itself is bad
             raise TransportError(f"message cannot be built: {exc}", permanent=True) from exc
         return message, sender

@@ -9,7 +9,7 @@ the caller's unit of work; delivery happens after the commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mas.core.comms.mail.writer import MailWriter
@@ -37,9 +37,17 @@ class CommsMessenger:
         key: str,
         related: tuple[str, uuid.UUID] | None = None,
         sent_by: uuid.UUID | None = None,
+        attachments: Sequence[str] = (),
     ) -> uuid.UUID:
         return await self._mail.email(
-            uow, template=template, to=to, data=data, key=key, related=related, sent_by=sent_by
+            uow,
+            template=template,
+            to=to,
+            data=data,
+            key=key,
+            related=related,
+            sent_by=sent_by,
+            attachments=attachments,
         )
 
     async def notify(

@@ -61,6 +61,8 @@ class OutboxMessage(msgspec.Struct, kw_only=True):
     related_id: uuid.UUID | None = None
     sent_by: uuid.UUID | None = None
     """The person who sent it (a salesperson mailing a lead); None for system mail."""
+    attachment_keys: list[str] | None = None
+    """Storage keys of stored files that delivery attaches (an invoice's PDF)."""
 
     @classmethod
     def email(
@@ -75,6 +77,7 @@ class OutboxMessage(msgspec.Struct, kw_only=True):
         key: str | None = None,
         related: tuple[str, uuid.UUID] | None = None,
         sent_by: uuid.UUID | None = None,
+        attachment_keys: list[str] | None = None,
     ) -> OutboxMessage:
         return cls(
             id=uuid7(),
@@ -89,6 +92,7 @@ class OutboxMessage(msgspec.Struct, kw_only=True):
             related_type=related[0] if related else None,
             related_id=related[1] if related else None,
             sent_by=sent_by,
+            attachment_keys=attachment_keys or None,
         )
 
     def _move(self, target: OutboxStatus) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 
+from mas.core.platform.errors import NotFound
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
-from mas.core.platform.ports.mail import Envelope, MailTransport, TransportError
+from mas.core.platform.ports.mail import Attachment, Envelope, MailTransport, TransportError
+from mas.core.platform.ports.storage import Storage
 from mas.core.platform.ports.uow import PlatformUnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("mas.comms")
@@ -25,11 +27,14 @@ class MessageDelivery:
         transport: MailTransport,
         clock: Clock,
         sender: str,
+        storage: Storage | None = None,
     ) -> None:
+        """``storage``: where a message's ``attachment_keys`` are read from at delivery."""
         self._uow = uow
         self._transport = transport
         self._clock = clock
         self._sender = sender
+        self._storage = storage
 
     async def deliver(self, message_id: uuid.UUID) -> OutboxStatus | None:
         """Send one message at most once; returns its status, or None when it does not exist."""
@@ -47,7 +52,7 @@ class MessageDelivery:
                 return message.status
             error: TransportError | None = None
             try:
-                await self._transport.deliver(self._envelope(message))
+                await self._transport.deliver(await self._envelope(message))
             except TransportError as exc:
                 error = exc
             if error is None:
@@ -92,7 +97,7 @@ class MessageDelivery:
         async with self._uow() as uow:
             return await uow.outbox.messages(status, recipient, req)
 
-    def _envelope(self, message: OutboxMessage) -> Envelope:
+    async def _envelope(self, message: OutboxMessage) -> Envelope:
         return Envelope(
             message_id=str(message.id),
             sender=message.sender or self._sender,
@@ -100,7 +105,22 @@ class MessageDelivery:
             subject=message.subject,
             body_text=message.body_text,
             body_html=message.body_html,
+            attachments=[await self._attachment(key) for key in message.attachment_keys or ()],
         )
+
+    async def _attachment(self, key: str) -> Attachment:
+        if self._storage is None:
+            raise TransportError("attachments need the storage port", permanent=True)
+        try:
+            data = await self._storage.get(key)
+        except NotFound as exc:
+            # The sender stores the file before it queues the mail: gone means deleted.
+            raise TransportError(f"attachment {key!r} is not stored", permanent=True) from exc
+        filename = key.rsplit("/", 1)[-1]
+        content_type = (
+            "application/pdf" if filename.endswith(".pdf") else "application/octet-stream"
+        )
+        return Attachment(filename=filename, content_type=content_type, data=data)
 
 
 class Messenger:

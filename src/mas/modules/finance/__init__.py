@@ -41,4 +41,5 @@ MODULE = Module(
     subscriptions=SUBSCRIPTIONS,
     controllers=[ref for part in PARTS for ref in part.CONTROLLERS],
     mail_templates={name: t for part in PARTS for name, t in part.MAIL_TEMPLATES.items()},
+    cli={"finance": "mas.cli.finance:app"},
 )

@@ -98,6 +98,8 @@ class OutboxMessageRow(Base):
     related_type: Mapped[str | None] = mapped_column(String(40), default=None)
     related_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     sent_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # Storage keys of the files delivery attaches (migration 0023, invoice PDFs).
+    attachment_keys: Mapped[list[str] | None] = mapped_column(JsonB, default=None)
 
 
 class OutboxEventRow(Base):

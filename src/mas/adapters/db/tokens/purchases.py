@@ -102,6 +102,12 @@ class SqlTokenPurchases:
         row = (await self._s.execute(statement)).first()
         return _purchase(row) if row else None
 
+    async def many(self, purchase_ids: list[uuid.UUID]) -> list[TokenPurchase]:
+        if not purchase_ids:
+            return []
+        statement = self._select(False).where(PURCHASES.c.id.in_(purchase_ids))
+        return [_purchase(row) for row in (await self._s.execute(statement)).all()]
+
     async def by_order_id(self, order_id: str, *, lock: bool = False) -> TokenPurchase | None:
         statement = self._select(lock).where(PURCHASES.c.razorpay_order_id == order_id)
         row = (await self._s.execute(statement)).first()

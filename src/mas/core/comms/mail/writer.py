@@ -16,7 +16,7 @@ against a concurrent transaction) and returns the first row's id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from mas.core.comms.mail.model import MAX_KEY, MAX_RECIPIENTS
@@ -57,6 +57,7 @@ class MailWriter:
         key: str,
         related: tuple[str, uuid.UUID] | None = None,
         sent_by: uuid.UUID | None = None,
+        attachments: Sequence[str] = (),
     ) -> uuid.UUID:
         recipients = self.recipients(to)
         keys = _keys(key, len(recipients))
@@ -75,6 +76,7 @@ class MailWriter:
                     key=row_key,
                     related=related,
                     sent_by=sent_by,
+                    attachment_keys=list(attachments),
                 )
             )
             kept.append(row_id)

@@ -16,10 +16,11 @@ import msgspec
 
 from mas.core.finance.invoicing import gst, gstin
 from mas.core.finance.invoicing.numbers import IST
+from mas.core.platform.bounds import EmailAddress
 from mas.core.platform.errors import FieldError, InvalidState, ValidationFailed
 
-StateCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$")]
-HsnSac = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,8}$")]
+StateCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$", min_length=2, max_length=2)]
+HsnSac = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,8}$", min_length=4, max_length=8)]
 Gstin = Annotated[str, msgspec.Meta(min_length=15, max_length=15)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Address = Annotated[str, msgspec.Meta(max_length=500)]
@@ -74,11 +75,11 @@ class RateRow(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class Customer(msgspec.Struct, frozen=True, kw_only=True):
+class Customer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The editable part of a draft (payments-finance.md: "editable in DRAFT")."""
 
     customer_name: Name
-    customer_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    customer_email: EmailAddress | None = None
     billing_address: Address = ""
     customer_gstin: Gstin | None = None
     customer_state_code: StateCode | None = None

@@ -10,27 +10,22 @@ the part's services; ``mas.core.finance.handlers`` binds them to the domain's).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from mas.core.finance.reports import handlers
+from mas.core.finance.reports.services import ReportPorts, ReportServices, build_reports
 from mas.core.platform.events import Subscription
 from mas.core.platform.tasking import Handler, Task
 
-
-@dataclass(frozen=True)
-class ReportPorts:
-    pass
-
-
-@dataclass(frozen=True)
-class ReportServices:
-    pass
-
-
-def build_reports(ports: ReportPorts) -> ReportServices:
-    return ReportServices()
-
-
-HANDLERS: Sequence[Handler[ReportServices, Any]] = ()
-CRONS: Mapping[Task[Any], str] = {}
+HANDLERS: Sequence[Handler[ReportServices, Any]] = handlers.HANDLERS
+CRONS: Mapping[Task[Any], str] = handlers.CRONS
 SUBSCRIPTIONS: Sequence[Subscription[ReportServices, Any]] = ()
+
+__all__ = [
+    "CRONS",
+    "HANDLERS",
+    "SUBSCRIPTIONS",
+    "ReportPorts",
+    "ReportServices",
+    "build_reports",
+]

@@ -7,6 +7,12 @@ from typing import Protocol
 import msgspec
 
 
+class Attachment(msgspec.Struct, frozen=True, kw_only=True):
+    filename: str
+    content_type: str
+    data: bytes
+
+
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str
     sender: str
@@ -14,6 +20,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     body_text: str
     body_html: str | None = None
+    attachments: list[Attachment] = msgspec.field(default_factory=list)
 
 
 class TransportError(Exception):

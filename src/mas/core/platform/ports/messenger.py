@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -57,11 +57,13 @@ class Messenger(Protocol):
         key: str,
         related: tuple[str, uuid.UUID] | None = None,
         sent_by: uuid.UUID | None = None,
+        attachments: Sequence[str] = (),
     ) -> uuid.UUID:
         """Queue an email rendered from ``template`` (a code template, else a database one)
         with ``data``; the id of its send-log row (the existing row's for a known ``key``).
         An invalid address or a variable the template lacks is a 422 before anything is
-        written."""
+        written. ``attachments``: storage keys of objects already stored (``Storage.put``);
+        delivery reads and attaches them, named by the key's last segment."""
         ...
 
     async def notify(

@@ -27,6 +27,7 @@ from typing import Protocol
 import msgspec
 
 from mas.core.platform.errors import ExternalUnavailable, UpstreamRejected
+from mas.core.platform.events import DomainEvent
 
 
 class OrderStatus(enum.StrEnum):
@@ -82,6 +83,20 @@ class GatewayEvent(msgspec.Struct, frozen=True, kw_only=True):
     payment: GatewayPayment | None = None
     order: GatewayOrder | None = None
     created_at: datetime | None = None
+
+
+class GatewayPaymentSeen(DomainEvent, frozen=True, kw_only=True):
+    """A domain that takes money saw a gateway payment (a checkout's verify call, a webhook, a
+    reconcile sweep). Recorded in that domain's transaction; the finance mirror subscribes, so
+    every payment lands in ``global_payments`` whichever path sees it first. ``payment`` is the
+    gateway's document when the path had it (a webhook, a fetch); a checkout's verify knows
+    only the id, and the mirror fetches the rest."""
+
+    subject = "mas.payments.gateway_payment_seen"
+    payment_id: str
+    seen_by: str
+    """``checkout``, ``webhook`` or ``reconcile``."""
+    payment: GatewayPayment | None = None
 
 
 class GatewayUnavailable(ExternalUnavailable):

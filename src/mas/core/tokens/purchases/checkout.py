@@ -26,6 +26,8 @@ from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.payments import (
+    GatewayPayment,
+    GatewayPaymentSeen,
     GatewayRejected,
     GatewayUnavailable,
     PaymentPort,
@@ -175,6 +177,7 @@ class PurchaseService:
         if found.status is PurchaseStatus.COMPLETED:
             return self._completed_view(found, payment_id)
         details: dict[str, object] = {}
+        payment: GatewayPayment | None = None
         if found.status is not PurchaseStatus.PENDING:
             # A purchase we gave up on completes only when the gateway shows the money taken.
             payment = await gateway.fetch_payment(payment_id)
@@ -196,6 +199,9 @@ class PurchaseService:
             done = await complete(uow, self._purse, locked, proof, self._clock.now())
             if done is None:
                 return self._completed_view(locked, payment_id)
+            uow.record(
+                GatewayPaymentSeen(payment_id=payment_id, seen_by="checkout", payment=payment)
+            )
             await uow.commit()
         return PurchaseView.of(done)
 

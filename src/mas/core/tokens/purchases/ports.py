@@ -40,6 +40,10 @@ class TokenPurchaseRepository(Protocol):
 
     async def get(self, purchase_id: uuid.UUID, *, lock: bool = False) -> TokenPurchase | None: ...
 
+    async def many(self, purchase_ids: list[uuid.UUID]) -> list[TokenPurchase]:
+        """The purchases of these ids that exist (any order)."""
+        ...
+
     async def by_order_id(self, order_id: str, *, lock: bool = False) -> TokenPurchase | None: ...
 
     async def lock_buyer(self, user_id: uuid.UUID) -> None:

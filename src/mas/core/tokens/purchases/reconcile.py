@@ -17,6 +17,7 @@ import msgspec
 
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.payments import (
+    GatewayPaymentSeen,
     GatewayRejected,
     OrderStatus,
     PaymentPort,
@@ -113,6 +114,11 @@ class Reconciler:
             done = await complete(uow, self._purse, locked, proof, self._clock.now())
             if done is None:
                 return None
+            uow.record(
+                GatewayPaymentSeen(
+                    payment_id=captured[0].id, seen_by="reconcile", payment=captured[0]
+                )
+            )
             await uow.commit()
         return "completed"
 

@@ -8,6 +8,7 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.payments import PaymentPort
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.tokens.purchases.checkout import PurchaseService
+from mas.core.tokens.purchases.directory import PurchaseDirectory
 from mas.core.tokens.purchases.model import TokenPack
 from mas.core.tokens.purchases.ports import PurchasesUnitOfWork
 from mas.core.tokens.purchases.reconcile import Reconciler
@@ -32,6 +33,8 @@ class PurchaseServices:
     webhooks: WebhookService
     reconciler: Reconciler
     gateway: PaymentPort | None
+    directory: PurchaseDirectory
+    """The public interface other domains read purchases through (the finance mirror)."""
 
 
 def build_purchases(ports: PurchasePorts) -> PurchaseServices:
@@ -54,4 +57,5 @@ def build_purchases(ports: PurchasePorts) -> PurchaseServices:
             uow=ports.uow, clock=ports.clock, gateway=ports.gateway, purse=ports.purse
         ),
         gateway=ports.gateway,
+        directory=PurchaseDirectory(ports.uow),
     )

@@ -6,6 +6,7 @@ webhook secret (401 and nothing stored otherwise; with no secret configured ever
 SHA-256 when Razorpay sends none) in the same transaction as its effect: a redelivery answers
 200 and does nothing, and an effect that fails stores nothing, so Razorpay's retry tries again.
 Events of other types, and payments of orders that are not token purchases, are stored too.
+Every new event that carries a payment records ``GatewayPaymentSeen`` (the finance mirror).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.payments import (
     BadWebhookBody,
     GatewayEvent,
+    GatewayPaymentSeen,
     PaymentPort,
     PaymentStatus,
 )
@@ -90,6 +92,13 @@ class WebhookService:
             if not await uow.payment_webhook_events.add(record):
                 log.info("tokens.webhook_duplicate", extra={"event_id": event_id})
                 return WebhookReceipt(duplicate=True, applied=False)
+            if event.payment is not None:
+                # Every authentic payment document feeds the finance mirror, whoever's it is.
+                uow.record(
+                    GatewayPaymentSeen(
+                        payment_id=event.payment.id, seen_by="webhook", payment=event.payment
+                    )
+                )
             await uow.commit()
         log.info(
             "tokens.webhook_received",

@@ -1,0 +1,1 @@
+"""PDF renderers (invoice PDFs with fpdf2)."""
