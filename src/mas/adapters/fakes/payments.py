@@ -110,7 +110,13 @@ class FakeGateway:
 
     def verify_checkout_signature(self, order_id: str, payment_id: str, signature: str) -> bool:
         expected = checkout_signature(self.key_secret, order_id, payment_id)
-        return signatures_match(expected, signature)
+        valid = signatures_match(expected, signature)
+        if valid and payment_id not in self.payments and order_id in self.orders:
+            # The demo's browser "pays" by signing a payment id of its own choosing (a real
+            # checkout signature proves Razorpay captured that payment): from here on the
+            # gateway knows it, as Razorpay would (fetch, list, the finance mirror).
+            self.pay(order_id, payment_id=payment_id)
+        return valid
 
     def verify_webhook_signature(self, raw_body: bytes, signature: str) -> bool:
         return signatures_match(webhook_signature(self.webhook_secret, raw_body), signature)
@@ -121,12 +127,16 @@ class FakeGateway:
     # --- what a test (or the demo's browser) does ----------------------------------------------
 
     def pay(
-        self, order_id: str, *, status: PaymentStatus = PaymentStatus.CAPTURED
+        self,
+        order_id: str,
+        *,
+        status: PaymentStatus = PaymentStatus.CAPTURED,
+        payment_id: str | None = None,
     ) -> tuple[str, str]:
         """Pay the order in full: ``(payment_id, checkout signature)``."""
         order = self._order(order_id)
         payment = GatewayPayment(
-            id=f"pay_fake_{len(self.payments) + 1:04d}",
+            id=payment_id or f"pay_fake_{len(self.payments) + 1:04d}",
             amount_paise=order.amount_paise,
             currency=order.currency,
             status=status,
