@@ -9,7 +9,8 @@ from typing import Annotated
 from litestar import get
 from litestar.params import QueryParameter
 
-from mas.core.finance.audit.model import AuditEntity, AuditRowView
+from mas.core.finance.audit.chain import ChainedRow
+from mas.core.finance.audit.model import AuditEntity
 from mas.core.platform.paging import Page, PageRequest
 from mas.http.finance import Finance, FinanceController
 from mas.http.params import PageNo, PageSize
@@ -40,7 +41,7 @@ class AuditController(FinanceController):
         entity_id: EntityId = None,
         page: PageNo = 1,
         page_size: PageSize = 20,
-    ) -> Page[AuditRowView]:
+    ) -> Page[ChainedRow]:
         kind = entity_type.value if entity_type is not None else None
         return await finance.audit.log.page(
             kind, entity_id, PageRequest(page=page, page_size=page_size)

@@ -25,20 +25,7 @@ HEAD_ID = 1
 
 
 def _row(r: Any) -> ChainedRow:
-    return ChainedRow(
-        id=r.id,
-        seq=r.seq,
-        entity_type=r.entity_type,
-        entity_id=r.entity_id,
-        action=r.action,
-        actor_id=r.actor_id,
-        before=r.before,
-        after=r.after,
-        ip=r.ip,
-        created_at=r.created_at,
-        prev_hash=r.prev_hash,
-        row_hash=r.row_hash,
-    )
+    return ChainedRow(**r._mapping)
 
 
 class SqlAuditLogRepository:

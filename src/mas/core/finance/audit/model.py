@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -42,20 +41,6 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     ip: str | None = None
-
-
-class AuditRowView(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    seq: int
-    entity_type: str
-    entity_id: str
-    action: str
-    actor_id: uuid.UUID | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    ip: str | None
-    created_at: datetime
-    row_hash: str
 
 
 class ChainReport(msgspec.Struct, frozen=True, kw_only=True):

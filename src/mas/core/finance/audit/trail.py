@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from mas.core.finance.audit import chain
-from mas.core.finance.audit.model import AuditEntry, AuditRowView, ChainReport
+from mas.core.finance.audit.model import AuditEntry, ChainReport
 from mas.core.finance.audit.ports import AuditUnitOfWork
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
@@ -20,22 +20,6 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.finance.audit")
-
-
-def view(row: chain.ChainedRow) -> AuditRowView:
-    return AuditRowView(
-        id=row.id,
-        seq=row.seq,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        action=row.action,
-        actor_id=row.actor_id,
-        before=row.before,
-        after=row.after,
-        ip=row.ip,
-        created_at=row.created_at,
-        row_hash=row.row_hash,
-    )
 
 
 class AuditTrail:
@@ -73,15 +57,11 @@ class AuditLog:
 
     async def page(
         self, entity_type: str | None, entity_id: str | None, req: PageRequest
-    ) -> Page[AuditRowView]:
+    ) -> Page[chain.ChainedRow]:
+        """Newest first; each row with its hash and its predecessor's, so a reader can check
+        the links of what they see."""
         async with self._uow() as uow:
-            found = await uow.gst_audit_log.page(entity_type, entity_id, req)
-        return Page(
-            items=[view(r) for r in found.items],
-            total=found.total,
-            page=found.page,
-            page_size=found.page_size,
-        )
+            return await uow.gst_audit_log.page(entity_type, entity_id, req)
 
     async def check(self) -> ChainReport:
         """Walk the chain from its first row; the first row whose links or content no longer
