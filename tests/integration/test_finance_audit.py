@@ -55,6 +55,21 @@ async def test_appends_chain_and_the_check_passes(container: Any) -> None:
     assert [r.seq for r in newest.items] == [2, 1]
 
 
+async def test_a_batch_chains_like_single_appends(container: Any) -> None:
+    first = await append(container, 1)
+    async with container.uow() as uow:
+        batch = await container.finance.audit.trail.append_many(
+            uow, [entry(n) for n in range(2, 7)]
+        )
+        assert await container.finance.audit.trail.append_many(uow, []) == []
+        await uow.commit()
+    last = await append(container, 7)
+    assert [r.seq for r in batch] == [2, 3, 4, 5, 6]
+    assert batch[0].prev_hash == first.row_hash and last.prev_hash == batch[-1].row_hash
+    report = await container.finance.audit.log.check()
+    assert (report.rows_checked, report.intact) == (7, True)
+
+
 async def test_a_rolled_back_append_leaves_no_trace(container: Any) -> None:
     first = await append(container, 1)
     await append(container, 99, commit=False)

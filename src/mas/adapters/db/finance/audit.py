@@ -32,8 +32,8 @@ class SqlAuditLogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def advance(self) -> tuple[int, str]:
-        found = await self._step()
+    async def advance(self, count: int = 1) -> tuple[int, str]:
+        found = await self._step(count)
         if found is None:
             # The migration writes the head; a database emptied by hand has none. Writing it
             # back is idempotent under concurrency (ON CONFLICT DO NOTHING), then step again.
@@ -42,41 +42,34 @@ class SqlAuditLogRepository:
             await self._s.execute(
                 insert_head.values(id=HEAD_ID, seq=0, last_hash=GENESIS).on_conflict_do_nothing()
             )
-            found = await self._step()
+            found = await self._step(count)
         if found is None:  # pragma: no cover - the row was just written
             raise RuntimeError("the audit chain's head row is missing")
         return found
 
-    async def _step(self) -> tuple[int, str] | None:
+    async def _step(self, count: int) -> tuple[int, str] | None:
+        """Move the head on by ``count``: the first reserved number and the previous hash."""
         found = (
             await self._s.execute(
                 update(HEAD)
                 .where(HEAD.c.id == HEAD_ID)
-                .values(seq=HEAD.c.seq + 1)
+                .values(seq=HEAD.c.seq + count)
                 .returning(HEAD.c.seq, HEAD.c.last_hash)
             )
         ).first()
-        return None if found is None else (int(found.seq), str(found.last_hash))
+        if found is None:
+            return None
+        return int(found.seq) - count + 1, str(found.last_hash)
 
-    async def append(self, row: ChainedRow) -> None:
+    async def append(self, rows: list[ChainedRow]) -> None:
+        if not rows:
+            return
         await self._s.execute(
-            insert(LOG).values(
-                id=row.id,
-                seq=row.seq,
-                entity_type=row.entity_type,
-                entity_id=row.entity_id,
-                action=row.action,
-                actor_id=row.actor_id,
-                before=row.before,
-                after=row.after,
-                ip=row.ip,
-                created_at=row.created_at,
-                prev_hash=row.prev_hash,
-                row_hash=row.row_hash,
-            )
+            insert(LOG),
+            [{name: getattr(row, name) for name in row.__struct_fields__} for row in rows],
         )
         await self._s.execute(
-            update(HEAD).where(HEAD.c.id == HEAD_ID).values(last_hash=row.row_hash)
+            update(HEAD).where(HEAD.c.id == HEAD_ID).values(last_hash=rows[-1].row_hash)
         )
 
     async def walk(self, batch: int = 1000) -> AsyncIterator[list[ChainedRow]]:

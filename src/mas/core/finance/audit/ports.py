@@ -14,14 +14,16 @@ class AuditLogRepository(Protocol):
     """``gst_audit_log``: insert and read only. On PostgreSQL a trigger refuses UPDATE and
     DELETE of its rows, whatever the application does."""
 
-    async def advance(self) -> tuple[int, str]:
-        """Take the chain's head for this transaction: the next sequence number and the hash
-        of the row before it. The head row is written first, so it is locked (PostgreSQL row
-        lock, SQLite write lock) until the transaction ends: appends are serialized."""
+    async def advance(self, count: int = 1) -> tuple[int, str]:
+        """Take the chain's head for this transaction and reserve ``count`` places: the first
+        sequence number and the hash of the row before it. The head row is written first, so
+        it is locked (PostgreSQL row lock, SQLite write lock) until the transaction ends:
+        appends are serialized."""
         ...
 
-    async def append(self, row: ChainedRow) -> None:
-        """Insert ``row`` and move the head's hash to it."""
+    async def append(self, rows: list[ChainedRow]) -> None:
+        """Insert ``rows`` (in chain order, one statement) and move the head's hash to the
+        last."""
         ...
 
     def walk(self, batch: int = 1000) -> AsyncIterator[list[ChainedRow]]:

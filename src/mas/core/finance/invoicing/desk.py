@@ -87,6 +87,19 @@ def not_captured(payment: MirroredPayment) -> Conflict:
     )
 
 
+def invoice_entry(
+    action: AuditAction, actor: uuid.UUID | None, before: GstInvoice | None, after: GstInvoice
+) -> AuditEntry:
+    return AuditEntry(
+        entity_type=AuditEntity.INVOICE,
+        entity_id=str(after.id),
+        action=action,
+        actor_id=actor,
+        before=before.snapshot() if before is not None else None,
+        after=after.snapshot(),
+    )
+
+
 async def audit_invoice(
     trail: AuditTrail,
     uow: InvoicingUnitOfWork,
@@ -95,17 +108,7 @@ async def audit_invoice(
     before: GstInvoice | None,
     after: GstInvoice,
 ) -> None:
-    await trail.append(
-        uow,
-        AuditEntry(
-            entity_type=AuditEntity.INVOICE,
-            entity_id=str(after.id),
-            action=action,
-            actor_id=actor,
-            before=before.snapshot() if before is not None else None,
-            after=after.snapshot(),
-        ),
-    )
+    await trail.append(uow, invoice_entry(action, actor, before, after))
 
 
 async def assign_numbers(

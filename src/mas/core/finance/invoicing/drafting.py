@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from mas.core.finance.audit.model import AuditAction
 from mas.core.finance.audit.trail import AuditTrail
 from mas.core.finance.invoicing import invoice as records
-from mas.core.finance.invoicing.desk import assign_numbers, audit_invoice
+from mas.core.finance.invoicing.desk import assign_numbers, audit_invoice, invoice_entry
 from mas.core.finance.invoicing.invoice import GstInvoice
 from mas.core.finance.invoicing.model import InvoiceStatus, Supplier, capture_day, rate_on
 from mas.core.finance.invoicing.ports import InvoicingUnitOfWork, PaymentReaderOf
@@ -99,11 +99,13 @@ class AutoDrafting:
             if self._p.auto_issue_token_invoices:
                 issued = await self._issue_tokens(uow, created, existing, payments)
             after_issue = {i.id: i for i in issued}
-            for draft in created:
-                await audit_invoice(self._p.trail, uow, AuditAction.CREATED, None, None, draft)
-            for done in issued:
-                before = next((c for c in created if c.id == done.id), None) or done
-                await audit_invoice(self._p.trail, uow, AuditAction.ISSUED, None, before, done)
+            drafted = {c.id: c for c in created}
+            entries = [invoice_entry(AuditAction.CREATED, None, None, d) for d in created]
+            entries += [
+                invoice_entry(AuditAction.ISSUED, None, drafted.get(done.id, done), done)
+                for done in issued
+            ]
+            await self._p.trail.append_many(uow, entries)  # one head step for the chunk
             await uow.commit()
         log.info(
             "finance.invoices_drafted",
