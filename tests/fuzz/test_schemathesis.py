@@ -54,7 +54,7 @@ from tests.fuzz.conftest import (
 
 pytestmark = pytest.mark.fuzz
 
-ADMITTED_EXAMPLES = 10
+ADMITTED_EXAMPLES = 6
 REFUSED_EXAMPLES = 2
 
 # Only what would destroy the fuzzer's own session; everything else is fuzzed as every role.
