@@ -301,3 +301,21 @@ async def test_presign_bounds_and_keys(signed: LocalStorage, storage: LocalStora
         await signed.start_multipart("../escape.webm", "video/webm")
     with pytest.raises(NotConfigured):  # no signing key: no URL, never an unsigned one
         await storage.presign_get("a.txt", 60)
+
+
+async def test_two_completions_racing_join_once_and_a_refused_one_can_retry(
+    storage: LocalStorage,
+) -> None:
+    """One completion claims the upload; the other finds it gone (S3's NoSuchUpload), never
+    half-read parts. A completion refused for a wrong etag leaves the upload open."""
+    upload = await storage.start_multipart("rec/a.webm", "video/webm")
+    etag = await storage.write_part(upload, 1, b"x" * 1000)
+    with pytest.raises(ValidationFailed):
+        await storage.complete_multipart("rec/a.webm", upload, [(1, '"0"')])
+    outcomes = await asyncio.gather(
+        *(storage.complete_multipart("rec/a.webm", upload, [(1, etag)]) for _ in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(o is None for o in outcomes) == 1
+    assert all(isinstance(o, NotFound) for o in outcomes if o is not None)
+    assert await storage.get("rec/a.webm") == b"x" * 1000

@@ -191,22 +191,34 @@ class LocalStorage:
         folder = self._upload_folder(upload_id)
         if self._upload_key(folder) != key:
             raise NotFound(f"no open upload {upload_id!r} of '{key}'")
-        files = []
-        for number, etag in parts:
-            file = folder / f"{number}.part"
-            try:
-                digest = hashlib.md5(file.read_bytes(), usedforsecurity=False).hexdigest()
-            except FileNotFoundError:
-                raise ValidationFailed(
-                    f"part {number} was not uploaded", code="invalid_part"
-                ) from None
-            if digest != bare_etag(etag):
-                raise ValidationFailed(
-                    f"part {number}'s etag does not match the uploaded part", code="invalid_part"
-                )
-            files.append(file)
-        self._write_from(key, files)
-        shutil.rmtree(folder, ignore_errors=True)
+        # One completion claims the upload by renaming its folder (atomic): a second one racing
+        # it finds the upload gone, as S3 answers NoSuchUpload, instead of half-read parts.
+        claimed = folder.with_name(f"{folder.name}.joining-{secrets.token_hex(4)}")
+        try:
+            os.rename(folder, claimed)
+        except FileNotFoundError:
+            raise NotFound(f"no open upload {upload_id!r} of '{key}'") from None
+        try:
+            files = []
+            for number, etag in parts:
+                file = claimed / f"{number}.part"
+                try:
+                    digest = hashlib.md5(file.read_bytes(), usedforsecurity=False).hexdigest()
+                except FileNotFoundError:
+                    raise ValidationFailed(
+                        f"part {number} was not uploaded", code="invalid_part"
+                    ) from None
+                if digest != bare_etag(etag):
+                    raise ValidationFailed(
+                        f"part {number}'s etag does not match the uploaded part",
+                        code="invalid_part",
+                    )
+                files.append(file)
+            self._write_from(key, files)
+        except BaseException:
+            os.rename(claimed, folder)  # a refused join leaves the upload open for a retry
+            raise
+        shutil.rmtree(claimed, ignore_errors=True)
 
     def _path(self, key: str) -> Path:
         parts = check_key(key)
