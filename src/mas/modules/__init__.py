@@ -13,7 +13,7 @@ from typing import Any
 from mas.core.identity.policy import Guard, PolicyTable, Role
 from mas.core.platform.ports.messenger import MailTemplate
 from mas.core.platform.tasking import Handler
-from mas.modules import comms, crm, finance, identity, mentorship, platform, tokens
+from mas.modules import comms, crm, finance, identity, mentorship, platform, tokens, workflow
 from mas.modules.base import Module, PageCheck, resolve
 
 MODULES: tuple[Module[Any], ...] = (
@@ -24,6 +24,7 @@ MODULES: tuple[Module[Any], ...] = (
     tokens.MODULE,
     mentorship.MODULE,
     finance.MODULE,
+    workflow.MODULE,
 )
 
 

@@ -1,0 +1,38 @@
+"""Workflow: the definitions part. Built by its manifest part, ``mas.modules.workflow.definitions``.
+
+Exports the part's services (``DefinitionsServices``), what builds them (``DefinitionsPorts``,
+``build_definitions``) and its tasks (``HANDLERS``, ``CRONS``, ``SUBSCRIPTIONS``: handlers take
+the part's services; ``mas.core.workflow.handlers`` binds them to the domain's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mas.core.platform.events import Subscription
+from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.uow import UnitOfWork, UnitOfWorkFactory
+from mas.core.platform.tasking import Handler, Task
+
+
+@dataclass(frozen=True)
+class DefinitionsPorts:
+    uow: UnitOfWorkFactory[UnitOfWork]  # TODO(helper): the part's own unit of work type
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class DefinitionsServices:
+    pass  # TODO(helper): the part's services
+
+
+def build_definitions(ports: DefinitionsPorts) -> DefinitionsServices:
+    del ports
+    return DefinitionsServices()
+
+
+HANDLERS: Sequence[Handler[DefinitionsServices, Any]] = ()
+CRONS: Mapping[Task[Any], str] = {}
+SUBSCRIPTIONS: Sequence[Subscription[DefinitionsServices, Any]] = ()
