@@ -17,7 +17,6 @@ from mas.adapters.db.finance.audit_tables import gst_audit_log
 from mas.adapters.fakes.platform import FakeClock
 from mas.core.finance.reports.model import ExportKind, ExportStatus, FinanceExport
 from mas.core.platform.ids import uuid7
-from mas.modules.comms.whatsapp import secret_box
 from tests.conftest import Database, make_settings, open_container
 from tests.finance_reports_world import seed
 
@@ -37,7 +36,7 @@ async def books(database: Database, tmp_path: Path) -> AsyncIterator[Any]:
 
 
 async def queued(c: Any) -> FinanceExport:
-    box = secret_box(c.settings)
+    box = c.secret_box
     assert box is not None
     sealed, version = box.seal(b"a race of two builds")
     export = FinanceExport(

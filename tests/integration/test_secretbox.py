@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mas.adapters.comms.secretbox import NONCE_BYTES, AesGcmSecretBox, derive_key
-from mas.core.comms.ports.secrets import SecretBox, SecretUnreadable
+from mas.adapters.secretbox import NONCE_BYTES, AesGcmSecretBox, derive_key
+from mas.core.platform.ports.secrets import SecretBox, SecretUnreadable
 
 OLD = "an-old-installation-secret-of-at-least-32-bytes"
 NEW = "a-new-installation-secret-of-at-least-32-bytes!"

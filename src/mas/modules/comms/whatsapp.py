@@ -26,7 +26,6 @@ from typing import Any
 
 import msgspec
 
-from mas.adapters.comms.secretbox import AesGcmSecretBox
 from mas.adapters.comms.whatsapp.aisensy import AiSensyProvider
 from mas.adapters.comms.whatsapp.meta import MetaCloudProvider, verify_subscription
 from mas.adapters.db.comms.whatsapp import (
@@ -39,7 +38,6 @@ from mas.adapters.db.comms.whatsapp import (
     SqlWhatsAppWebhooks,
 )
 from mas.adapters.fakes.comms import FakeWhatsApp
-from mas.core.comms.ports.secrets import SecretBox, SecretUnreadable
 from mas.core.comms.ports.whatsapp import Provider, WhatsAppProvider
 from mas.core.comms.whatsapp import WhatsAppPorts, WhatsAppServices, build_whatsapp
 from mas.core.comms.whatsapp.manager import META_FALLBACK
@@ -47,6 +45,7 @@ from mas.core.comms.whatsapp.ports import WebhookVerifier
 from mas.core.comms.whatsapp.quiet import QuietHours
 from mas.core.comms.whatsapp.writer import WhatsAppMessageWriter
 from mas.core.platform.errors import Forbidden
+from mas.core.platform.ports.secrets import SecretBox, SecretUnreadable
 from mas.modules.container import Container
 from mas.settings import Settings
 
@@ -84,21 +83,6 @@ class _MetaFallback(msgspec.Struct, frozen=True, kw_only=True):
 
 def provider_name(settings: Settings) -> Provider:
     return "AISENSY" if settings.whatsapp_provider == "aisensy" else "META"
-
-
-def secret_box(settings: Settings) -> SecretBox | None:
-    """The box sealing provider credentials; None when no secret is long enough to key it."""
-    secrets: dict[int, str | bytes] = {
-        int(version): key for version, key in settings.retired_encryption_keys.items()
-    }
-    secrets[settings.encryption_key_version] = (
-        settings.encryption_key or settings.effective_jwt_secret
-    )
-    try:
-        return AesGcmSecretBox.from_secrets(secrets, current=settings.encryption_key_version)
-    except ValueError as exc:
-        log.error("whatsapp.secret_box_unavailable", extra={"error": str(exc)})
-        return None
 
 
 class SettingsProviderSource:
@@ -242,7 +226,7 @@ def writer(c: Container) -> WhatsAppMessageWriter:
 def build(c: Container) -> WhatsAppServices:
     from mas.modules.comms import CrmLeads
 
-    box = secret_box(c.settings)
+    box = c.secret_box
     return build_whatsapp(
         WhatsAppPorts(
             uow=c.uow,

@@ -18,7 +18,6 @@ from typing import Any
 from mas.adapters.db.finance.exports import SqlExportRepository
 from mas.adapters.db.finance.reports import SqlReportSource
 from mas.adapters.workbook.xlsx import XlsxZipPacker
-from mas.core.comms.ports.secrets import SecretBox, SecretUnreadable
 from mas.core.finance.audit import AuditServices
 from mas.core.finance.reports import ReportPorts, ReportServices, build_reports
 from mas.core.finance.reports.model import PayoutLine, Period, TeamMember
@@ -27,10 +26,8 @@ from mas.core.identity.model import User
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.errors import NotFound
 from mas.core.platform.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageRequest
-from mas.core.platform.tasking import PermanentFailure
 from mas.core.tokens.earnings.model import TxnStatus
 from mas.core.tokens.earnings.withdrawals import Withdrawals
-from mas.modules.comms.whatsapp import secret_box
 from mas.modules.container import Container
 
 TABLES: list[str] = ["mas.adapters.db.finance.exports_tables"]
@@ -44,22 +41,6 @@ CONTROLLERS: list[str] = [
     "mas.http.finance.team:TeamController",
 ]
 MAIL_TEMPLATES: dict[str, Any] = {}
-
-
-class ExportPasswordBox:
-    """The secret box; a password that no longer opens fails the export for good."""
-
-    def __init__(self, box: SecretBox) -> None:
-        self._box = box
-
-    def seal(self, plaintext: bytes) -> tuple[bytes, int]:
-        return self._box.seal(plaintext)
-
-    def open(self, ciphertext: bytes, key_version: int) -> bytes:
-        try:
-            return self._box.open(ciphertext, key_version)
-        except SecretUnreadable as exc:
-            raise PermanentFailure("the export's password no longer opens") from exc
 
 
 class TokensPayouts:
@@ -135,7 +116,6 @@ class IdentityFinanceTeam:
 
 
 def build(c: Container, audit: AuditServices) -> ReportServices:
-    box = secret_box(c.settings)
     return build_reports(
         ReportPorts(
             uow=c.uow,
@@ -144,7 +124,7 @@ def build(c: Container, audit: AuditServices) -> ReportServices:
             jobs=c.jobs,
             storage=c.storage,
             packer=XlsxZipPacker(),
-            box=ExportPasswordBox(box) if box is not None else None,
+            box=c.secret_box,
             payouts=TokensPayouts(c.tokens.earnings.withdrawals),
             team=IdentityFinanceTeam(c.identity.accounts),
         )

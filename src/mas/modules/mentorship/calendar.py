@@ -18,13 +18,10 @@ import httpx
 from mas.adapters.db.mentorship.calendar import SqlCalendarSlots, SqlGoogleCredentials
 from mas.adapters.mentorship.google_calendar import GoogleCalendar
 from mas.adapters.mentorship.google_oauth import GoogleOAuthClient
-from mas.core.comms.ports.secrets import SecretBox, SecretUnreadable
 from mas.core.mentorship.calendar import CalendarPorts, CalendarServices, build_calendar
 from mas.core.mentorship.calendar.mails import MAIL_TEMPLATES as CALENDAR_MAILS
 from mas.core.mentorship.calendar.model import GoogleGrant
-from mas.core.mentorship.calendar.ports import CredentialUnreadable
 from mas.core.mentorship.ports.calendar import CalendarOwner
-from mas.modules.comms.whatsapp import secret_box
 from mas.modules.container import Container
 
 TABLES: list[str] = ["mas.adapters.db.mentorship.calendar_tables"]
@@ -39,22 +36,6 @@ CONTROLLERS: list[str] = [
 ]
 MAIL_TEMPLATES: dict[str, Any] = dict(CALENDAR_MAILS)
 CALLBACK_PATH = "/api/mentors/me/calendar/callback"
-
-
-class CalendarTokenBox:
-    """The secret box, its unreadable-secret error in this part's words."""
-
-    def __init__(self, box: SecretBox) -> None:
-        self._box = box
-
-    def seal(self, plaintext: bytes) -> tuple[bytes, int]:
-        return self._box.seal(plaintext)
-
-    def open(self, ciphertext: bytes, key_version: int) -> bytes:
-        try:
-            return self._box.open(ciphertext, key_version)
-        except SecretUnreadable as exc:
-            raise CredentialUnreadable(exc.detail) from exc
 
 
 def state_secret(installation_secret: str) -> bytes:
@@ -125,7 +106,6 @@ class GoogleAdapters:
 
 def build(c: Container) -> CalendarServices:
     s = c.settings
-    box = secret_box(s)
     google = GoogleAdapters(c)
     redirect = s.google_calendar_redirect_url or s.public_base_url.rstrip("/") + CALLBACK_PATH
     return build_calendar(
@@ -134,7 +114,7 @@ def build(c: Container) -> CalendarServices:
             clock=c.clock,
             calendar=google,
             oauth=google,
-            box=CalendarTokenBox(box) if box is not None else None,
+            box=c.secret_box,
             jobs=c.jobs,
             messenger=c.messenger,
             state_secret=state_secret(s.effective_jwt_secret),

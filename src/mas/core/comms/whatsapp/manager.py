@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mas.core.comms.ports.secrets import SecretBox
+from mas.core.platform.ports.secrets import SecretBox
 from mas.core.comms.ports.whatsapp import (
     Provider,
     ProviderRejected,

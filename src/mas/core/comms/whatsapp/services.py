@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mas.core.comms.ports.leads import LeadDirectory
-from mas.core.comms.ports.secrets import SecretBox
+from mas.core.platform.ports.secrets import SecretBox
 from mas.core.comms.whatsapp.inbox import Inbox
 from mas.core.comms.whatsapp.leads import LeadWhatsApp
 from mas.core.comms.whatsapp.manager import Manager

@@ -33,7 +33,6 @@ from mas.core.finance.reports.model import (
     period,
 )
 from mas.core.finance.reports.ports import (
-    PasswordBox,
     PayoutSource,
     ReportsUnitOfWork,
     WorkbookPacker,
@@ -44,6 +43,7 @@ from mas.core.platform.errors import Forbidden, Gone, NotConfigured, NotFound
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.secrets import SecretBox, SecretUnreadable
 from mas.core.platform.ports.storage import Storage
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
@@ -84,7 +84,7 @@ class Exports:
         jobs: Enqueuer,
         storage: Storage,
         packer: WorkbookPacker,
-        box: PasswordBox | None,
+        box: SecretBox | None,
         payouts: PayoutSource | None,
     ) -> None:
         self._uow: Callable[[], ReportsUnitOfWork] = uow
@@ -254,7 +254,10 @@ class Exports:
     def _password(self, export: FinanceExport) -> str:
         if self._box is None or export.password_enc is None or export.key_version is None:
             raise PermanentFailure("the export's password is gone")
-        return self._box.open(export.password_enc, export.key_version).decode()
+        try:
+            return self._box.open(export.password_enc, export.key_version).decode()
+        except SecretUnreadable as exc:
+            raise PermanentFailure("the export's password no longer opens") from exc
 
     async def _sheets(self, export: FinanceExport) -> list[Sheet]:
         covered = Period(export.period_from, export.period_to)

@@ -76,16 +76,6 @@ class WorkbookPacker(Protocol):
         ...
 
 
-class PasswordBox(Protocol):
-    """Seals the requester's password with the server key while the job needs it."""
-
-    def seal(self, plaintext: bytes) -> tuple[bytes, int]: ...
-
-    def open(self, ciphertext: bytes, key_version: int) -> bytes:
-        """The plaintext; ``PermanentFailure`` when it no longer opens."""
-        ...
-
-
 class PayoutSource(Protocol):
     """Mentor payouts completed in a period (the tokens domain's public interface)."""
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from mas.core.finance.audit.trail import AuditTrail
 from mas.core.finance.reports.exports import Exports
 from mas.core.finance.reports.ports import (
-    PasswordBox,
     PayoutSource,
     ReportsUnitOfWork,
     TeamDirectory,
@@ -16,6 +15,7 @@ from mas.core.finance.reports.ports import (
 from mas.core.finance.reports.reports import Reports
 from mas.core.finance.reports.team import FinanceTeam
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.secrets import SecretBox
 from mas.core.platform.ports.storage import Storage
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
@@ -30,7 +30,7 @@ class ReportPorts:
     jobs: Enqueuer
     storage: Storage
     packer: WorkbookPacker
-    box: PasswordBox | None
+    box: SecretBox | None
     """None: no key to seal export passwords with (exports answer 503)."""
     payouts: PayoutSource | None
     team: TeamDirectory

@@ -16,7 +16,7 @@ from typing import Any
 
 from mas.core.mentorship.calendar import tasks
 from mas.core.mentorship.calendar.accounts import CalendarAccounts
-from mas.core.mentorship.calendar.ports import CalendarUnitOfWork, GoogleOAuth, TokenBox
+from mas.core.mentorship.calendar.ports import CalendarUnitOfWork, GoogleOAuth
 from mas.core.mentorship.calendar.reminders import Reminders
 from mas.core.mentorship.calendar.sync import CalendarSync
 from mas.core.mentorship.meetings.events import MeetingMoved
@@ -24,6 +24,7 @@ from mas.core.mentorship.ports.calendar import CalendarPort
 from mas.core.platform.events import Subscription
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.messenger import Messenger
+from mas.core.platform.ports.secrets import SecretBox
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
@@ -35,7 +36,7 @@ class CalendarPorts:
     clock: Clock
     calendar: CalendarPort
     oauth: GoogleOAuth
-    box: TokenBox | None
+    box: SecretBox | None
     """Seals the tokens; None when no secret can key it (connecting is then 503)."""
     jobs: Enqueuer
     messenger: Messenger

@@ -26,13 +26,12 @@ from mas.core.mentorship.calendar.model import (
 )
 from mas.core.mentorship.calendar.ports import (
     CalendarUnitOfWork,
-    CredentialUnreadable,
     GoogleOAuth,
-    TokenBox,
 )
 from mas.core.mentorship.ports.calendar import CalendarOwner, CalendarRejected
 from mas.core.platform.errors import BadRequest, NotConfigured
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.secrets import SecretBox, SecretUnreadable
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.mentorship.calendar")
@@ -46,7 +45,7 @@ class CalendarAccounts:
         uow: UnitOfWorkFactory[CalendarUnitOfWork],
         clock: Clock,
         oauth: GoogleOAuth,
-        box: TokenBox | None,
+        box: SecretBox | None,
         state_secret: bytes,
         redirect_uri: str,
     ) -> None:
@@ -57,7 +56,7 @@ class CalendarAccounts:
         self._secret = state_secret
         self._redirect = redirect_uri
 
-    def _ready(self) -> TokenBox:
+    def _ready(self) -> SecretBox:
         if not self._oauth.configured or self._box is None:
             raise NotConfigured(GOOGLE_CALENDAR)
         return self._box
@@ -137,7 +136,7 @@ class CalendarAccounts:
                 scope=stored.scope,
                 connected_at=stored.connected_at,
             )
-        except (CredentialUnreadable, UnicodeDecodeError) as exc:
+        except (SecretUnreadable, UnicodeDecodeError) as exc:
             # The owner must connect again; until then their meetings go to the platform's.
             log.error(
                 "mentorship.calendar_credential_unreadable",

@@ -10,29 +10,7 @@ from typing import Protocol
 from mas.core.mentorship.calendar.model import GoogleGrant, ReminderKind, SealedCredential
 from mas.core.mentorship.meetings.model import Slot
 from mas.core.mentorship.meetings.ports import SlotRepository
-from mas.core.platform.errors import DomainError
 from mas.core.platform.ports.uow import UnitOfWork
-
-
-class CredentialUnreadable(DomainError):
-    """A stored credential does not open (its key was rotated away, or it was altered): the
-    owner counts as not connected until they connect again."""
-
-    code = "credential_unreadable"
-    title = "Stored credential cannot be decrypted"
-
-
-class TokenBox(Protocol):
-    """Seals tokens at rest (the installation's secret box, as communications seals provider
-    credentials)."""
-
-    def seal(self, plaintext: bytes) -> tuple[bytes, int]:
-        """``(ciphertext, key_version)``."""
-        ...
-
-    def open(self, ciphertext: bytes, key_version: int) -> bytes:
-        """The plaintext, or ``CredentialUnreadable``."""
-        ...
 
 
 class GoogleOAuth(Protocol):

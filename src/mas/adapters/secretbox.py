@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from mas.core.comms.ports.secrets import SecretUnreadable
+from mas.core.platform.ports.secrets import SecretUnreadable
 
 NONCE_BYTES = 12
 TAG_BYTES = 16

@@ -1,8 +1,10 @@
-"""The secret box (communications.md §8): encrypts provider credentials stored in the database.
+"""The installation's secret box: what is kept encrypted at rest — provider credentials
+(communications.md §8), Google Calendar tokens, an export's password while its job runs.
+The platform provides one (``container.secret_box``); a service that needs it takes it as a port.
 
 ``seal`` encrypts with the current key and says which key version it used; ``open`` decrypts
 with the version stored beside the ciphertext, so keys can rotate while older rows still open.
-The adapter is AES-GCM (``mas.adapters.comms.secretbox``).
+The adapter is AES-GCM (``mas.adapters.secretbox``).
 """
 
 from __future__ import annotations
