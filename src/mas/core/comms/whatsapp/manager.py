@@ -21,7 +21,6 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mas.core.platform.ports.secrets import SecretBox
 from mas.core.comms.ports.whatsapp import (
     Provider,
     ProviderRejected,
@@ -52,6 +51,7 @@ from mas.core.platform.errors import NotConfigured
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.secrets import SecretBox
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.comms")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mas.core.comms.ports.leads import LeadDirectory
-from mas.core.platform.ports.secrets import SecretBox
 from mas.core.comms.whatsapp.inbox import Inbox
 from mas.core.comms.whatsapp.leads import LeadWhatsApp
 from mas.core.comms.whatsapp.manager import Manager
@@ -16,6 +15,7 @@ from mas.core.comms.whatsapp.senders import Senders
 from mas.core.comms.whatsapp.sending import SendService
 from mas.core.comms.whatsapp.writer import WhatsAppMessageWriter
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.secrets import SecretBox
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
