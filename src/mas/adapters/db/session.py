@@ -19,6 +19,7 @@ def make_engine(
         ensure_sqlite_folder(url)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     return create_async_engine(
         url,
@@ -45,6 +46,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _sqlite_begin_before_savepoint(conn: Any, _name: str) -> None:
+    """The sqlite3 module begins a transaction only before a data-changing statement, so a
+    SAVEPOINT as a transaction's first statement would itself be the outermost transaction and
+    its RELEASE would commit: the writes of a ``begin_nested()`` block would survive the
+    caller's rollback. Begin the real transaction first."""
+    driver = conn.connection.driver_connection
+    if not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 WAL_ATTEMPTS = 50
