@@ -6,6 +6,13 @@ lifespan, on that loop: ``FuzzTarget`` is a small ASGI app whose startup builds 
 seeds the accounts and leads, signs a token per role and only then hands every message to
 ``create_app(container=...)``. The requests commit for real (no rolled-back transaction can span
 another thread's loop); the tables are emptied when the gate's module ends.
+
+Schemathesis' pytest plugin ends every ASGI lifespan when a test item ends and starts it again
+on the next item's first request. The gate's app is built once per run instead: the first
+lifespan builds it and runs the app's own lifespan in a task of that loop (``FuzzTarget.stop``
+ends it when the gate ends); every lifespan schemathesis starts and ends after that is only
+acknowledged. Rebuilding the container, the seed and the app for each of the ~600 items was
+more than half of the gate's time.
 """
 
 from __future__ import annotations
@@ -120,13 +127,29 @@ class FuzzTarget:
         # ends, instead of stopping each operation at its first failure (the full tally).
         self.keep_going = os.environ.get("MAS_FUZZ_ALL_FAILURES") == "1"
         self.failures: list[dict[str, Any]] = []
+        # The app's own lifespan, run once for the whole gate (see the module's docstring).
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._served: asyncio.Task[None] | None = None
+        self._google_http: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
-        startup = await receive()
-        google_http = httpx.AsyncClient(
+        await receive()  # lifespan.startup
+        if self._served is None:
+            failed = await self._start(scope)
+            if failed is not None:
+                await send({"type": "lifespan.startup.failed", "message": failed})
+                return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown: schemathesis ends it after every test item
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def _start(self, scope: Message) -> str | None:
+        """Build, seed and start the app once; the reason when that failed."""
+        google_http = self._google_http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=JwksEndpoint(SigningKey("fuzz-key")))
         )
         try:
@@ -174,18 +197,30 @@ class FuzzTarget:
             if self.container is not None:
                 await self.container.close()
             await google_http.aclose()
-            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-            return
-        pending = [startup]
+            return repr(exc)
+        await self._inbox.put({"type": "lifespan.startup"})
+        self._served = asyncio.create_task(self.app(scope, self._inbox.get, self._outbox.put))
+        reply = await self._outbox.get()
+        if reply["type"] != "lifespan.startup.complete":
+            return str(reply.get("message", reply["type"]))
+        return None
 
-        async def replay_startup() -> Message:
-            return pending.pop() if pending else await receive()
+    def stop(self) -> None:
+        """End the app's lifespan and close the container (the gate's end)."""
+        if self._served is not None:
+            asgi._get_portal().call(self._stop)
 
+    async def _stop(self) -> None:
+        assert self._served is not None
         try:
-            await self.app(scope, replay_startup, send)
+            await self._inbox.put({"type": "lifespan.shutdown"})
+            await self._outbox.get()
+            await self._served
         finally:
+            self._served = None
             await self.container.close()
-            await google_http.aclose()
+            if self._google_http is not None:
+                await self._google_http.aclose()
 
     async def _seed(self, c: Any) -> None:
         """One account per role (each with a password, so no route can set a first one and
@@ -508,6 +543,7 @@ def fuzz_target(
         yield target
     finally:
         asgi.shutdown_lifespans()
+        target.stop()
         asyncio.run(truncate_pg(pg_url))
         if os.environ.get("MAS_FUZZ_REPORT"):
             target.report(os.environ["MAS_FUZZ_REPORT"])
