@@ -66,11 +66,12 @@ run: install ## migrate the SQLite file, seed demo data, serve + worker + schedu
 	@mkdir -p var
 	$(VENV)/bin/mas db upgrade
 	$(VENV)/bin/mas seed
-	@# The embedded demo's WhatsApp and payment gateway are in-process fakes (nothing leaves the
+	@# The embedded demo's WhatsApp, payment gateway and AI caller are in-process fakes (nothing leaves the
 	@# machine; tokens are bought with the fake's test signature), and its invoices carry a
 	@# made-up GSTIN (valid check character, Karnataka) so a purchase gets a GST invoice.
 	MAS_WHATSAPP_PROVIDER=$${MAS_WHATSAPP_PROVIDER:-fake} \
 	MAS_PAYMENTS_PROVIDER=$${MAS_PAYMENTS_PROVIDER:-fake} \
+	MAS_AI_CALLER=$${MAS_AI_CALLER:-fake} \
 	MAS_SUPPLIER_GSTIN=$${MAS_SUPPLIER_GSTIN:-29AAAAA0000A1ZY} exec $(VENV)/bin/mas dev
 
 # The static checks need no services, so they run (and fail fast) before any are started.

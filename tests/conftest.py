@@ -251,6 +251,8 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "storage_dir": str(tmp_path / "storage"),
         "log_json": False,
         "release_interval_s": 0.05,
+        # The workflow engine's AI calls go to the in-process fake (tests complete them).
+        "ai_caller": "fake",
         # Litestar's test client reads a response to its end: an event stream must end soon.
         "sse_max_lifetime_s": 0.2,
     }

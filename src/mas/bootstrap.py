@@ -191,9 +191,19 @@ async def build_container(
         services = container.domains[module.name]
         for handler in module.handlers:
             container.tasks[handler.name] = BoundHandler(handler, services)
+        for releaser in module.releasers:
+            container.releasers.append(_bind_releaser(releaser, services))
         for subscription in module.subscriptions:
             await _subscribe(bus, subscription, services)
     return container
+
+
+def _bind_releaser(releaser: Any, services: Any) -> Any:
+    async def release() -> int:
+        released: int = await releaser(services)
+        return released
+
+    return release
 
 
 async def _subscribe(bus: EventBus, subscription: Subscription[Any, Any], services: Any) -> None:

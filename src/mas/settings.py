@@ -161,6 +161,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     min_verified_minutes: int = 10
     """Minutes a meeting's student and mentor must be in its room together (inside the slot)
     for its attendance to count as verified (completion, earnings)."""
+    ai_caller: Literal["none", "fake"] = "none"
+    """Who places the workflow engine's AI calls until Mr. Hire's voice domain provides a real
+    caller (``Module.provides["ai_caller"]``): ``none`` fails an ``ai_call`` node at once
+    ("AI calling is not configured"); ``fake`` (``make run``, the tests) records each call and
+    places none (a waiting node resumes at its timeout with ``TIMEOUT``)."""
     payments_provider: Literal["none", "razorpay", "fake"] = "none"
     """``fake``: the in-process gateway (``make run``: buy tokens with a test signature)."""
     razorpay_base_url: str = "https://api.razorpay.com"
@@ -263,6 +268,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             found.append("MAS_ENCRYPTION_KEY must be set (it encrypts stored credentials)")
         if self.payments_provider == "fake":
             found.append("MAS_PAYMENTS_PROVIDER=fake takes no money; production uses razorpay")
+        if self.ai_caller == "fake":
+            found.append("MAS_AI_CALLER=fake places no call; production needs a real AI caller")
         if self.whatsapp_provider == "fake":
             found.append(
                 "MAS_WHATSAPP_PROVIDER=fake sends nothing; production uses meta, aisensy or none"

@@ -268,9 +268,12 @@ def _strings(kind: Any, seen: frozenset[type] = frozenset()) -> Iterator[tuple[A
         for skeleton, bounded in _strings(kind.value_type, seen):
             yield {"k": skeleton}, bounded
     elif isinstance(kind, (info.StructType, info.DataclassType)) and kind.cls not in seen:
+        # A member of a tagged union names itself first ({"type": "move_stage", "to": …}).
+        tag = getattr(kind, "tag", None)
+        named = {kind.tag_field: tag} if isinstance(kind, info.StructType) and tag else {}
         for field in kind.fields:
             for skeleton, bounded in _strings(field.type, seen | {kind.cls}):
-                yield {field.encode_name: skeleton}, bounded
+                yield {**named, field.encode_name: skeleton}, bounded
 
 
 def _fill(skeleton: Any, value: str) -> tuple[Any, str]:
@@ -280,9 +283,9 @@ def _fill(skeleton: Any, value: str) -> tuple[Any, str]:
     if isinstance(skeleton, list):
         inner, where = _fill(skeleton[0], value)
         return [inner], f"[0]{where}"
-    ((key, member),) = skeleton.items()
+    *tagged, (key, member) = skeleton.items()
     inner, where = _fill(member, value)
-    return {key: inner}, f".{key}{where}"
+    return {**dict(tagged), key: inner}, f".{key}{where}"
 
 
 def _field(where: str) -> str:

@@ -52,6 +52,8 @@ async def age(c: Any, table: Any, minutes: int) -> None:
     async with c.uow() as uow:
         for row in (await uow.session.execute(select(table))).scalars().all():
             row.created_at = row.created_at - timedelta(minutes=minutes)
+            if hasattr(row, "status_at"):  # the SMS resend goes by the last attempt
+                row.status_at = row.status_at - timedelta(minutes=minutes)
         await uow.commit()
 
 

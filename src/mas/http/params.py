@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from mas.core.identity.policy import Caller
 from mas.core.identity.tokens import RequestInfo
+from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.paging import MAX_PAGE, MAX_PAGE_SIZE
 
 CallerDep = NamedDependency[Caller]
@@ -20,3 +22,18 @@ PageSize = Annotated[
     int,
     QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page (max {MAX_PAGE_SIZE})"),
 ]
+
+
+async def refuse_coerced_bools(request: Request[Any, Any, Any], *names: str) -> None:
+    """422 unless each named top-level member of the JSON body, when present, is ``true`` or
+    ``false``: Litestar converts a body with msgspec's ``strict=False``, which takes ``0`` and
+    ``1`` (and ``"true"``) for booleans. The body is the one already decoded for the route."""
+    body = await request.json()
+    if not isinstance(body, dict):
+        return
+    wrong = [name for name in names if name in body and not isinstance(body[name], bool)]
+    if wrong:
+        raise ValidationFailed(
+            f"invalid value for: {', '.join(wrong)}",
+            errors=[FieldError(name, "Expected `bool`: true or false") for name in wrong],
+        )

@@ -1,10 +1,16 @@
 """The task runner: every declared task registered on the broker, each delivery run through
-the job ledger.
+the job ledger (or, for a task that keeps its own, straight from the message).
 
 A message carries only the run id; the arguments live on the ``job_runs`` row and are decoded
 into the task's message Struct. The wrapper claims the run (``JobService.begin``), runs the
 handler with its domain's services under the task's timeout and records the outcome. Whether a
 failure is retried is decided by its type (``mas.core.platform.tasking.is_permanent``).
+
+A ledger-less task (``Task.ledger=False``, e.g. ``workflow.step``: the enrollment row is its
+ledger) is registered as a function of the payload itself (``run_message``): no ``job_runs``
+row is read or written. The message is decoded into the task's Struct and the handler runs under
+the task's timeout; a failure is logged, never retried here. On JetStream the message is still
+acknowledged only after the run returns, so a worker killed mid-run leaves it to redelivery.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from typing import Any
 
 import msgspec
 from taskiq import AsyncBroker
@@ -73,13 +80,39 @@ async def _claim(c: Container, run_id: uuid.UUID, task: str, timeout_s: float) -
         await asyncio.sleep(min(max(wait, 0.05), 5.0))
 
 
+async def run_message(bound: BoundHandler, args: Any) -> None:
+    """Run one delivery of a ledger-less task from its payload (decode, run, log a failure)."""
+    handler = bound.handler
+    policy = handler.task.policy
+    try:
+        message = handler.task.decode(args)
+    except (msgspec.ValidationError, TypeError) as exc:
+        log.warning("job.bad_message", extra={"task": handler.name, "error": str(exc)[:500]})
+        return
+    try:
+        async with asyncio.timeout(policy.timeout_s):
+            await handler.run(bound.services, message)
+    except TimeoutError:
+        log.warning("job.timed_out", extra={"task": handler.name, "timeout_s": policy.timeout_s})
+    except Exception:  # noqa: BLE001 - the runner's boundary: the task's own ledger retries
+        log.exception("job.error", extra={"task": handler.name, "payload": str(args)[:500]})
+
+
 def register_all(broker: AsyncBroker, c: Container) -> None:
     """Register every declared task on ``broker``, bound to ``c`` (no process-global state)."""
     for name, bound in c.tasks.items():
         if broker.find_task(name) is not None:
             continue
+        timeout = bound.handler.task.policy.timeout_s
+        if not bound.handler.task.ledger:
+
+            async def run_payload(payload: Any, _bound: BoundHandler = bound) -> None:
+                await run_message(_bound, payload)
+
+            broker.register_task(run_payload, task_name=name, timeout=timeout)
+            continue
 
         async def run(run_id: str, _bound: BoundHandler = bound) -> None:
             await execute(c, _bound, run_id)
 
-        broker.register_task(run, task_name=name, timeout=bound.handler.task.policy.timeout_s)
+        broker.register_task(run, task_name=name, timeout=timeout)

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,13 +104,34 @@ def effective_crons(
 
 
 async def release_due_loop(c: Container, stop: asyncio.Event) -> None:
-    """Send retries and delayed runs when their time comes (every worker runs this)."""
+    """Send retries and delayed runs when their time comes, and run every domain's due-time
+    releaser (``Module.releasers``) (every worker runs this, and the server on the in-memory
+    broker). A releaser that filled its batch is called again at once, so a backlog drains at
+    the speed of the releaser rather than one batch per interval."""
     while not stop.is_set():
         try:
             await c.jobs.release_due()
         except Exception:  # noqa: BLE001 - keep releasing after a transient failure
             log.exception("jobs.release_failed")
+        for release in c.releasers:
+            await _release_domain(release, stop)
         await _sleep_or_stop(stop, c.settings.release_interval_s)
+
+
+async def _release_domain(release: Callable[[], Awaitable[int]], stop: asyncio.Event) -> None:
+    for _ in range(RELEASE_ROUNDS):
+        try:
+            released = await release()
+        except Exception:  # noqa: BLE001 - keep releasing after a transient failure
+            log.exception("jobs.domain_release_failed")
+            return
+        if released < RELEASE_FULL or stop.is_set():
+            return
+
+
+RELEASE_FULL = 500
+"""A domain releaser that released this many (its batch) is called again in the same turn."""
+RELEASE_ROUNDS = 20
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -75,3 +75,9 @@ class Module(Generic[S]):
     container's shared fields, so any domain, whatever its place in ``MODULES``, receives them."""
     mail_templates: Mapping[str, MailTemplate] = field(default_factory=dict)
     """The domain's system mails (code templates) by name, for ``Messenger.email``."""
+    releasers: Sequence[Callable[[S], Awaitable[int]]] = ()
+    """Due-time releasers: each takes the domain's services and releases a batch of the
+    domain's own "run at" work that has come due (returns how many). Every worker's release
+    loop, and the server on the in-memory broker, calls each every ``release_interval_s``
+    (``mas.jobs.scheduler.release_due_loop``), so a domain that keeps its timers in its own
+    table (the workflow engine's waiting enrollments) needs no cron and no sleeping job."""

@@ -66,6 +66,8 @@ class Container:
     """Platform ports a domain implements for all (``Module.provides``): ``container.messenger``."""
     domains: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, BoundHandler] = field(default_factory=dict)
+    releasers: list[Callable[[], Awaitable[int]]] = field(default_factory=list)
+    """Every domain's due-time releasers bound to its services (``Module.releasers``)."""
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:

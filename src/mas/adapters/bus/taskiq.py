@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -166,11 +167,43 @@ def make_broker(
     )
 
 
+_inline_pending: ContextVar[deque[tuple[str, dict[str, Any]]] | None] = ContextVar(
+    "mas_inline_pending", default=None
+)
+
+
 class TaskiqQueue:
-    """``TaskQueue`` over a taskiq broker: a message carries only the run id."""
+    """``TaskQueue`` over a taskiq broker: a ledger run's message carries only the run id, a
+    ledger-less task's message its arguments.
+
+    The in-memory broker kicks a task as an asyncio task of its own, or, when ``inline`` (the
+    CLI), awaits it in place. A ledger-less task that sends its successor from inside its run (a
+    workflow step queues the next step) would then nest one run inside the other, as deep as
+    the chain is long; instead a send made while an inline run is in progress is queued, and
+    the outermost send runs the queue to the end, one run after the other (a trampoline): the
+    stack stays one run deep and the caller still returns only when the whole chain is done.
+    """
 
     def __init__(self, broker: AsyncBroker) -> None:
         self.broker = broker
+        self._inline = isinstance(broker, InMemoryBroker) and broker.await_inplace
 
     async def send(self, task: str, run_id: uuid.UUID) -> None:
         await AsyncKicker(task_name=task, broker=self.broker, labels={}).kiq(str(run_id))
+
+    async def send_message(self, task: str, args: dict[str, Any]) -> None:
+        if not self._inline:
+            await AsyncKicker(task_name=task, broker=self.broker, labels={}).kiq(args)
+            return
+        pending = _inline_pending.get()
+        if pending is not None:
+            pending.append((task, args))
+            return
+        pending = deque([(task, args)])
+        token = _inline_pending.set(pending)
+        try:
+            while pending:
+                name, payload = pending.popleft()
+                await AsyncKicker(task_name=name, broker=self.broker, labels={}).kiq(payload)
+        finally:
+            _inline_pending.reset(token)

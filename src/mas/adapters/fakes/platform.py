@@ -36,6 +36,7 @@ from mas.core.platform.job_model import (
 )
 from mas.core.platform.messages import OutboxMessage, OutboxStatus
 from mas.core.platform.paging import Page, PageRequest
+from mas.core.platform.ports.ai_calls import AiCallCompleted, AiCallHandle, AiCallOutcome
 from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.mail import Envelope, TransportError
 from mas.core.platform.ports.uow import (
@@ -91,16 +92,29 @@ class QueueDown(ConnectionError):
 
 
 class FakeTaskQueue:
-    """``TaskQueue``: keeps every (task, run id) sent; refuses while ``down``."""
+    """``TaskQueue``: keeps every (task, run id) sent and every ledger-less message (task,
+    args) in ``messages``; refuses while ``down``."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, uuid.UUID]] = []
+        self.messages: list[tuple[str, dict[str, Any]]] = []
         self.down = False
 
     async def send(self, task: str, run_id: uuid.UUID) -> None:
         if self.down:
             raise QueueDown(task)
         self.sent.append((task, run_id))
+
+    async def send_message(self, task: str, args: dict[str, Any]) -> None:
+        if self.down:
+            raise QueueDown(task)
+        self.messages.append((task, args))
+
+    def take_messages(self, task: str | None = None) -> list[dict[str, Any]]:
+        """Remove and return the messages sent (for ``task`` only, when given)."""
+        taken = [args for name, args in self.messages if task is None or name == task]
+        self.messages = [m for m in self.messages if task is not None and m[0] != task]
+        return taken
 
 
 class FakeEnqueuer:
@@ -557,3 +571,52 @@ if TYPE_CHECKING:  # mypy holds every fake to its port
     _outbox: OutboxRepository = FakeOutboxRepository(_store)
     _leases: LeaseRepository = FakeLeaseRepository(_store)
     _uow: PlatformUnitOfWork = FakePlatformUnitOfWork(_store)
+
+
+class FakeAiCaller:
+    """``AiCaller``: answers at once with a call id per idempotency key (the same key is the
+    same call), records every placement in ``calls``; ``complete(call_id, outcome)`` sets the
+    outcome ``fetch_outcome`` reads and returns the ``AiCallCompleted`` event to publish.
+    ``failing``: an exception to raise from the next placements (a vendor outage)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.by_key: dict[str, str] = {}
+        self.outcomes: dict[str, AiCallOutcome] = {}
+        self.failing: Exception | None = None
+
+    async def place_call(
+        self,
+        *,
+        lead_id: uuid.UUID,
+        phone_e164: str,
+        agent_ref: str,
+        variables: dict[str, str],
+        idempotency_key: str,
+    ) -> AiCallHandle:
+        if self.failing is not None:
+            raise self.failing
+        known = self.by_key.get(idempotency_key)
+        if known is not None:
+            return AiCallHandle(call_id=known)
+        call_id = f"call-{len(self.by_key) + 1}"
+        self.by_key[idempotency_key] = call_id
+        self.calls.append(
+            {
+                "call_id": call_id,
+                "lead_id": lead_id,
+                "phone_e164": phone_e164,
+                "agent_ref": agent_ref,
+                "variables": dict(variables),
+                "idempotency_key": idempotency_key,
+            }
+        )
+        return AiCallHandle(call_id=call_id)
+
+    async def fetch_outcome(self, call_id: str) -> AiCallOutcome | None:
+        return self.outcomes.get(call_id)
+
+    def complete(self, call_id: str, outcome: AiCallOutcome | str) -> AiCallCompleted:
+        done = AiCallOutcome(outcome)
+        self.outcomes[call_id] = done
+        return AiCallCompleted(call_id=call_id, outcome=done)

@@ -1,9 +1,10 @@
 """The messenger every domain sends through (``mas.core.platform.ports.messenger.Messenger``).
 
-Three writers, one per channel, each owned by its part: ``mail`` (the send log on the outbox,
+Four writers, one per channel, each owned by its part: ``mail`` (the send log on the outbox,
 code and database templates), ``notifications`` (the feed, preferences, the students' daily
-cap) and ``whatsapp`` (the 24-hour window, approved templates, quiet hours). Every call writes in
-the caller's unit of work; delivery happens after the commit.
+cap), ``whatsapp`` (the 24-hour window, approved templates, quiet hours) and ``telephony``
+(SMS: the SMS log, sent by Exotel). Every call writes in the caller's unit of work; delivery
+happens after the commit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from mas.core.comms.mail.writer import MailWriter
 from mas.core.comms.notifications.writer import NotificationWriter
+from mas.core.comms.telephony.writer import SmsWriter
 from mas.core.comms.whatsapp.writer import WhatsAppMessageWriter
 from mas.core.platform.ports.messenger import Messenger, NotifyResult
 from mas.core.platform.ports.uow import UnitOfWork
@@ -21,11 +23,16 @@ from mas.core.platform.ports.uow import UnitOfWork
 
 class CommsMessenger:
     def __init__(
-        self, mail: MailWriter, notify: NotificationWriter, whatsapp: WhatsAppMessageWriter
+        self,
+        mail: MailWriter,
+        notify: NotificationWriter,
+        whatsapp: WhatsAppMessageWriter,
+        sms: SmsWriter,
     ) -> None:
         self._mail = mail
         self._notify = notify
         self._whatsapp = whatsapp
+        self._sms = sms
 
     async def email(
         self,
@@ -90,6 +97,18 @@ class CommsMessenger:
             key=key,
             sent_by=sent_by,
         )
+
+    async def sms(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        body: str,
+        key: str,
+        related: tuple[str, uuid.UUID] | None = None,
+        sent_by: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        return await self._sms.sms(uow, to=to, body=body, key=key, related=related, sent_by=sent_by)
 
 
 def as_port(messenger: CommsMessenger) -> Messenger:

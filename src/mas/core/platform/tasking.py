@@ -60,12 +60,20 @@ class Task(Generic[M]):
 
     ``key`` turns a message into its idempotency key (two sends with one key are one run);
     without it every send is a run of its own unless the caller names a key.
+
+    ``ledger=False``: the task keeps its own ledger (a business row with a version guard, like
+    the workflow engine's enrollment), so no ``job_runs`` row is written. Its message carries
+    the payload itself (``TaskQueue.send_message``); the runner decodes it, runs the handler
+    under the policy's timeout and logs a failure. Nothing retries it but the redelivery of a
+    message whose worker died before acknowledging it, and whatever the task's own ledger does:
+    the handler must be idempotent and record its own failures.
     """
 
     name: str
     message: type[M]
     policy: TaskPolicy = field(default_factory=TaskPolicy)
     key: Callable[[M], str] | None = None
+    ledger: bool = True
 
     def args(self, message: M) -> dict[str, Any]:
         """The message as the ledger stores it (plain JSON values)."""

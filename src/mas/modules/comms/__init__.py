@@ -67,7 +67,10 @@ class CrmLeads(LeadDirectory):
 def messenger(c: Container) -> Messenger:
     return as_port(
         CommsMessenger(
-            mail=mail.writer(c), notify=notifications.writer(c), whatsapp=whatsapp.writer(c)
+            mail=mail.writer(c),
+            notify=notifications.writer(c),
+            whatsapp=whatsapp.writer(c),
+            sms=telephony.writer(c),
         )
     )
 

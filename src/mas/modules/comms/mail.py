@@ -21,6 +21,7 @@ CONTROLLERS: list[str] = [
     "mas.http.comms.mail:EmailTemplateController",
     "mas.http.comms.mail:SendLogController",
     "mas.http.comms.mail:LeadEmailController",
+    "mas.http.comms.hire_templates:HireEmailTemplateController",
 ]
 
 

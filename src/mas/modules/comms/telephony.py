@@ -24,6 +24,7 @@ from mas.adapters.comms.exotel import ExotelClient
 from mas.adapters.db.comms.telephony import SqlCallLogRepository, SqlSmsLogRepository
 from mas.core.comms.ports.telephony import Telephony
 from mas.core.comms.telephony import TelephonyPorts, TelephonyServices, build_telephony
+from mas.core.comms.telephony.writer import SmsWriter
 from mas.modules.container import BoundHandler, Container
 from mas.settings import Settings
 
@@ -71,6 +72,7 @@ def services(c: Container, telephony: Telephony) -> TelephonyServices:
         TelephonyPorts(
             uow=c.uow,
             clock=c.clock,
+            jobs=c.jobs,
             telephony=telephony,
             leads=CrmLeads(c),
             call_status_url=f"{base}{CALL_STATUS_PATH}?token={quote(token, safe='')}",
@@ -79,6 +81,11 @@ def services(c: Container, telephony: Telephony) -> TelephonyServices:
             caller_id=settings.exotel_caller_id.strip(),
         )
     )
+
+
+def writer(c: Container) -> SmsWriter:
+    """This part's side of the messenger (built before any domain; platform fields only)."""
+    return SmsWriter(c.clock)
 
 
 def build(c: Container) -> TelephonyServices:

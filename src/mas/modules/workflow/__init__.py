@@ -36,4 +36,5 @@ MODULE = Module(
     controllers=[ref for part in PARTS for ref in part.CONTROLLERS],
     mail_templates={name: t for part in PARTS for name, t in part.MAIL_TEMPLATES.items()},
     cli={"workflows": "mas.cli.workflow:app"},
+    releasers=runs.RELEASERS,
 )

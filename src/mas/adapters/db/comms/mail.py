@@ -18,6 +18,7 @@ from mas.core.comms.mail.model import (
     OwnerScope,
     SendLogFilter,
     SentEmail,
+    TemplateCategory,
 )
 from mas.core.platform.messages import Channel, OutboxStatus
 from mas.core.platform.paging import Page, PageRequest
@@ -92,6 +93,30 @@ class SqlEmailTemplateRepository:
             if pools:
                 visible = or_(visible, EmailTemplateRow.sales_head_id.in_(sorted(pools)))
             where = and_(where, visible)
+        total = (
+            await self._s.execute(select(func.count()).select_from(EmailTemplateRow).where(where))
+        ).scalar_one()
+        rows = (
+            await self._s.execute(
+                select(EmailTemplateRow)
+                .where(where)
+                .order_by(EmailTemplateRow.key)
+                .offset(req.offset)
+                .limit(req.page_size)
+            )
+        ).scalars()
+        return Page(
+            items=[_template(r) for r in rows], total=total, page=req.page, page_size=req.page_size
+        )
+
+    async def page_of_category(
+        self, category: TemplateCategory, created_by: uuid.UUID | None, req: PageRequest
+    ) -> Page[EmailTemplate]:
+        where = and_(
+            EmailTemplateRow.deleted_at.is_(None), EmailTemplateRow.category == category.value
+        )
+        if created_by is not None:
+            where = and_(where, EmailTemplateRow.created_by == created_by)
         total = (
             await self._s.execute(select(func.count()).select_from(EmailTemplateRow).where(where))
         ).scalar_one()

@@ -13,6 +13,7 @@ from typing import Any, cast
 import msgspec
 from advanced_alchemy.types import GUID
 from sqlalchemy import Table, and_, column, func, insert, null, or_, select, table, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,7 +172,7 @@ class SqlSmsLogRepository:
             async with self._s.begin_nested():
                 await self._s.execute(insert(SMS).values(**_values(log, _SMS_FIELDS)))
         except IntegrityError:
-            raise DuplicateKey(f"sms {log.provider_sid}") from None
+            raise DuplicateKey(f"sms {log.idempotency_key or log.provider_sid}") from None
 
     async def get(self, sms_id: uuid.UUID, *, lock: bool = False) -> SmsLog | None:
         statement = select(*SMS.c[*_SMS_FIELDS]).where(SMS.c.id == sms_id)
@@ -187,6 +188,45 @@ class SqlSmsLogRepository:
         row = (await self._s.execute(statement)).first()
         return _sms(row) if row else None
 
+    async def by_key(self, key: str) -> SmsLog | None:
+        statement = select(*SMS.c[*_SMS_FIELDS]).where(SMS.c.idempotency_key == key)
+        row = (await self._s.execute(statement)).first()
+        return _sms(row) if row else None
+
+    async def add_keyed(self, log: SmsLog) -> uuid.UUID:
+        # As the outbox does: ON CONFLICT DO NOTHING, never a caught IntegrityError (it would
+        # abort the caller's transaction on PostgreSQL), and no savepoint (on SQLite, releasing
+        # one opened before the transaction's first write commits it).
+        postgres = self._s.get_bind().dialect.name == "postgresql"
+        make = postgresql.insert if postgres else sqlite.insert
+        inserted = await self._s.execute(
+            make(SMS)
+            .values(**_values(log, _SMS_FIELDS))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(SMS.c.id)
+        )
+        if inserted.scalar_one_or_none() is not None:
+            return log.id
+        kept: uuid.UUID = (
+            await self._s.execute(
+                select(SMS.c.id).where(SMS.c.idempotency_key == log.idempotency_key)
+            )
+        ).scalar_one()
+        return kept
+
+    async def claim(self, sms_id: uuid.UUID, attempts: int, at: datetime) -> bool:
+        result = await self._s.execute(
+            update(SMS)
+            .where(
+                SMS.c.id == sms_id,
+                SMS.c.status == SmsStatus.QUEUED.value,
+                SMS.c.provider_sid.is_(None),
+                SMS.c.attempts == attempts,
+            )
+            .values(attempts=attempts + 1, status_at=at)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def save(self, log: SmsLog, expected: SmsStatus) -> bool:
         values = _values(log, _SMS_FIELDS)
         del values["id"], values["created_at"]
@@ -201,7 +241,7 @@ class SqlSmsLogRepository:
             .where(
                 SMS.c.status == SmsStatus.QUEUED.value,
                 SMS.c.provider_sid.is_(None),
-                SMS.c.created_at < before,
+                SMS.c.status_at < before,
                 SMS.c.attempts < max_attempts,
             )
             .order_by(SMS.c.created_at, SMS.c.id)

@@ -43,14 +43,20 @@ class LeadCallLogRow(Base):
 
 
 class LeadSmsLogRow(Base):
+    """A lead's SMS, or one another domain queued through the messenger (``idempotency_key``;
+    ``raw_lead_id`` only when it is to a lead)."""
+
     __tablename__ = "lead_sms_logs"
     __table_args__ = (
         Index("uq_lead_sms_logs_provider_sid", "provider_sid", unique=True),
+        Index("uq_lead_sms_logs_idempotency_key", "idempotency_key", unique=True),
         Index("ix_lead_sms_logs_lead", "raw_lead_id", "created_at"),
         Index("ix_lead_sms_logs_status", "status", "created_at"),
     )
 
-    raw_lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("raw_leads.id", ondelete="CASCADE"))
+    raw_lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("raw_leads.id", ondelete="CASCADE"), default=None
+    )
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -61,3 +67,6 @@ class LeadSmsLogRow(Base):
     error: Mapped[str | None] = mapped_column(String(300), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     status_at: Mapped[datetime] = mapped_column(TS)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    related_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    related_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mas.core.comms.mail.hire_templates import HireTemplates
 from mas.core.comms.mail.lead_mail import LeadMail
 from mas.core.comms.mail.ports import MailUnitOfWork
 from mas.core.comms.mail.send_log import SendLog
@@ -38,6 +39,8 @@ class MailPorts:
 @dataclass(frozen=True)
 class MailServices:
     templates: EmailTemplates
+    hire_templates: HireTemplates
+    """Mr. Hire's own templates (category HIRE)."""
     send_log: SendLog
     lead_mail: LeadMail
 
@@ -45,6 +48,7 @@ class MailServices:
 def build_mail(ports: MailPorts) -> MailServices:
     return MailServices(
         templates=EmailTemplates(uow=ports.uow, clock=ports.clock, engine=ports.engine),
+        hire_templates=HireTemplates(uow=ports.uow, clock=ports.clock, engine=ports.engine),
         send_log=SendLog(uow=ports.uow, leads=ports.leads),
         lead_mail=LeadMail(uow=ports.uow, messenger=ports.messenger, leads=ports.leads),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from mas.core.comms.mail.model import EmailTemplate, SendLogFilter, SentEmail
+from mas.core.comms.mail.model import EmailTemplate, SendLogFilter, SentEmail, TemplateCategory
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.uow import UnitOfWork
 
@@ -40,6 +40,12 @@ class EmailTemplateRepository(Protocol):
         self, everything: bool, pools: frozenset[uuid.UUID], req: PageRequest
     ) -> Page[EmailTemplate]:
         """Live templates by key: all of them, else GLOBAL ones and those of ``pools``."""
+        ...
+
+    async def page_of_category(
+        self, category: TemplateCategory, created_by: uuid.UUID | None, req: PageRequest
+    ) -> Page[EmailTemplate]:
+        """Live templates of ``category`` by key; only those ``created_by`` wrote, if given."""
         ...
 
 

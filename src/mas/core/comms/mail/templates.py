@@ -86,7 +86,7 @@ class EmailTemplates:
             try:
                 await uow.email_templates.add(template)
             except DuplicateKey:
-                raise _key_taken(template.key) from None
+                raise key_taken(template.key) from None
             await uow.commit()
         return template
 
@@ -110,7 +110,7 @@ class EmailTemplates:
             try:
                 await uow.email_templates.save(template)
             except DuplicateKey:
-                raise _key_taken(template.key) from None
+                raise key_taken(template.key) from None
             await uow.commit()
         return template
 
@@ -133,20 +133,25 @@ class EmailTemplates:
         return render(self._engine, template, data)
 
     def _check(self, template: EmailTemplate) -> None:
-        declared = frozenset(template.variables)
-        sources = {"subject": template.subject, "body_html": template.body_html}
-        if template.body_text is not None:
-            sources["body_text"] = template.body_text
-        errors: list[FieldError] = []
-        for field, source in sources.items():
-            try:
-                self._engine.check(source, declared, field=field)
-            except ValidationFailed as refused:
-                errors.extend(refused.errors)
-        if errors:
-            raise ValidationFailed(
-                "The template cannot be saved as written", code="template_invalid", errors=errors
-            )
+        check_template(self._engine, template)
+
+
+def check_template(engine: TemplateEngine, template: EmailTemplate) -> None:
+    """422 ``template_invalid`` naming every undeclared variable or other construct."""
+    declared = frozenset(template.variables)
+    sources = {"subject": template.subject, "body_html": template.body_html}
+    if template.body_text is not None:
+        sources["body_text"] = template.body_text
+    errors: list[FieldError] = []
+    for field, source in sources.items():
+        try:
+            engine.check(source, declared, field=field)
+        except ValidationFailed as refused:
+            errors.extend(refused.errors)
+    if errors:
+        raise ValidationFailed(
+            "The template cannot be saved as written", code="template_invalid", errors=errors
+        )
 
 
 def _pools(caller: Caller) -> frozenset[uuid.UUID]:
@@ -209,5 +214,5 @@ def _owner_on_create(caller: Caller, new: NewTemplate) -> uuid.UUID | None:
     return caller.user_id
 
 
-def _key_taken(key: str) -> Conflict:
+def key_taken(key: str) -> Conflict:
     return Conflict(f"another template has the key '{key}'", code="template_key_taken")

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mas.core.comms.telephony import tasks
+from mas.core.comms.telephony import handlers
 from mas.core.comms.telephony.services import TelephonyPorts, TelephonyServices, build_telephony
 from mas.core.platform.events import Subscription
 from mas.core.platform.tasking import Handler, Task
 
-HANDLERS: Sequence[Handler[TelephonyServices, Any]] = tasks.HANDLERS
-CRONS: Mapping[Task[Any], str] = tasks.CRONS
-SUBSCRIPTIONS: Sequence[Subscription[TelephonyServices, Any]] = ()
+HANDLERS: Sequence[Handler[TelephonyServices, Any]] = handlers.HANDLERS
+CRONS: Mapping[Task[Any], str] = handlers.CRONS
+SUBSCRIPTIONS: Sequence[Subscription[TelephonyServices, Any]] = handlers.SUBSCRIPTIONS
 
 __all__ = [
     "CRONS",

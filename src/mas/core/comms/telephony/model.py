@@ -119,10 +119,11 @@ class CallLog(msgspec.Struct, kw_only=True):
 
 
 class SmsLog(msgspec.Struct, kw_only=True):
-    """One SMS to a lead (``lead_sms_logs``)."""
+    """One SMS (``lead_sms_logs``): to a lead from the CRM, or any SMS another domain queues
+    through the messenger (``idempotency_key`` set; ``raw_lead_id`` only when it is a lead's)."""
 
     id: uuid.UUID
-    raw_lead_id: uuid.UUID
+    raw_lead_id: uuid.UUID | None
     user_id: uuid.UUID | None
     to_number: str
     body: str
@@ -132,6 +133,9 @@ class SmsLog(msgspec.Struct, kw_only=True):
     provider_sid: str | None = None
     error: str | None = None
     attempts: int = 0
+    idempotency_key: str | None = None
+    related_type: str | None = None
+    related_id: uuid.UUID | None = None
 
     def can_move(self, target: SmsStatus) -> bool:
         return target in SMS_MOVES[self.status]
@@ -187,7 +191,7 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
 
 class SmsView(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
-    lead_id: uuid.UUID
+    lead_id: uuid.UUID | None
     user_id: uuid.UUID | None
     body: Annotated[str, msgspec.Meta(max_length=MAX_SMS_CHARS)]
     status: SmsStatus

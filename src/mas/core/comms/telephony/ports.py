@@ -57,13 +57,29 @@ class SmsLogRepository(Protocol):
 
     async def by_provider_sid(self, provider_sid: str, *, lock: bool = False) -> SmsLog | None: ...
 
+    async def by_key(self, key: str) -> SmsLog | None:
+        """The SMS the messenger queued with idempotency key ``key``."""
+        ...
+
+    async def add_keyed(self, log: SmsLog) -> uuid.UUID:
+        """Insert ``log`` (its ``idempotency_key`` set) unless a row has that key; the id of
+        the row kept. Never an error the caller's transaction cannot survive: a concurrent
+        insert of the key waits for the other transaction and then answers its row."""
+        ...
+
     async def save(self, log: SmsLog, expected: SmsStatus) -> bool:
         """Write ``log`` if its row is still in ``expected``."""
         ...
 
+    async def claim(self, sms_id: uuid.UUID, attempts: int, at: datetime) -> bool:
+        """Take the next attempt of a QUEUED message without a sid: ``attempts`` + 1 and
+        ``status_at`` = ``at``, if it still has ``attempts`` tries (a compare-and-set, so of
+        two senders of one message only one asks the provider)."""
+        ...
+
     async def unsent(self, before: datetime, max_attempts: int, limit: int) -> list[SmsLog]:
-        """QUEUED messages the provider never took (no sid), created before ``before`` and
-        tried fewer than ``max_attempts`` times, oldest first."""
+        """QUEUED messages the provider never took (no sid), last touched (written or
+        claimed) before ``before`` and tried fewer than ``max_attempts`` times, oldest first."""
         ...
 
 

@@ -13,6 +13,7 @@ from mas.core.comms.telephony.ports import TelephonyUnitOfWork
 from mas.core.comms.telephony.sms import SmsService
 from mas.core.platform.errors import Unauthorized
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 
@@ -20,6 +21,7 @@ from mas.core.platform.ports.uow import UnitOfWorkFactory
 class TelephonyPorts:
     uow: UnitOfWorkFactory[TelephonyUnitOfWork]
     clock: Clock
+    jobs: Enqueuer
     telephony: Telephony
     leads: LeadDirectory
     call_status_url: str
@@ -63,6 +65,7 @@ def build_telephony(ports: TelephonyPorts) -> TelephonyServices:
         sms=SmsService(
             uow=ports.uow,
             clock=ports.clock,
+            jobs=ports.jobs,
             telephony=ports.telephony,
             leads=ports.leads,
             status_callback=ports.sms_status_url,

@@ -1,5 +1,5 @@
-"""Transactional SMS to a lead, its delivery reports, and the resend of what the provider never
-took.
+"""Transactional SMS to a lead, the messenger's queued SMS, their delivery reports, and the
+resend of what the provider never took.
 
 The SMS log (QUEUED) and the lead's one SMS journal line commit together before the provider
 is asked; then the row becomes SENT (with the provider's sid) or FAILED (the provider refused:
@@ -7,6 +7,15 @@ a DND-listed number, a bad number; its message is kept in ``error``). When the p
 be reached the row stays QUEUED and the request still succeeds (no request fails because a
 provider is down): the reconcile sweep sends it again, up to ``MAX_ATTEMPTS`` tries in all,
 then marks it FAILED.
+
+An SMS another domain queued through the messenger (``telephony.writer``) is sent by the
+``comms.sms.send`` task (``deliver``) after the caller's commit, by the same path. With
+telephony unconfigured that task marks it FAILED (``error=NOT_CONFIGURED``) without asking
+anyone.
+
+Each attempt is claimed first (``SmsLogRepository.claim``: a compare-and-set on the attempt
+count that also stamps ``status_at``), so the send task, the lead route and the sweep never ask
+the provider twice for one attempt; the sweep takes only rows untouched for a minute.
 """
 
 from __future__ import annotations
@@ -29,20 +38,23 @@ from mas.core.comms.ports.telephony import (
 )
 from mas.core.comms.telephony.model import SmsLog, SmsRequest, SmsView
 from mas.core.comms.telephony.ports import TelephonyUnitOfWork
+from mas.core.comms.telephony.tasks import SEND_SMS, SmsRef
 from mas.core.identity.policy import Caller
 from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.ids import uuid7
 from mas.core.platform.ports.clock import Clock
+from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("mas.comms.telephony")
 
 MAX_ATTEMPTS = 3
 RESEND_AFTER = timedelta(minutes=1)
-"""A QUEUED message this old without a provider sid is sent again (never one the request
-that wrote it may still be sending)."""
+"""A QUEUED message untouched this long without a provider sid is sent again (never one the
+request or task that wrote or claimed it may still be sending)."""
 RESEND_BATCH = 100
 UNREACHABLE = "the SMS provider could not be reached"
+NOT_CONFIGURED = "telephony is not configured"
 
 
 class SmsService:
@@ -51,12 +63,14 @@ class SmsService:
         *,
         uow: UnitOfWorkFactory[TelephonyUnitOfWork],
         clock: Clock,
+        jobs: Enqueuer,
         telephony: Telephony,
         leads: LeadDirectory,
         status_callback: str,
     ) -> None:
         self._uow = uow
         self._clock = clock
+        self._jobs = jobs
         self._telephony = telephony
         self._leads = leads
         self._status_callback = status_callback
@@ -91,8 +105,32 @@ class SmsService:
             await uow.commit()
         return SmsView.of(await self._deliver(sms))
 
+    async def submit(self, sms_id: uuid.UUID) -> None:
+        """Hand a committed QUEUED row (the messenger's) to the send task."""
+        await self._jobs.submit(SEND_SMS, SmsRef(sms_id))
+
+    async def deliver(self, sms_id: uuid.UUID) -> SmsLog | None:
+        """The send task: send a QUEUED message the provider has not taken (else nothing)."""
+        async with self._uow() as uow:
+            sms = await uow.sms_logs.get(sms_id)
+        if sms is None or sms.status is not SmsStatus.QUEUED or sms.provider_sid is not None:
+            return sms
+        if not self._telephony.enabled:
+            log.warning("telephony.sms_not_configured", extra={"sms_id": str(sms_id)})
+            return await self._settle(sms, SmsStatus.FAILED, sms.attempts, error=NOT_CONFIGURED)
+        return await self._deliver(sms)
+
     async def _deliver(self, sms: SmsLog) -> SmsLog:
         tried = sms.attempts + 1
+        async with self._uow() as uow:
+            claimed = await uow.sms_logs.claim(sms.id, sms.attempts, self._clock.now())
+            if claimed:
+                await uow.commit()
+            else:
+                current = await uow.sms_logs.get(sms.id)
+        if not claimed:
+            assert current is not None, "an SMS log is never deleted"
+            return current  # another sender has this attempt, or settled it
         try:
             handle = await self._telephony.send_sms(
                 to=sms.to_number, body=sms.body, status_callback=self._status_callback

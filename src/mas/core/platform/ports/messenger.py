@@ -1,4 +1,4 @@
-"""The messenger: how every domain sends email, in-app notifications and WhatsApp messages.
+"""The messenger: how every domain sends email, in-app notifications, WhatsApp messages and SMS.
 
 The communications domain implements it (``mas.core.comms.messenger``); every other domain
 receives it as a port and never talks to a provider. Each call writes rows in the *caller's*
@@ -96,4 +96,22 @@ class Messenger(Protocol):
         sent_by: uuid.UUID | None = None,
     ) -> uuid.UUID:
         """Queue an approved WhatsApp template to ``to`` (E.164); the message row's id."""
+        ...
+
+    async def sms(
+        self,
+        uow: UnitOfWork,
+        *,
+        to: str,
+        body: str,
+        key: str,
+        related: tuple[str, uuid.UUID] | None = None,
+        sent_by: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Queue a plain SMS of ``body`` (1 to 480 characters, not only blanks) to ``to``
+        (E.164, ``+919900000001``); the SMS log row's id (the existing row's for a known
+        ``key``). A bad number, body or key is a 422 before anything is written.
+        ``related=("raw_lead", lead_id)`` files it in the lead's SMS log. Sent by the
+        telephony provider after the commit; with telephony unconfigured the row ends FAILED
+        (``error="telephony is not configured"``) without a provider call."""
         ...

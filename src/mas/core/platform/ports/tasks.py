@@ -18,6 +18,11 @@ class TaskQueue(Protocol):
         """Put one delivery of ``run_id`` on the queue for ``task``."""
         ...
 
+    async def send_message(self, task: str, args: dict[str, Any]) -> None:
+        """Put one delivery of a ledger-less task (``Task.ledger=False``) on the queue: the
+        message carries ``args`` itself (plain JSON values of the task's message Struct)."""
+        ...
+
 
 class Enqueuer(Protocol):
     async def enqueue(

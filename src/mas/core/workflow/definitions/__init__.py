@@ -13,24 +13,26 @@ from typing import Any
 
 from mas.core.platform.events import Subscription
 from mas.core.platform.ports.clock import Clock
-from mas.core.platform.ports.uow import UnitOfWork, UnitOfWorkFactory
+from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, Task
+from mas.core.workflow.definitions.ports import DefinitionsUnitOfWork, TemplateCatalog
+from mas.core.workflow.definitions.workflows import Workflows
 
 
 @dataclass(frozen=True)
 class DefinitionsPorts:
-    uow: UnitOfWorkFactory[UnitOfWork]  # TODO(helper): the part's own unit of work type
+    uow: UnitOfWorkFactory[DefinitionsUnitOfWork]
     clock: Clock
+    templates: TemplateCatalog
 
 
 @dataclass(frozen=True)
 class DefinitionsServices:
-    pass  # TODO(helper): the part's services
+    workflows: Workflows
 
 
 def build_definitions(ports: DefinitionsPorts) -> DefinitionsServices:
-    del ports
-    return DefinitionsServices()
+    return DefinitionsServices(workflows=Workflows(ports.uow, ports.clock, ports.templates))
 
 
 HANDLERS: Sequence[Handler[DefinitionsServices, Any]] = ()
