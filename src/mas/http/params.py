@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request
@@ -37,3 +38,17 @@ async def refuse_coerced_bools(request: Request[Any, Any, Any], *names: str) -> 
             f"invalid value for: {', '.join(wrong)}",
             errors=[FieldError(name, "Expected `bool`: true or false") for name in wrong],
         )
+
+
+def query_moment(value: str | None, field: str) -> datetime | None:
+    """An ISO 8601 time from the query (a number is not one, whatever Litestar would take);
+    422 ``bad_window`` naming ``field`` otherwise."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        message = "is an ISO 8601 time with a UTC offset"
+        raise ValidationFailed(
+            f"{field} {message}", code="bad_window", errors=[FieldError(field, message)]
+        ) from None

@@ -8,7 +8,6 @@ FINANCE and ADMIN only. Without Razorpay keys every route answers 503
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from litestar import get, post
@@ -26,11 +25,10 @@ from mas.core.finance.payments.model import (
     SyncRequest,
     SyncState,
 )
-from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.platform.ports.payments import PaymentStatus
 from mas.http.finance import Finance, FinanceController
-from mas.http.params import CallerDep, InfoDep, PageNo, PageSize
+from mas.http.params import CallerDep, InfoDep, PageNo, PageSize, query_moment
 
 WINDOW = "from and to carry a UTC offset, from < to, from in 2000 or later"
 LIST_RULES = {"bad_window": f"{WINDOW}, at most 366 days apart"}
@@ -104,19 +102,6 @@ Email = Annotated[
 ]
 
 
-def _moment(value: str | None, field: str) -> datetime | None:
-    """An ISO 8601 time from the query (a number is not one, whatever Litestar would take)."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        message = "is an ISO 8601 time with a UTC offset"
-        raise ValidationFailed(
-            f"{field} {message}", code="bad_window", errors=[FieldError(field, message)]
-        ) from None
-
-
 class PaymentController(FinanceController):
     path = "/api/finance/payments"
     tags = ["finance: payments"]
@@ -141,8 +126,8 @@ class PaymentController(FinanceController):
         page_size: PageSize = 20,
     ) -> Page[MirroredPayment]:
         flt = PaymentFilter(
-            created_from=_moment(from_, "from"),
-            created_to=_moment(to, "to"),
+            created_from=query_moment(from_, "from"),
+            created_to=query_moment(to, "to"),
             status=status,
             source=source,
             reconciliation=reconciliation,

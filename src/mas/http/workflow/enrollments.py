@@ -5,20 +5,18 @@ the workflow's counters, and a dry run on one lead. ADMIN and SUPERADMIN only.""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from litestar import get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from mas.core.platform.errors import FieldError, ValidationFailed
 from mas.core.platform.paging import Page, PageRequest
 from mas.core.workflow.model import EnrollmentStatus
 from mas.core.workflow.runs.intake import EnrollCounts, EnrollRequest, ScanReport
 from mas.core.workflow.runs.model import Enrollment
 from mas.core.workflow.runs.simulate import Simulation, SimulationRequest
 from mas.core.workflow.runs.views import EnrollmentDetail, EnrollmentFilter, WorkflowStats
-from mas.http.params import CallerDep, PageNo, PageSize
+from mas.http.params import CallerDep, PageNo, PageSize, query_moment
 from mas.http.workflow import Workflow, WorkflowController
 
 ENROLL_RULES = {
@@ -43,18 +41,6 @@ Moment = Annotated[
     str | None,
     QueryParameter(min_length=10, max_length=40, description="ISO 8601 with a UTC offset"),
 ]
-
-
-def _moment(value: str | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        message = "is an ISO 8601 time with a UTC offset"
-        raise ValidationFailed(
-            f"{field} {message}", code="bad_window", errors=[FieldError(field, message)]
-        ) from None
 
 
 class EnrollmentController(WorkflowController):
@@ -108,8 +94,8 @@ class EnrollmentController(WorkflowController):
         flt = EnrollmentFilter(
             status=status,
             lead_id=lead_id,
-            started_from=_moment(started_from, "started_from"),
-            started_to=_moment(started_to, "started_to"),
+            started_from=query_moment(started_from, "started_from"),
+            started_to=query_moment(started_to, "started_to"),
         )
         return await workflow.runs.history.enrollments(
             workflow_id, flt, PageRequest(page=page, page_size=page_size)
