@@ -154,3 +154,81 @@ def load(
     result = queue.get()
     child.join()
     return dict(result)
+
+
+def nats_worker_env(database_url: str, storage_dir: str) -> dict[str, str]:
+    """The environment of a `mas worker` on NATS JetStream, with a stream of its own (drop it
+    with ``drop_stream`` afterwards)."""
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "MAS_DATABASE_URL": database_url,
+        "MAS_BROKER": "nats",
+        "MAS_NATS_URL": NATS_URL,
+        "MAS_NATS_STREAM": f"MAS_BENCH_{tag}",
+        "MAS_NATS_SUBJECT": f"mas.bench.{tag}",
+        "MAS_STORAGE_DIR": storage_dir,
+        "MAS_LOG_LEVEL": "WARNING",
+    }
+
+
+async def drop_stream(name: str) -> None:
+    import nats
+
+    nc = await nats.connect(NATS_URL)
+    try:
+        await nc.jetstream().delete_stream(name)
+    except Exception as error:  # the stream may not exist if the worker never made it
+        print(f"stream {name} not dropped: {error}", file=sys.stderr)
+    finally:
+        await nc.close()
+
+
+async def add_published_workflow(
+    conn: Any,
+    graph: dict[str, Any],
+    *,
+    name: str,
+    trigger_type: str = "MANUAL",
+    trigger_config: dict[str, Any] | None = None,
+    send_window: dict[str, str] | None = None,
+) -> uuid.UUID:
+    """An ACTIVE workflow with ``graph`` published as version 1, written straight to the tables
+    on ``conn`` (an open SQLAlchemy connection); its id."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from mas.adapters.db.workflow.definitions_tables import workflow_versions, workflows
+    from mas.core.workflow.definitions.graph import checksum, parse_graph
+
+    parsed, issues = parse_graph(graph)
+    assert parsed is not None, issues
+    stored = parsed.to_stored()
+    now = datetime.now(UTC)
+    workflow_id = uuid.uuid4()
+    await conn.execute(
+        insert(workflows).values(
+            id=workflow_id,
+            name=name,
+            status="ACTIVE",
+            trigger_type=trigger_type,
+            trigger_config=trigger_config or {},
+            draft_graph=stored,
+            published_version=1,
+            reenroll_policy="NEVER",
+            exit_on_statuses=["CONVERTED"],
+            send_window=send_window or {"start": "09:00", "end": "21:00", "tz": "Asia/Kolkata"},
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await conn.execute(
+        insert(workflow_versions).values(
+            workflow_id=workflow_id,
+            version=1,
+            graph=stored,
+            published_at=now,
+            checksum=checksum(stored),
+        )
+    )
+    return workflow_id

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._support import scratch_database  # noqa: E402
+from benchmarks._support import add_published_workflow, scratch_database  # noqa: E402
 
 GRAPH = {
     "nodes": [
@@ -46,12 +46,9 @@ def _pg(url: str) -> str:
 async def seed(url: str, matching: int, others: int) -> uuid.UUID:
     """The leads by COPY, the workflow and its version by INSERT; returns the workflow id."""
     import asyncpg
-    from sqlalchemy import insert
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from mas.adapters.db.workflow.definitions_tables import workflow_versions, workflows
     from mas.core.platform.ids import uuid7_bytes_batch
-    from mas.core.workflow.definitions.graph import checksum, parse_graph
 
     now = datetime.now(UTC)
     ids = uuid7_bytes_batch(matching + others)
@@ -90,40 +87,18 @@ async def seed(url: str, matching: int, others: int) -> uuid.UUID:
         await conn.execute("ANALYZE raw_leads")
     finally:
         await conn.close()
-    parsed, issues = parse_graph(GRAPH)
-    assert parsed is not None, issues
-    stored = parsed.to_stored()
-    workflow_id = uuid.uuid4()
     engine = create_async_engine(url)
     async with engine.begin() as db:
-        await db.execute(
-            insert(workflows).values(
-                id=workflow_id,
-                name="bench scan",
-                status="ACTIVE",
-                trigger_type="SEGMENT_SCAN",
-                trigger_config={
-                    "filter": {"statuses": ["NEW"]},
-                    "interval_minutes": 60,
-                    "max_per_scan": matching,
-                },
-                draft_graph=stored,
-                published_version=1,
-                reenroll_policy="NEVER",
-                exit_on_statuses=["CONVERTED"],
-                send_window={"start": "09:00", "end": "21:00", "tz": "Asia/Kolkata"},
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await db.execute(
-            insert(workflow_versions).values(
-                workflow_id=workflow_id,
-                version=1,
-                graph=stored,
-                published_at=now,
-                checksum=checksum(stored),
-            )
+        workflow_id = await add_published_workflow(
+            db,
+            GRAPH,
+            name="bench scan",
+            trigger_type="SEGMENT_SCAN",
+            trigger_config={
+                "filter": {"statuses": ["NEW"]},
+                "interval_minutes": 60,
+                "max_per_scan": matching,
+            },
         )
     await engine.dispose()
     return workflow_id

@@ -27,15 +27,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._support import NATS_URL, scratch_database, start_mas, stop  # noqa: E402
+from benchmarks._support import (  # noqa: E402
+    add_published_workflow,
+    drop_stream,
+    nats_worker_env,
+    scratch_database,
+    start_mas,
+    stop,
+)
 
 WINDOW = {"start": "00:00", "end": "23:59", "tz": "Asia/Kolkata"}
 
 
 def graph() -> dict[str, Any]:
-    from mas.core.workflow.definitions.graph import parse_graph
-
-    raw = {
+    return {
         "nodes": [
             {"id": "t", "type": "trigger", "data": {}},
             {
@@ -55,9 +60,6 @@ def graph() -> dict[str, Any]:
             {"id": "5", "source": "mail", "target": "end"},
         ],
     }
-    parsed, issues = parse_graph(raw)
-    assert parsed is not None, issues
-    return parsed.to_stored()
 
 
 async def seed(url: str, count: int) -> uuid.UUID:
@@ -66,15 +68,11 @@ async def seed(url: str, count: int) -> uuid.UUID:
 
     from mas.adapters.db.comms.mail_tables import EmailTemplateRow
     from mas.adapters.db.crm.tables import LeadTagRow, RawLeadRow
-    from mas.adapters.db.workflow.definitions_tables import workflow_versions, workflows
     from mas.adapters.db.workflow.runs_tables import workflow_enrollments
     from mas.core.platform.ids import uuid7
-    from mas.core.workflow.definitions.graph import checksum
 
     engine = create_async_engine(url)
     now = datetime.now(UTC)
-    stored = graph()
-    workflow_id = uuid7()
     lead_ids = [uuid7() for _ in range(count)]
     async with engine.begin() as conn:
         await conn.execute(
@@ -98,31 +96,7 @@ async def seed(url: str, count: int) -> uuid.UUID:
                 id=uuid7(), name="nurtured", created_at=now, updated_at=now
             )
         )
-        await conn.execute(
-            insert(workflows).values(
-                id=workflow_id,
-                name="bench",
-                status="ACTIVE",
-                trigger_type="MANUAL",
-                trigger_config={},
-                draft_graph=stored,
-                published_version=1,
-                reenroll_policy="NEVER",
-                exit_on_statuses=["CONVERTED"],
-                send_window=WINDOW,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await conn.execute(
-            insert(workflow_versions).values(
-                workflow_id=workflow_id,
-                version=1,
-                graph=stored,
-                published_at=now,
-                checksum=checksum(stored),
-            )
-        )
+        workflow_id = await add_published_workflow(conn, graph(), name="bench", send_window=WINDOW)
         for start in range(0, count, 5000):
             part = lead_ids[start : start + 5000]
             await conn.execute(
@@ -299,21 +273,12 @@ def main() -> None:
     parser.add_argument("--worker-log", default="", help="keep the worker's log at this path")
     parser.add_argument("--deadline", type=float, default=3600.0, help="give up after (s)")
     args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "MAS_DATABASE_URL": url,
-            "MAS_BROKER": "nats",
-            "MAS_NATS_URL": NATS_URL,
-            "MAS_NATS_STREAM": f"MAS_BENCH_{tag}",
-            "MAS_NATS_SUBJECT": f"mas.bench.{tag}",
-            "MAS_STORAGE_DIR": tmp,
-            "MAS_LOG_LEVEL": "WARNING",
-        }
+        env = nats_worker_env(url, tmp)
         if args.worker_log:
             env["BENCH_WORKER_LOG"] = args.worker_log
         result = asyncio.run(run(env, args.leads, Path(tmp), args.concurrency, args.deadline))
-        asyncio.run(_drop_stream(env["MAS_NATS_STREAM"]))
+        asyncio.run(drop_stream(env["MAS_NATS_STREAM"]))
     print(
         json.dumps(
             {
@@ -326,14 +291,6 @@ def main() -> None:
             default=str,
         )
     )
-
-
-async def _drop_stream(name: str) -> None:
-    import nats
-
-    nc = await nats.connect(NATS_URL)
-    await nc.jetstream().delete_stream(name)
-    await nc.close()
 
 
 if __name__ == "__main__":

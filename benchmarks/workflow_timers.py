@@ -22,13 +22,19 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._support import NATS_URL, scratch_database, start_mas, stop  # noqa: E402
+from benchmarks._support import (  # noqa: E402
+    add_published_workflow,
+    drop_stream,
+    nats_worker_env,
+    scratch_database,
+    start_mas,
+    stop,
+)
 
 GRAPH = {
     "nodes": [
@@ -52,43 +58,15 @@ def rss_mb(pid: int) -> float:
 
 
 async def add_workflow(url: str) -> uuid.UUID:
-    from sqlalchemy import insert
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from mas.adapters.db.workflow.definitions_tables import workflow_versions, workflows
-    from mas.core.workflow.definitions.graph import checksum, parse_graph
-
-    parsed, issues = parse_graph(GRAPH)
-    assert parsed is not None, issues
-    stored = parsed.to_stored()
-    now = datetime.now(UTC)
-    workflow_id = uuid.uuid4()
     engine = create_async_engine(url)
     async with engine.begin() as db:
-        await db.execute(
-            insert(workflows).values(
-                id=workflow_id,
-                name="bench timers",
-                status="ACTIVE",
-                trigger_type="MANUAL",
-                trigger_config={},
-                draft_graph=stored,
-                published_version=1,
-                reenroll_policy="NEVER",
-                exit_on_statuses=["CONVERTED"],
-                send_window={"start": "00:00", "end": "23:59", "tz": "Asia/Kolkata"},
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await db.execute(
-            insert(workflow_versions).values(
-                workflow_id=workflow_id,
-                version=1,
-                graph=stored,
-                published_at=now,
-                checksum=checksum(stored),
-            )
+        workflow_id = await add_published_workflow(
+            db,
+            GRAPH,
+            name="bench timers",
+            send_window={"start": "00:00", "end": "23:59", "tz": "Asia/Kolkata"},
         )
     await engine.dispose()
     return workflow_id
@@ -188,17 +166,8 @@ def main() -> None:
     parser.add_argument("--over", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=15.0, help="seconds before each RSS")
     args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "MAS_DATABASE_URL": url,
-            "MAS_BROKER": "nats",
-            "MAS_NATS_URL": NATS_URL,
-            "MAS_NATS_STREAM": f"MAS_BENCH_{tag}",
-            "MAS_NATS_SUBJECT": f"mas.bench.{tag}",
-            "MAS_STORAGE_DIR": tmp,
-            "MAS_LOG_LEVEL": "WARNING",
-        }
+        env = nats_worker_env(url, tmp)
         workflow_id = asyncio.run(add_workflow(url))
         worker = start_mas(["worker"], env, Path(tmp) / "worker.log")
         try:
@@ -216,7 +185,7 @@ def main() -> None:
             measured = asyncio.run(lag(url))
         finally:
             stop(worker)
-        asyncio.run(_drop_stream(env["MAS_NATS_STREAM"]))
+        asyncio.run(drop_stream(env["MAS_NATS_STREAM"]))
     checks = {
         "every_due_timer_ran": measured["ran"] == args.due,
         "none_ran_before_its_due_time": measured["ran_before_due"] == 0,
@@ -247,18 +216,6 @@ def main() -> None:
             indent=2,
         )
     )
-
-
-async def _drop_stream(name: str) -> None:
-    import nats
-
-    nc = await nats.connect(NATS_URL)
-    try:
-        await nc.jetstream().delete_stream(name)
-    except Exception as error:  # the stream may not exist if the worker never made it
-        print(f"stream {name} not dropped: {error}", file=sys.stderr)
-    finally:
-        await nc.close()
 
 
 if __name__ == "__main__":
