@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import jwt
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from mas.core.identity.model import AuthMethod, User, UserStage
 from mas.core.identity.policy import Platform, Role
 from mas.core.platform.ids import uuid7
-from mas.http.app import create_app
+from mas.http.app import create_app, serve_container
 from tests.conftest import TEST_JWT_SECRET
 
 PASSWORD = "correct horse battery"
@@ -86,8 +89,50 @@ def auth(sqlite_container: Any, accounts: dict[Role, User]) -> Auth:
     return headers
 
 
+@functools.cache
+def described_app() -> Litestar:
+    """One app built from the environment's settings, never started: for the tests that only
+    read its routes and OpenAPI document (which they must not change)."""
+    return create_app()
+
+
+# Built apps, free for the next test: building one costs ~0.5 s (Litestar checks every
+# handler's signature), and the app itself holds no test's data (the container does). Keyed by
+# the settings the app is built from (the container's are read when it starts).
+_FREE_APPS: dict[tuple[Any, ...], list[Litestar]] = {}
+
+
+@asynccontextmanager
+async def app_for(container: Any) -> AsyncIterator[Litestar]:
+    """A built app, reused across tests, serving ``container`` for the duration of the block
+    (its lifespan, if started, uses that container; ``app.state.container`` is set for the
+    tests that call the app without a lifespan, over ``httpx.ASGITransport``)."""
+    settings = container.settings
+    key = (tuple(settings.cors_origins), settings.default_platform)
+    free = _FREE_APPS.setdefault(key, [])
+    app = free.pop() if free else create_app(container=container)
+    serve_container(app, container)
+    app.state.container = container
+    try:
+        yield app
+    finally:
+        app.state.pop("container", None)
+        free.append(app)
+
+
+@asynccontextmanager
+async def http_client(
+    container: Any, *, raise_server_exceptions: bool = False
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    """A test client of the whole app (reused across tests) started on ``container``."""
+    async with (
+        app_for(container) as app,
+        AsyncTestClient(app=app, raise_server_exceptions=raise_server_exceptions) as test_client,
+    ):
+        yield test_client
+
+
 @pytest.fixture
 async def client(sqlite_container: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(container=sqlite_container)
-    async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
+    async with http_client(sqlite_container) as test_client:
         yield test_client

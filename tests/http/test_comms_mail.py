@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from mas.core.comms.mail.model import MailState
 from mas.core.identity.policy import Role
 from mas.core.platform.paging import PageRequest
-from tests.http.conftest import Auth
+from tests.http.conftest import Auth, http_client
 from tests.integration.crm_fixtures import activities, add_floor, add_leads, set_lead
 
 TEMPLATES = "/api/sales/email-templates"
@@ -218,7 +218,6 @@ async def test_password_reset_without_smtp_succeeds_and_parks_the_mail(
 ) -> None:
     """Acceptance check 2: SMTP unconfigured, the reset still answers 202 and its mail waits
     as ``pending_config`` (the spec's SUPPRESSED, "not configured")."""
-    from mas.http.app import create_app
     from tests.conftest import make_settings, open_container
     from tests.http.conftest import add_user
 
@@ -227,9 +226,7 @@ async def test_password_reset_without_smtp_succeeds_and_parks_the_mail(
     )
     try:
         user = await add_user(c, Role.USER)
-        async with AsyncTestClient(
-            app=create_app(container=c), raise_server_exceptions=False
-        ) as client:
+        async with http_client(c) as client:
             response = await client.post("/api/auth/forgot-password", json={"email": user.email})
         assert response.status_code == 202, response.text
         box = await c.platform.delivery.mailbox(None, user.email, PageRequest())

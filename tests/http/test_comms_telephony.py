@@ -21,11 +21,10 @@ from mas.adapters.db.comms.telephony_tables import LeadCallLogRow, LeadSmsLogRow
 from mas.adapters.db.crm.tables import LeadActivityRow
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
-from mas.http.app import create_app
 from mas.modules.comms import telephony as telephony_part
 from tests.conftest import make_settings, open_container
 from tests.exotel_fake import EXOPHONE, KEY, RECORDING_HOST, SID, SUBDOMAIN, TOKEN, FakeExotel
-from tests.http.conftest import Auth, add_user
+from tests.http.conftest import Auth, add_user, http_client
 from tests.integration.crm_fixtures import add_leads, set_lead
 
 Client = AsyncTestClient[Any]
@@ -90,9 +89,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
 
 @pytest.fixture
 async def api(world: World) -> AsyncIterator[Client]:
-    async with AsyncTestClient(
-        app=create_app(container=world.c), raise_server_exceptions=False
-    ) as client:
+    async with http_client(world.c) as client:
         yield client
 
 

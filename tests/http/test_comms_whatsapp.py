@@ -20,7 +20,6 @@ from mas.core.comms.ports.whatsapp import ProviderTemplate, WhatsAppEvent
 from mas.core.comms.whatsapp.model import Audience, Direction, MessageStatus, SenderStatus
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
-from mas.http.app import create_app
 from mas.http.comms.whatsapp_admin import (
     AudienceChoice,
     DirectionChoice,
@@ -28,7 +27,7 @@ from mas.http.comms.whatsapp_admin import (
     SenderStatusChoice,
 )
 from tests.conftest import make_settings, open_container
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, http_client
 from tests.integration.crm_fixtures import activities, add_floor, add_leads
 
 Client = AsyncTestClient[Any]
@@ -77,9 +76,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     fake = await c.comms.whatsapp.source.current()
     fake.templates[("welcome", "en")] = WELCOME
     await c.comms.whatsapp.manager.sync()
-    async with AsyncTestClient(
-        app=create_app(container=c), raise_server_exceptions=False
-    ) as client:
+    async with http_client(c) as client:
         w = World(c, client, fake)
         for name, role in (
             ("expert", Role.EXPERT),

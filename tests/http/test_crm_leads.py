@@ -25,8 +25,7 @@ from mas.core.crm.pages import SALES_HEAD_PAGES
 from mas.core.identity.model import User
 from mas.core.identity.policy import Role
 from mas.core.platform.ids import uuid7
-from mas.http.app import create_app
-from tests.http.conftest import Auth, add_user
+from tests.http.conftest import Auth, add_user, described_app
 from tests.integration.crm_fixtures import add_profile
 
 Client = AsyncTestClient[Any]
@@ -746,7 +745,7 @@ async def test_funnel_and_delete(client: Client, auth: Auth, team: dict[str, Use
 
 
 def test_the_openapi_document_names_every_crm_route() -> None:
-    schema = create_app().openapi_schema.to_schema()
+    schema = described_app().openapi_schema.to_schema()
     crm = [p for p in schema["paths"] if "/crm" in p or "/public/campaigns" in p]
     assert len(crm) >= 20
     for path in crm:

@@ -14,10 +14,9 @@ from litestar.testing import AsyncTestClient
 from mas.core.finance.invoicing.gstin import check_character
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
-from mas.http.app import create_app
 from tests.conftest import make_settings, open_container
 from tests.finance_invoicing_support import add_payment
-from tests.http.conftest import Auth, add_user
+from tests.http.conftest import Auth, add_user, http_client
 from tests.support import eventually
 
 SUPPLIER = "29AAGCB7383J1Z4"
@@ -220,7 +219,7 @@ async def test_without_a_supplier_gstin_drafting_is_503(
             "Authorization": f"Bearer {token}",
             "X-Platform": Platform.MY_ANALYTICS_SCHOOL.value,
         }
-        async with AsyncTestClient(app=create_app(container=bare)) as client:
+        async with http_client(bare, raise_server_exceptions=True) as client:
             answer = await client.post(f"/api/finance/payments/{paid.id}/invoice", headers=headers)
         assert (answer.status_code, answer.json()["code"]) == (503, "integration_not_configured")
     finally:

@@ -19,9 +19,8 @@ from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.platform.paging import PageRequest
 from mas.core.platform.ports.payments import GatewayPayment, PaymentStatus
 from mas.core.tokens.purchases.model import PurchaseRequest
-from mas.http.app import create_app
 from tests.conftest import make_settings, open_container
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, http_client
 
 Client = AsyncTestClient[Any]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -36,7 +35,7 @@ async def shop(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def api(shop: Any) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(container=shop), raise_server_exceptions=False) as t:
+    async with http_client(shop) as t:
         yield t
 
 

@@ -29,7 +29,7 @@ from mas.http.app import create_app
 from mas.http.boundary import MAX_DEPTH, body_kind
 from mas.modules import roles_passing
 from tests.conftest import all_tables, make_settings, missing_service, open_container
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, described_app
 from tests.http.test_route_grid import concrete
 from tests.rollback import empty_tables
 
@@ -83,7 +83,7 @@ def _admitted(handler: Any) -> Role | None:
 
 
 def collect() -> tuple[list[Route], dict[str, Any]]:
-    app = create_app()
+    app = described_app()
     document = app.openapi_schema.to_schema()
     found = []
     for route in app.routes:
@@ -538,7 +538,7 @@ def _unbounded(kind: Any, where: str, seen: frozenset[type] = frozenset()) -> It
 
 
 def test_every_request_body_is_bounded() -> None:
-    app = create_app()
+    app = described_app()
     unbounded = []
     for route in app.routes:
         for handler in route.route_handlers:

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from mas.core.identity.model import User
 from mas.core.identity.policy import Platform, Role
 from mas.core.platform.paging import PageRequest
-from tests.http.conftest import PASSWORD, Auth, add_user
+from tests.http.conftest import PASSWORD, Auth, add_user, http_client
 
 NEW_PASSWORD = "a much better passphrase"
 
@@ -446,16 +446,13 @@ async def test_vendor_keys(client: AsyncTestClient[Any], auth: Auth) -> None:
 async def test_signup_without_mail_transport_is_503_and_keeps_the_code(
     sqlite_url: str, tmp_path: Any
 ) -> None:
-    from mas.http.app import create_app
     from tests.conftest import make_settings, open_container
 
     c = await open_container(
         make_settings(sqlite_url, tmp_path, mail_transport="smtp", smtp_host="")
     )
     try:
-        async with AsyncTestClient(
-            app=create_app(container=c), raise_server_exceptions=False
-        ) as client:
+        async with http_client(c) as client:
             response = await signup(client, "nomail@example.com")
         assert response.status_code == 503
         assert response.json()["code"] == "integration_not_configured"

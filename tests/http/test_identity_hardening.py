@@ -17,9 +17,8 @@ from mas.adapters.fakes.platform import FakeClock
 from mas.core.identity.model import AccountThrottle, AuthMethod
 from mas.core.identity.policy import Role
 from mas.core.platform.paging import PageRequest
-from mas.http.app import create_app
 from tests.conftest import make_settings, open_container
-from tests.http.conftest import PASSWORD, add_user
+from tests.http.conftest import PASSWORD, add_user, http_client
 
 
 class Clocked:
@@ -33,9 +32,7 @@ class Clocked:
 async def app(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Clocked]:
     clock = FakeClock(datetime.now(UTC))  # the JWT codec checks expiry against the real time
     container = await open_container(make_settings(sqlite_url, tmp_path), clock=clock)
-    async with AsyncTestClient(
-        app=create_app(container=container), raise_server_exceptions=False
-    ) as client:
+    async with http_client(container) as client:
         yield Clocked(container, clock, client)
     await container.close()
 

@@ -18,8 +18,7 @@ from mas.core.identity.policy import Caller, Platform, Role
 from mas.core.platform.ports.balances import NoBalances
 from mas.core.tokens.wallet.model import NewGrant
 from mas.core.tokens.wallet.purse import TokenKind, UsageType
-from mas.http.app import create_app
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, app_for
 
 Client = httpx.AsyncClient
 PRIVATE = ("password_hash", "google_id", "token_version", "hash", "secret", "totp", "otp")
@@ -44,11 +43,10 @@ async def api(container: Any) -> AsyncIterator[Client]:
     """The app on the test's own loop (``ASGITransport``), so that on PostgreSQL it shares the
     test's rolled-back transaction. No lifespan: it would only hand over the container (done
     here) and start the job release loop, a second user of that one connection."""
-    app = create_app(container=container)
-    app.state.container = container
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mas.test") as client:
-        yield client
+    async with app_for(container) as app:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mas.test") as client:
+            yield client
 
 
 def headers(

@@ -15,11 +15,10 @@ from litestar.testing import AsyncTestClient
 
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
-from mas.http.app import create_app
 from mas.modules.mentorship import calendar as calendar_part
 from tests.conftest import make_settings, open_container
 from tests.google_calendar_fake import CLIENT_ID, CLIENT_SECRET, FakeGoogleCalendar
-from tests.http.conftest import Auth, add_user
+from tests.http.conftest import Auth, add_user, http_client
 
 MINE = "/api/mentors/me/calendar"
 PLATFORM = "/api/admin/mentorship/calendar"
@@ -69,7 +68,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     google = FakeGoogleCalendar()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=google))
     calendar_part.install(c, http)
-    async with AsyncTestClient(app=create_app(container=c), raise_server_exceptions=False) as api:
+    async with http_client(c) as api:
         yield World(c, google, api)
     await http.aclose()
     await c.close()

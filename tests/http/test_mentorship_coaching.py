@@ -14,8 +14,7 @@ from litestar.testing import AsyncTestClient
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
 from mas.core.platform.ids import uuid7
-from mas.http.app import create_app
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, http_client
 from tests.http.test_mentorship_meetings import HALF, give, tomorrow_ten, window
 
 Client = AsyncTestClient[Any]
@@ -45,8 +44,7 @@ async def site(sqlite_container: Any) -> AsyncIterator[Site]:
     """SQLite, as every test of ``tests/http``: the same services run on PostgreSQL in
     ``tests/integration/test_mentorship_coaching.py`` and behind the fuzz gate."""
     c = sqlite_container
-    app = create_app(container=c)
-    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+    async with http_client(c) as client:
         s = Site(c, client)
         for name, role in [
             ("admin", Role.ADMIN),

@@ -18,8 +18,7 @@ from mas.core.identity.policy import Platform, Role
 from mas.core.mentorship.meetings.model import Slot, SlotStatus
 from mas.core.mentorship.room import bot_tickets
 from mas.core.platform.ids import uuid7
-from mas.http.app import create_app
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, app_for
 
 Client = httpx.AsyncClient
 PLATFORM = Platform.MY_ANALYTICS_SCHOOL
@@ -84,11 +83,12 @@ async def cast(container: Any) -> Cast:
 async def client(container: Any) -> AsyncIterator[Client]:
     """The app on this test's loop (httpx over ASGI, no lifespan: the container is the test's),
     so on PostgreSQL the requests join the test's rolled-back transaction."""
-    app = create_app(container=container)
-    app.state.container = container
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
-        yield test_client
+    async with app_for(container) as app:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver"
+        ) as test_client:
+            yield test_client
 
 
 def local(url: str) -> str:

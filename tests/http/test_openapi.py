@@ -27,7 +27,7 @@ from mas.http.openapi import (
     document_problems,
     takes_an_email,
 )
-from tests.http.conftest import Auth
+from tests.http.conftest import Auth, described_app
 
 PROBLEM_JSON = "application/problem+json"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -62,7 +62,7 @@ OPTIONAL_IF_MATCH = {
 
 @pytest.fixture(scope="module")
 def app() -> Any:
-    return create_app()
+    return described_app()
 
 
 @pytest.fixture(scope="module")

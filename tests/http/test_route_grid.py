@@ -21,9 +21,8 @@ from litestar.testing import AsyncTestClient
 from mas.core.crm.assignment_model import PAGE_FLAGS
 from mas.core.crm.pages import SALES_HEAD_PAGES, flag_of
 from mas.core.identity.policy import Platform, Role
-from mas.http.app import create_app
 from mas.modules import roles_passing
-from tests.http.conftest import Auth
+from tests.http.conftest import Auth, described_app, http_client
 
 GUARD_CODES = {401, 403}
 
@@ -41,7 +40,7 @@ PAGES: dict[tuple[str, str], tuple[str, str | None]] = {}
 
 
 def guarded_routes() -> list[tuple[str, str, str]]:
-    app = create_app()
+    app = described_app()
     found = []
     for route in app.routes:
         for handler in route.route_handlers:
@@ -87,9 +86,7 @@ async def grid(
         token = c.identity.issuer.access_token(current, platform, AuthMethod.PASSWORD, None)
         return {"Authorization": f"Bearer {token}", "X-Platform": platform.value}
 
-    async with AsyncTestClient(
-        app=create_app(container=c), raise_server_exceptions=False
-    ) as client:
+    async with http_client(c) as client:
         yield client, headers
     await c.close()
 

@@ -14,9 +14,8 @@ from litestar.testing import AsyncTestClient
 from mas.adapters.fakes.payments import FakeGateway, signed_headers
 from mas.core.identity.model import AuthMethod, User
 from mas.core.identity.policy import Platform, Role
-from mas.http.app import create_app
 from tests.conftest import make_settings, open_container
-from tests.http.conftest import add_user
+from tests.http.conftest import add_user, http_client
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ async def shop(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def api(shop: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app=create_app(container=shop), raise_server_exceptions=False) as t:
+    async with http_client(shop) as t:
         yield t
 
 
@@ -178,7 +177,7 @@ async def test_the_webhook_completes_a_purchase(shop: Any, api: AsyncTestClient[
 async def test_no_provider_answers_503_not_configured(sqlite_url: str, tmp_path: Path) -> None:
     c = await open_container(make_settings(sqlite_url, tmp_path))
     try:
-        async with AsyncTestClient(app=create_app(container=c)) as api:
+        async with http_client(c, raise_server_exceptions=True) as api:
             me = headers_of(c, await add_user(c, Role.USER))
             answer = await api.post("/api/tokens/purchase", json={"pack_code": "T1"}, headers=me)
             assert answer.status_code == 503
