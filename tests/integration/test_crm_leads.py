@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -622,10 +622,15 @@ async def test_list_filters_and_capped_totals(container: Any, org: Org, monkeypa
     import mas.adapters.db.crm.leads as repo
 
     monkeypatch.setattr(repo, "COUNT_CAP", 3)
-    capped = await container.crm.leads.page(org.head, LeadFilter(), PageRequest())
-    assert capped.total == 3 and capped.total_capped and len(capped.items) == 6
+    capped = await container.crm.leads.page(org.head, LeadFilter(), PageRequest(1, 2))
+    assert capped.total == 3 and capped.total_capped and len(capped.items) == 2
+    assert capped.has_more and not capped.total_is_estimate
+    # A page that shows the end of the list knows its total exactly, cap or not.
+    whole = await container.crm.leads.page(org.head, LeadFilter(), PageRequest())
+    assert (whole.total, whole.total_capped, len(whole.items)) == (6, False, 6)
     # A page past the end still knows the total (counted on its own, no row carries it).
-    past = await container.crm.leads.page(org.head, LeadFilter(), PageRequest(9, 5))
+    new = LeadFilter(statuses=(LeadStatus.NEW,))  # not counted yet
+    past = await container.crm.leads.page(org.head, new, PageRequest(9, 5))
     assert past.items == [] and past.total == 3 and past.total_capped
     monkeypatch.setattr(repo, "COUNT_CAP", 1000)
     second = await container.crm.leads.page(org.head, LeadFilter(), PageRequest(2, 4))
@@ -779,3 +784,59 @@ async def test_the_sweeper_promotes_what_the_task_missed(container: Any, org: Or
 
 def test_intake_service_is_built(container: Any) -> None:
     assert isinstance(container.crm.intake, LeadIntakeService)
+
+
+async def test_a_cursor_walk_with_tied_instants_sees_each_lead_once(
+    container: Any, org: Org
+) -> None:
+    mine = [
+        (
+            await container.crm.intake.add_manual(
+                org.head, NewPoolLead(name=f"Tied {i}", phone=f"98765003{i:02d}")
+            )
+        ).id
+        for i in range(7)
+    ]
+    theirs = (
+        await container.crm.intake.add_manual(
+            org.other_head, NewPoolLead(name="Theirs", phone="9876500399")
+        )
+    ).id
+    instant = datetime(2025, 5, 5, 5, 5, 5, 123456, tzinfo=UTC)
+    async with container.sessions() as s:  # one instant for all: the id breaks the tie
+        tied = RawLeadRow.id.in_([*mine, theirs])
+        await s.execute(update(RawLeadRow).where(tied).values(created_at=instant))
+        await s.commit()
+    seen: list[uuid.UUID] = []
+    page = await container.crm.leads.page(org.head, LeadFilter(), PageRequest(1, 3))
+    seen += [lead.id for lead in page.items]
+    while page.has_more:
+        assert page.next_cursor is not None
+        page = await container.crm.leads.page(
+            org.head, LeadFilter(), PageRequest(1, 3), cursor=page.next_cursor
+        )
+        seen += [lead.id for lead in page.items]
+    assert seen == sorted(mine, reverse=True) and theirs not in seen
+    assert page.next_cursor is None and page.total == 7
+    offset = [
+        lead.id
+        for n in (1, 2, 3)
+        for lead in (
+            await container.crm.leads.page(org.head, LeadFilter(), PageRequest(n, 3))
+        ).items
+    ]
+    assert offset == seen
+
+
+async def test_a_shared_list_statement_never_runs_with_a_value_left_unbound(
+    container: Any, org: Org, monkeypatch: Any
+) -> None:
+    """The list's statements are built once per shape and shared by every caller: one whose
+    scope parameter went unbound would run with the first caller's user id. It fails instead."""
+    import mas.adapters.db.crm.leads as repo
+
+    await container.crm.intake.add_manual(org.head, NewPoolLead(name="Own", phone="9876500398"))
+    await container.crm.leads.page(org.head, LeadFilter(), PageRequest())  # builds the shape
+    monkeypatch.setattr(repo, "scope_values", lambda scope, write=False: {})
+    with pytest.raises(RuntimeError, match="scope_user"):
+        await container.crm.leads.page(org.other_head, LeadFilter(), PageRequest())

@@ -160,16 +160,16 @@ async def test_scopes_and_lists_as_the_sql_adapter_reads_them(store: CrmStore) -
         for item in (older, newer, elsewhere):
             await uow.leads.add(item)
         pool = await uow.leads.page(LeadScope(ScopeKind.POOL, head), LeadFilter(), PageRequest())
-        assert [item.id for item in pool.items] == [newer.id, older.id], "newest first"
+        assert [item.id for item in pool.leads] == [newer.id, older.id], "newest first"
         mine = await uow.leads.page(
             LeadScope(ScopeKind.ASSIGNED, seller), LeadFilter(), PageRequest()
         )
-        assert [item.id for item in mine.items] == [older.id]
+        assert [item.id for item in mine.leads] == [older.id]
         open_pools = LeadScope(ScopeKind.POOL, head, read_all_pools=True)
         assert await uow.leads.get(elsewhere.id, open_pools) is not None
         assert await uow.leads.get(elsewhere.id, open_pools, write=True) is None
         nobody = await uow.leads.page(LeadScope(ScopeKind.NONE), LeadFilter(), PageRequest())
-        assert nobody.items == [] and nobody.total == 0
+        assert nobody.leads == [] and nobody.total == 0
         assert (await uow.leads.count(SYSTEM_SCOPE, LeadFilter(), cap=1)) == 2
 
 

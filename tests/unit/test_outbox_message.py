@@ -5,21 +5,25 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from mas.adapters.fakes.platform import (
     FakeClock,
+    FakeEnqueuer,
     FakeMailTransport,
     FakePlatformUnitOfWork,
     PlatformStore,
 )
 from mas.core.platform.errors import InvalidState
+from mas.core.platform.handlers import send_emails
 from mas.core.platform.messages import Channel, OutboxMessage, OutboxStatus
 from mas.core.platform.messenger import DeliveryFailed, MessageDelivery, Messenger
 from mas.core.platform.paging import PageRequest
 from mas.core.platform.ports.mail import Envelope, TransportError
+from mas.core.platform.tasks import MessageBatch
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 SENDER = "MAS <no-reply@example.test>"
@@ -319,3 +323,57 @@ async def test_send_email_commits_a_pending_row_for_a_normalised_recipient(room:
     assert stored.created_at == NOW
     assert room.store.commits == 1
     assert room.transport.delivered == []  # delivery is the send task's job
+
+
+# --- a unit of work's messages: MessageDelivery.deliver_many, comms.send_emails ---------------
+
+
+class RefusingOne(FakeMailTransport):
+    """Refuses (for now) every envelope to ``refused``."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__("smtp")
+        self.refused = refused
+
+    async def deliver(self, envelope: Envelope) -> None:
+        self.delivered.append(envelope)
+        if envelope.recipient == self.refused:
+            raise TransportError("421 try again later")
+
+
+async def test_deliver_many_sends_each_once_and_returns_those_that_failed() -> None:
+    room = Mailroom()
+    room.transport = RefusingOne("b@example.test")
+    room.delivery = MessageDelivery(room.uow, room.transport, room.clock, SENDER)
+    first, second, third = (room.put(email(to=f"{n}@example.test")) for n in "abc")
+    room.put(email(to="d@example.test"))  # another unit's: not this run's to send
+
+    failed = await room.delivery.deliver_many([first.id, second.id, third.id])
+
+    assert failed == [second.id]
+    assert [room.stored(m.id).status for m in (first, second, third)] == [
+        OutboxStatus.SENT,
+        OutboxStatus.FAILED,
+        OutboxStatus.SENT,
+    ]
+    assert await room.delivery.deliver_many([first.id, third.id]) == []
+    assert [e.recipient for e in room.transport.delivered] == [
+        "a@example.test",
+        "b@example.test",
+        "c@example.test",
+    ]
+
+
+async def test_send_emails_hands_a_failed_message_to_send_email_after_its_backoff() -> None:
+    room = Mailroom()
+    room.transport = RefusingOne("b@example.test")
+    room.delivery = MessageDelivery(room.uow, room.transport, room.clock, SENDER)
+    sent, refused = room.put(email(to="a@example.test")), room.put(email(to="b@example.test"))
+    jobs = FakeEnqueuer()
+    platform: Any = SimpleNamespace(delivery=room.delivery, jobs=jobs)
+
+    await send_emails(platform, MessageBatch([sent.id, refused.id]))
+
+    assert jobs.enqueued == [("comms.send_email", {"message_id": str(refused.id)}, str(refused.id))]
+    assert jobs.delayed == [("comms.send_email", timedelta(seconds=30))]
+    assert room.stored(sent.id).status is OutboxStatus.SENT

@@ -58,12 +58,15 @@ async def test_after_commit_publishes_exactly_the_given_events(relay: Relay) -> 
     assert relay.jobs.enqueued == []
 
 
-async def test_after_commit_hands_each_message_to_the_send_task(relay: Relay) -> None:
+async def test_after_commit_hands_a_unit_of_works_messages_to_one_send_run(relay: Relay) -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     await relay.relay.after_commit([], [first, second])
     assert relay.jobs.enqueued == [
-        (SEND_EMAIL, {"message_id": str(first)}, str(first)),
-        (SEND_EMAIL, {"message_id": str(second)}, str(second)),
+        (
+            "comms.send_emails",
+            {"message_ids": [str(first), str(second)]},
+            f"batch:{first}",
+        )
     ]
     assert SEND_EMAIL == "comms.send_email"
     assert relay.bus.published == []

@@ -12,7 +12,7 @@ from mas import __version__
 from mas.cli.common import err, settings_or_exit
 from mas.modules import MODULES
 from mas.modules.base import resolve
-from mas.settings import SettingsError, check_startup
+from mas.settings import Settings, SettingsError, check_startup
 
 app = typer.Typer(
     name="mas",
@@ -60,6 +60,7 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> None:
         os.environ["MAS_HTTP_WORKERS"] = str(workers)
     _ready_to_serve()
     settings = settings_or_exit()
+    _metrics_dir(settings)
     # Import the app before granian forks its workers: they inherit the loaded modules instead
     # of importing everything again, which halves the time to the first 200.
     import mas.http.app  # noqa: F401
@@ -74,6 +75,21 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers_kill_timeout=settings.http_stop_timeout_s,
         log_access=False,
     ).serve()
+
+
+def _metrics_dir(settings: Settings) -> None:
+    """Several workers: one directory their samples go to, so any of them answers a scrape
+    with the sum (prepared before the app, and so prometheus_client, is imported)."""
+    from pathlib import Path
+
+    from mas.adapters.telemetry import multiprocess
+
+    if settings.http_workers <= 1 and not settings.metrics_dir:
+        return
+    folder = settings.metrics_dir or str(
+        settings.var_dir / "metrics" / f"serve-{settings.http_port}"
+    )
+    multiprocess.prepare(Path(folder).resolve())
 
 
 @app.command()
@@ -99,16 +115,26 @@ def dev(
     _serve(host, port, 1)
 
 
+METRICS_PORT_HELP = "Serve GET /metrics on this port (MAS_METRICS_PORT; needs MAS_METRICS_TOKEN)."
+
+
+def _metrics_port(port: int | None) -> None:
+    if port:
+        os.environ["MAS_METRICS_PORT"] = str(port)
+
+
 @app.command()
 def worker(
     concurrency: int = typer.Option(None, help="Tasks run at once (MAS_WORKER_CONCURRENCY)."),
     import_: list[str] = typer.Option(
         [], "--import", help="Extra module whose MODULE manifest declares tasks (repeatable)."
     ),
+    metrics_port: int = typer.Option(None, help=METRICS_PORT_HELP),
 ) -> None:
     """Consume tasks from NATS JetStream (needs MAS_BROKER=nats)."""
     from mas.jobs.worker import run_worker
 
+    _metrics_port(metrics_port)
     settings = settings_or_exit()
     if settings.broker == "memory":
         err.print(
@@ -125,10 +151,12 @@ def scheduler(
     import_: list[str] = typer.Option(
         [], "--import", help="Extra module whose MODULE manifest declares tasks (repeatable)."
     ),
+    metrics_port: int = typer.Option(None, help=METRICS_PORT_HELP),
 ) -> None:
     """Fire cron tasks. Several may run: only the lease holder fires, once per tick."""
     from mas.jobs.worker import run_scheduler
 
+    _metrics_port(metrics_port)
     settings = settings_or_exit()
     _check_prod(settings)
     asyncio.run(run_scheduler(settings, import_))

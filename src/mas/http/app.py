@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,12 +19,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute, WebSocketRoute
 
 from mas import __version__, modules
+from mas.adapters.telemetry import multiprocess, tracing
 from mas.bootstrap import build_container
 from mas.core.identity.policy import Caller, Platform
 from mas.core.identity.tokens import RequestInfo
 from mas.http.auth import access_guard, provide_caller, provide_request_info
 from mas.http.boundary import boundary
 from mas.http.errors import EXCEPTION_HANDLERS
+from mas.http.metrics import scrape_metrics
 from mas.http.middleware import platform_middleware, request_context
 from mas.http.openapi import (
     ClosedStructSchemaPlugin,
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await asyncio.gather(*loops, return_exceptions=True)
             if owned:
                 await c.close()
+                tracing.shutdown()
+                multiprocess.mark_dead(os.getpid())
 
     async def provide_container() -> Container:
         return app.state.container  # type: ignore[no-any-return]
@@ -100,7 +105,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None
     app = Litestar(
-        route_handlers=[*modules.controllers(), docs_assets()],
+        route_handlers=[*modules.controllers(), docs_assets(), scrape_metrics],
         lifespan=[lifespan],
         guards=[access_guard],
         dependencies={

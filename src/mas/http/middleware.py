@@ -13,6 +13,8 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from mas.adapters.telemetry import tracing
+from mas.adapters.telemetry.metrics import UNMATCHED, observe_request
 from mas.core.identity.policy import Platform
 from mas.core.platform.errors import BadRequest
 from mas.core.platform.ids import uuid7
@@ -51,8 +53,17 @@ def request_context(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            if tracing.enabled():
+                await _traced(app, scope, receive, send_with_id, lambda: status)
+            else:
+                await app(scope, receive, send_with_id)
         finally:
+            observe_request(
+                scope.get("path_template", UNMATCHED),
+                scope["method"],
+                status,
+                time.perf_counter() - started,
+            )
             log.info(
                 "http.request",
                 extra={
@@ -65,6 +76,18 @@ def request_context(app: ASGIApp) -> ASGIApp:
             request_id.reset(token)
 
     return handle
+
+
+async def _traced(app: ASGIApp, scope: Scope, receive: Receive, send: Send, status: Any) -> None:
+    method = scope["method"]
+    with tracing.server_span(method, _header(scope, b"traceparent")) as span:
+        try:
+            await app(scope, receive, send)
+        finally:
+            route = scope.get("path_template", UNMATCHED)
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+            span.set_attribute("http.response.status_code", status())
 
 
 def platform_of(scope: Scope, default: Platform) -> Platform:

@@ -136,6 +136,7 @@ GENERIC_CODES = frozenset({"validation_failed", "bad_request", "nul_character"})
 
 BEARER = "bearer"
 VENDOR_KEY = "vendorKey"
+METRICS_TOKEN = "metricsToken"
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     BEARER: SecurityScheme(
         type="http",
@@ -148,6 +149,11 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
         name="X-API-Key",
         security_scheme_in="header",
         description="A vendor key made by an admin (`POST /api/admin/vendor-keys`)",
+    ),
+    METRICS_TOKEN: SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="`MAS_METRICS_TOKEN`: the scraper's token of `GET /metrics` (not a user's)",
     ),
 }
 
@@ -288,7 +294,10 @@ def document_problems(app: Litestar) -> None:
 
 def credential_of(handler: HTTPRouteHandler) -> str | None:
     """The security scheme the guard reads for this route: none on a public route, the vendor
-    key on a vendor route, the bearer token on every other."""
+    key on a vendor route, the bearer token on every other; a route that checks a credential
+    of its own names its scheme in ``opt["credential"]`` (``GET /metrics``)."""
+    if handler.opt.get("credential"):
+        return str(handler.opt["credential"])
     if handler.opt.get("public"):
         return None
     return VENDOR_KEY if handler.opt.get("vendor_scope") else BEARER

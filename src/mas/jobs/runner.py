@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 from taskiq import AsyncBroker
 
+from mas.adapters.telemetry import metrics, tracing
 from mas.core.platform.job_model import JobRun, JobStatus
 from mas.core.platform.tasking import is_permanent
 from mas.modules.container import BoundHandler, Container
@@ -37,13 +38,28 @@ async def execute(c: Container, bound: BoundHandler, run_id: str) -> None:
     run = await _claim(c, uuid.UUID(run_id), handler.name, policy.timeout_s)
     if run is None:
         return
+    if run.attempts == 1:
+        lag = (c.clock.now() - run.enqueued_at).total_seconds()
+        metrics.job_started(handler.name, lag)
+    with tracing.task_span(handler.name, run_id=run_id, attempt=run.attempts) as span:
+        status = await _run(c, bound, run)
+        if span is not None:
+            span.set_attribute("mas.job_status", status)
+    metrics.job_finished(handler.name, status)
+
+
+async def _run(c: Container, bound: BoundHandler, run: JobRun) -> str:
+    """Run the claimed ``run`` and record its outcome; the outcome's name."""
+    handler = bound.handler
+    policy = handler.task.policy
+    run_id = str(run.id)
     context = {"task": handler.name, "run_id": run_id, "attempt": run.attempts}
     log.debug("job.started", extra=context)  # one line per run at INFO: its outcome
     try:
         message = handler.task.decode(run.args)
     except msgspec.ValidationError as exc:
         await c.jobs.fail(run.id, f"bad arguments: {exc}", retryable=False)
-        return
+        return JobStatus.DEAD.value
     retryable = True
     try:
         async with asyncio.timeout(policy.timeout_s):
@@ -60,10 +76,11 @@ async def execute(c: Container, bound: BoundHandler, run_id: str) -> None:
     else:
         await c.jobs.succeed(run.id)
         log.info("job.succeeded", extra=context)
-        return
+        return JobStatus.SUCCEEDED.value
     failed = await c.jobs.fail(run.id, error, retryable=retryable)
     if failed.status is JobStatus.DEAD and handler.on_dead is not None:
         await handler.on_dead(bound.services, message)
+    return failed.status.value
 
 
 async def _claim(c: Container, run_id: uuid.UUID, task: str, timeout_s: float) -> JobRun | None:
@@ -82,20 +99,31 @@ async def _claim(c: Container, run_id: uuid.UUID, task: str, timeout_s: float) -
 
 async def run_message(bound: BoundHandler, args: Any) -> None:
     """Run one delivery of a ledger-less task from its payload (decode, run, log a failure)."""
+    with tracing.task_span(bound.handler.name) as span:
+        status = await _run_message(bound, args)
+        if span is not None:
+            span.set_attribute("mas.job_status", status)
+    metrics.job_finished(bound.handler.name, status)
+
+
+async def _run_message(bound: BoundHandler, args: Any) -> str:
     handler = bound.handler
     policy = handler.task.policy
     try:
         message = handler.task.decode(args)
     except (msgspec.ValidationError, TypeError) as exc:
         log.warning("job.bad_message", extra={"task": handler.name, "error": str(exc)[:500]})
-        return
+        return "bad_message"
     try:
         async with asyncio.timeout(policy.timeout_s):
             await handler.run(bound.services, message)
     except TimeoutError:
         log.warning("job.timed_out", extra={"task": handler.name, "timeout_s": policy.timeout_s})
+        return "timed_out"
     except Exception:  # noqa: BLE001 - the runner's boundary: the task's own ledger retries
         log.exception("job.error", extra={"task": handler.name, "payload": str(args)[:500]})
+        return "error"
+    return JobStatus.SUCCEEDED.value
 
 
 def register_all(broker: AsyncBroker, c: Container) -> None:

@@ -2,7 +2,9 @@
 
 Only the process holding the ``scheduler`` lease (a database row, so every process that shares
 the database agrees) fires crons. Each firing is enqueued with the key ``cron:<task>:<tick>``,
-so even two leaders around a lease hand-over give one run per tick.
+so even two leaders around a lease hand-over give one run per tick. The leader records how far
+it has fired (the lease's watermark); a process taking the lease over fires from there, so the
+ticks that fell due while a dead leader's lease ran out are fired late rather than lost.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,21 +54,30 @@ class Scheduler:
         self.is_leader = False
         self._last = c.clock.now()
 
-    async def _hold_lease(self) -> bool:
+    async def _hold_lease(self, now: datetime) -> bool:
+        settings = self._c.settings
         async with self._c.uow() as uow:
-            held = await uow.leases.acquire(
-                LEASE, self.holder, self._c.clock.now(), self._c.settings.scheduler_lease_s
-            )
+            held = await uow.leases.acquire(LEASE, self.holder, now, settings.scheduler_lease_s)
+            if held and not self.is_leader:
+                # Taking over: resume where the last leader stopped firing, not where this
+                # process last looked; the ticks of a dead leader's lease are due now.
+                fired_until = await uow.leases.watermark(LEASE)
+                if fired_until is not None:
+                    oldest = now - timedelta(seconds=settings.scheduler_catchup_s)
+                    self._last = min(max(fired_until, oldest), now)
             await uow.commit()
         if held != self.is_leader:
-            log.info("scheduler.leadership", extra={"holder": self.holder, "leader": held})
+            log.info(
+                "scheduler.leadership",
+                extra={"holder": self.holder, "leader": held, "resumes_after": str(self._last)},
+            )
         self.is_leader = held
         return held
 
     async def tick(self) -> int:
-        """Fire every cron tick since the last call (when leader); returns how many fired."""
+        """Fire every cron tick since the last firing (when leader); returns how many fired."""
         now = self._c.clock.now()
-        if not await self._hold_lease():
+        if not await self._hold_lease(now):
             self._last = now
             return 0
         fired = 0
@@ -75,6 +86,10 @@ class Scheduler:
                 key = f"cron:{task}:{tick.isoformat()}"
                 await self._c.jobs.enqueue(task, {}, key=key)
                 fired += 1
+        # Recorded at once, so a leader killed from here on leaves nothing to fire twice.
+        async with self._c.uow() as uow:
+            await uow.leases.set_watermark(LEASE, self.holder, now)
+            await uow.commit()
         self._last = now
         return fired
 

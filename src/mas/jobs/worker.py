@@ -13,6 +13,7 @@ import msgspec
 from taskiq.api import run_receiver_task
 from taskiq.receiver import Receiver
 
+from mas.adapters.telemetry import tracing
 from mas.bootstrap import build_container
 from mas.jobs.runner import register_all
 from mas.jobs.scheduler import Scheduler, effective_crons, release_due_loop
@@ -45,6 +46,23 @@ def extra_modules(refs: list[str]) -> tuple[Module[Any], ...]:
     return tuple(resolve(f"{ref}:MODULE") for ref in refs)
 
 
+async def _serve_metrics(settings: Settings) -> asyncio.Server | None:
+    """``MAS_METRICS_PORT``: this process's own ``GET /metrics`` (jobs, pool, caches)."""
+    if not settings.metrics_port:
+        return None
+    if not settings.metrics_token:
+        log.warning("metrics.off", extra={"reason": "MAS_METRICS_PORT without MAS_METRICS_TOKEN"})
+        return None
+    from mas.adapters.telemetry.exposition import scrape
+    from mas.adapters.telemetry.server import serve_metrics
+
+    server = await serve_metrics(
+        settings.metrics_host, settings.metrics_port, settings.metrics_token, lambda: scrape(None)
+    )
+    log.info("metrics.serving", extra={"port": settings.metrics_port})
+    return server
+
+
 async def run_worker(settings: Settings, imports: list[str], concurrency: int) -> None:
     # JetStream's max_ack_pending is sized from this setting: keep it in step with --concurrency.
     settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
@@ -68,6 +86,7 @@ async def run_worker(settings: Settings, imports: list[str], concurrency: int) -
         )
     )
     release = asyncio.create_task(release_due_loop(c, stop))
+    metrics = await _serve_metrics(settings)
     log.info("worker.started", extra={"concurrency": concurrency, "tasks": sorted(c.tasks)})
     try:
         await stop.wait()
@@ -75,7 +94,10 @@ async def run_worker(settings: Settings, imports: list[str], concurrency: int) -
         # Unfinished deliveries are not acknowledged: JetStream hands them to another worker.
         receiver.cancel()
         await asyncio.gather(receiver, release, return_exceptions=True)
+        if metrics is not None:
+            metrics.close()
         await c.close()
+        tracing.shutdown()
         log.info("worker.stopped")
 
 
@@ -85,7 +107,11 @@ async def run_scheduler(settings: Settings, imports: list[str]) -> None:
     await c.start_broker()
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    metrics = await _serve_metrics(settings)
     try:
         await Scheduler(c, effective_crons(settings.cron_overrides, extra)).run(stop)
     finally:
+        if metrics is not None:
+            metrics.close()
         await c.close()
+        tracing.shutdown()

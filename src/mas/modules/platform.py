@@ -28,7 +28,7 @@ def _rooms(c: Container) -> RoomStore:
     if isinstance(c.bus, NatsEventBus):
         from mas.adapters.realtime.nats_kv import NatsRoomStore
 
-        return NatsRoomStore(c.bus.connection)
+        return NatsRoomStore(c.bus.connection, replicas=c.settings.nats_replicas)
     from mas.adapters.realtime.memory import MemoryRoomStore
 
     return MemoryRoomStore()

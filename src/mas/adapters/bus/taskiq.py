@@ -23,6 +23,8 @@ from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
 from taskiq_nats import PullBasedJetStreamBroker
 
+from mas.adapters.telemetry.tracing import DeliveryLabels, outgoing_labels
+
 log = logging.getLogger("mas.broker")
 
 
@@ -141,16 +143,20 @@ def make_broker(
     max_ack_pending: int = 1000,
     timeout_for: Callable[[str], float] = lambda _name: 300.0,
     connect_options: dict[str, Any] | None = None,
+    replicas: int = 1,
 ) -> AsyncBroker:
     if kind == "memory":
-        return InMemoryBroker(await_inplace=inline)
-    return MasJetStreamBroker(
+        return InMemoryBroker(await_inplace=inline).with_middlewares(DeliveryLabels())
+    broker = MasJetStreamBroker(
         servers=nats_url,
         subject=subject,
         stream_name=stream,
         durable=f"{stream}_workers",
         stream_config=StreamConfig(
-            name=stream, subjects=[subject], retention=RetentionPolicy.WORK_QUEUE
+            name=stream,
+            subjects=[subject],
+            retention=RetentionPolicy.WORK_QUEUE,
+            num_replicas=replicas,
         ),
         consumer_config=ConsumerConfig(
             durable_name=f"{stream}_workers",
@@ -165,6 +171,7 @@ def make_broker(
         timeout_for=timeout_for,
         **(connect_options or {}),
     )
+    return broker.with_middlewares(DeliveryLabels())
 
 
 _inline_pending: ContextVar[deque[tuple[str, dict[str, Any]]] | None] = ContextVar(
@@ -189,11 +196,15 @@ class TaskiqQueue:
         self._inline = isinstance(broker, InMemoryBroker) and broker.await_inplace
 
     async def send(self, task: str, run_id: uuid.UUID) -> None:
-        await AsyncKicker(task_name=task, broker=self.broker, labels={}).kiq(str(run_id))
+        await AsyncKicker(task_name=task, broker=self.broker, labels=outgoing_labels()).kiq(
+            str(run_id)
+        )
 
     async def send_message(self, task: str, args: dict[str, Any]) -> None:
         if not self._inline:
-            await AsyncKicker(task_name=task, broker=self.broker, labels={}).kiq(args)
+            await AsyncKicker(task_name=task, broker=self.broker, labels=outgoing_labels()).kiq(
+                args
+            )
             return
         pending = _inline_pending.get()
         if pending is not None:
@@ -204,6 +215,8 @@ class TaskiqQueue:
         try:
             while pending:
                 name, payload = pending.popleft()
-                await AsyncKicker(task_name=name, broker=self.broker, labels={}).kiq(payload)
+                await AsyncKicker(task_name=name, broker=self.broker, labels=outgoing_labels()).kiq(
+                    payload
+                )
         finally:
             _inline_pending.reset(token)

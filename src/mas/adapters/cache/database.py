@@ -39,6 +39,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mas.adapters.db.platform.tables import CACHE_KEY_LENGTH, cache_entries
+from mas.adapters.telemetry.metrics import count_lookup
 from mas.core.platform.errors import ExternalUnavailable
 
 log = logging.getLogger("mas.cache")
@@ -83,6 +84,7 @@ class DatabaseCache:
         )
         async with self._unavailable("get"), self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
+        count_lookup(key, row is not None)
         if row is None:
             return None
         value, counter = row

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from mas.adapters.telemetry.metrics import count_lookup
+
 _SWEEP_EVERY = 1024
 
 
@@ -21,7 +23,9 @@ class MemoryCache:
         self._writes = 0
 
     async def get(self, key: str) -> bytes | None:
-        return self._live(key)
+        value = self._live(key)
+        count_lookup(key, value is not None)
+        return value
 
     async def set(self, key: str, value: bytes, ttl_s: int) -> None:
         self._store(key, value, self._expiry(ttl_s))

@@ -37,6 +37,7 @@ from nats.js.errors import (
 )
 from nats.js.kv import KeyValue
 
+from mas.adapters.telemetry.metrics import count_lookup
 from mas.core.platform.errors import ExternalUnavailable
 
 log = logging.getLogger("mas.cache")
@@ -68,8 +69,11 @@ class NatsKvCache:
         prefix: str = "mas_cache",
         *,
         owns_connection: bool = False,
+        replicas: int = 1,
     ) -> None:
-        """``owns_connection``: ``close()`` also drains the client (leave False when shared)."""
+        """``owns_connection``: ``close()`` also drains the client (leave False when shared).
+        ``replicas``: JetStream copies of each bucket this cache creates."""
+        self._replicas = replicas
         if not re.fullmatch(r"[A-Za-z0-9_-]+", prefix):
             raise ValueError(f"NATS KV bucket prefix {prefix!r} may only use [A-Za-z0-9_-]")
         if isinstance(connection, Client):
@@ -88,6 +92,11 @@ class NatsKvCache:
         return f"{self._prefix}_{ttl_s}s"
 
     async def get(self, key: str) -> bytes | None:
+        value = await self._lookup(key)
+        count_lookup(key, value is not None)
+        return value
+
+    async def _lookup(self, key: str) -> bytes | None:
         name = kv_key(key)
         async with self._unavailable("get"):
             found = await self._find(name, list(self._buckets.values()))
@@ -152,7 +161,9 @@ class NatsKvCache:
             except BucketNotFoundError:
                 pass
             try:
-                kv = await self._js.create_key_value(bucket=bucket, ttl=ttl_s, history=1)
+                kv = await self._js.create_key_value(
+                    bucket=bucket, ttl=ttl_s, history=1, replicas=self._replicas
+                )
             except BadRequestError:
                 # Another process is creating it this very moment (NATS answers "subjects
                 # overlap with an existing stream"): bind to theirs once it is there.

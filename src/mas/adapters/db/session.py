@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
@@ -29,7 +31,18 @@ def make_engine(
         # No pre-ping: it costs a round trip per checkout; a dropped connection is discarded
         # by the pool when it fails, and recycling keeps idle ones from going stale.
         pool_recycle=1800,
+        json_deserializer=json_loads,
     )
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns as read from PostgreSQL: msgspec's decoder (several times faster than the
+    standard library's on every lead of a list), the standard library's for a number beyond a
+    float's range (``1e400``, which jsonb keeps and msgspec refuses)."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

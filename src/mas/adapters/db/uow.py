@@ -19,6 +19,7 @@ from mas.adapters.db.platform.outbox import SqlOutboxRepository
 from mas.core.platform.events import DomainEvent
 from mas.core.platform.ids import uuid7
 from mas.core.platform.messages import OutboxMessage
+from mas.core.platform.ports.uow import DuplicateKey
 
 AfterCommit = Callable[[list[uuid.UUID], list[uuid.UUID]], Awaitable[None]]
 RepositoryFactory = Callable[[AsyncSession], Any]
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self._repositories: dict[str, Any] = {}
         self._events: list[DomainEvent] = []
         self._message_ids: list[uuid.UUID] = []
+        self._held: list[OutboxMessage] | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -81,13 +83,29 @@ class SqlUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
+    def hold_sends(self) -> None:
+        """Until the commit, keyed messages are held back and then written in one statement
+        (a workflow batch sends dozens); ``send`` answers each with its own id. Should a key
+        turn out to be taken already, the commit raises ``DuplicateKey`` and writes nothing:
+        the caller rolls back and sends one at a time, which returns the existing row."""
+        self._held = []
+
     async def send(self, message: OutboxMessage) -> uuid.UUID:
+        if self._held is not None and message.idempotency_key is not None:
+            self._held.append(message)
+            self._message_ids.append(message.id)
+            return message.id
         kept = await self._outbox().add_message(message)
         if kept == message.id:  # a known idempotency key: that row was handed over already
             self._message_ids.append(kept)
         return kept
 
     async def commit(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            written = await self._outbox().add_messages(held)
+            if written != len(held):
+                raise DuplicateKey(f"{len(held) - written} held messages had a key in use")
         event_ids = []
         for event in self._events:
             event_id = uuid7()
@@ -101,4 +119,5 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         self._events, self._message_ids = [], []
+        self._held = [] if self._held is not None else None
         await self.session.rollback()

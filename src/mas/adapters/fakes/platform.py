@@ -51,6 +51,8 @@ M = TypeVar("M", bound=msgspec.Struct)
 AfterCommit = Callable[[list[uuid.UUID], list[uuid.UUID]], Awaitable[None]]
 
 DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
+LAPSED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The expiry a released lease is given: anyone may take it, its watermark stays."""
 
 
 def _no_write_hook() -> None:
@@ -247,6 +249,7 @@ class StoredEvent:
 class Lease:
     holder: str
     expires_at: datetime
+    watermark: datetime | None = None
 
 
 @dataclass
@@ -484,14 +487,27 @@ class FakeLeaseRepository:
         if current is not None and current.holder != holder and current.expires_at >= now:
             return False
         self._before_write()
-        self._store.leases[name] = Lease(holder, now + timedelta(seconds=ttl_s))
+        watermark = current.watermark if current is not None else None
+        self._store.leases[name] = Lease(holder, now + timedelta(seconds=ttl_s), watermark)
         return True
 
     async def release(self, name: str, holder: str) -> None:
         current = self._store.leases.get(name)
         if current is not None and current.holder == holder:
             self._before_write()
-            del self._store.leases[name]
+            current.expires_at = LAPSED
+
+    async def watermark(self, name: str) -> datetime | None:
+        current = self._store.leases.get(name)
+        return current.watermark if current is not None else None
+
+    async def set_watermark(self, name: str, holder: str, until: datetime) -> bool:
+        current = self._store.leases.get(name)
+        if current is None or current.holder != holder:
+            return False
+        self._before_write()
+        current.watermark = until
+        return True
 
 
 class FakePlatformUnitOfWork:

@@ -7,16 +7,17 @@ is not one, ``.localhost``…) because mail to them does not cross the Internet.
 on a closed network where such domains are real (``corp.local``), and the emailed code proves
 the mailbox anyway, so only the syntax counts: an address on such a domain is checked with its
 top-level label read as ``example`` (a name the library accepts).
+
+The library (with idna) is imported by the first check, not with the app.
 """
 
 from __future__ import annotations
 
-import email_validator
-from email_validator import EmailNotValidError, validate_email
-
 
 class EmailValidatorSyntax:
     def problem(self, address: str) -> str | None:
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             validate_email(_syntax_only(address), check_deliverability=False)
         except EmailNotValidError as refused:
@@ -25,6 +26,8 @@ class EmailValidatorSyntax:
 
 
 def _syntax_only(address: str) -> str:
+    import email_validator
+
     head, at, domain = address.rpartition("@")
     labels = domain.split(".")
     if at and labels[-1].lower() in email_validator.SPECIAL_USE_DOMAIN_NAMES:

@@ -5,15 +5,15 @@ or system libraries (reportlab is the other well-kept choice, but its flowables 
 API than a one-page tax invoice needs), and it embeds nothing unless asked, so an invoice is a
 few kilobytes. The core fonts (Helvetica) are Latin-1: amounts read ``Rs. 350.00`` and any text
 outside Latin-1 is replaced, never an error. Rendering is CPU work, so it runs in a worker
-thread and never stalls the event loop.
+thread and never stalls the event loop. fpdf2 is imported by the first rendering, not with the
+app: with its fonts, Pillow and cryptography it would cost every process start a few hundred
+milliseconds (tests/unit/test_import_budget.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-
-from fpdf import FPDF
 
 from mas.core.finance.invoicing.invoice import GstInvoice
 from mas.core.finance.invoicing.model import InvoiceKind
@@ -33,6 +33,8 @@ def _day(moment: datetime | None) -> str:
 
 
 def render_pdf(invoice: GstInvoice, supplier_name: str) -> bytes:
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_creation_date(invoice.issued_at or invoice.created_at)
     pdf.set_compression(True)

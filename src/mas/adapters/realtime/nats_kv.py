@@ -51,10 +51,12 @@ class NatsRoomStore:
         presence_ttl_s: int = PRESENCE_TTL_S,
         rooms_ttl_s: int = 24 * 3600,
         clock: Callable[[], float] = time.time,
+        replicas: int = 1,
     ) -> None:
         """``rooms_ttl_s``: a room nobody wrote to for that long is forgotten (a safety net;
         rooms are dropped when they end). ``clock``: wall-clock epoch seconds, shared by the
-        replicas for presence timestamps."""
+        replicas for presence timestamps. ``replicas``: JetStream copies of each bucket."""
+        self._replicas = replicas
         self._js = connection.jetstream() if isinstance(connection, Client) else connection
         self._names = {
             "rooms": (rooms_bucket, rooms_ttl_s),
@@ -166,7 +168,9 @@ class NatsRoomStore:
             except BucketNotFoundError:
                 pass
             try:
-                return await self._js.create_key_value(bucket=bucket, ttl=ttl_s, history=1)
+                return await self._js.create_key_value(
+                    bucket=bucket, ttl=ttl_s, history=1, replicas=self._replicas
+                )
             except BadRequestError:
                 # Another replica is creating it right now: bind to theirs.
                 await asyncio.sleep(0.05 * (attempt + 1))

@@ -6,7 +6,8 @@ flat) and zipped by pyzipper with WinZip AES encryption at 256 bits, which 7-Zip
 Keka and ``unzip``-compatible tools with AES support open. (Encrypting the XLSX itself with
 msoffcrypto-tool would let Excel prompt for the password directly, but it is not the
 documented format and keeps a single layer of protection either way.) The CPU-bound work runs
-in a thread so the event loop keeps serving.
+in a thread so the event loop keeps serving. openpyxl and pyzipper are imported by the first
+export, not with the app (tests/unit/test_import_budget.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import asyncio
 import io
 from collections.abc import Sequence
 
-import pyzipper
-from openpyxl import Workbook
-
 from mas.core.finance.reports.model import Sheet
 
 MAX_TITLE = 31
@@ -25,6 +23,8 @@ MAX_TITLE = 31
 
 
 def xlsx(sheets: Sequence[Sheet]) -> bytes:
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     for sheet in sheets:
         page = book.create_sheet(title=sheet.title[:MAX_TITLE])
@@ -37,6 +37,8 @@ def xlsx(sheets: Sequence[Sheet]) -> bytes:
 
 
 def protected_zip(files: dict[str, bytes], password: str) -> bytes:
+    import pyzipper
+
     out = io.BytesIO()
     with pyzipper.AESZipFile(
         out, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES

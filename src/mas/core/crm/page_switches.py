@@ -6,6 +6,10 @@ manifest declares), after the identity permission. The profile is kept in the ca
 (``TeamService``): a flag switched off applies at the next request on every process sharing
 that cache, and within 30 s on one that does not. ADMIN, SUPERADMIN and SALES never cause a read.
 
+The lead list reads a head's isolation flag from the same cached profile
+(``isolation_enabled``), so a page of the list costs no read of the profile either; a change
+by an ADMIN drops it like a flag change.
+
 The assignment, approval and target services still check their flag inside their own
 transaction (``assignment_access.head_page``), with the flag names ``pages.PAGE_DEFAULT_FLAG``
 declares for their routes: a second look, never a different answer.
@@ -45,6 +49,12 @@ class PageSwitches:
         if flag is None:
             return
         require_flag(await self._profile(caller.user_id), flag)
+
+    async def isolation_enabled(self, head_id: uuid.UUID) -> bool:
+        """The sales head's isolation flag from the same cached profile (true without one):
+        the lead list reads its scope from here instead of the database on every request."""
+        profile = await self._profile(head_id)
+        return True if profile is None else profile.isolation_enabled
 
     async def forget(self, head_id: uuid.UUID) -> None:
         """Drop the cached profile after a change to it."""

@@ -18,12 +18,17 @@ from mas.core.crm.model import (
     LeadSource,
     LeadStatus,
 )
+from mas.core.crm.scope import LeadScope
 from mas.core.platform.errors import FieldError, ValidationFailed
 
 COUNT_CAP = 1_000
 """Totals of a lead list are exact up to here; beyond, ``total_capped`` says "at least this
 many" (an exact count of a 200 000-lead pool costs more than the page itself; the funnel
 report has exact counts)."""
+COUNT_TTL_S = 10
+"""How long a list's counted total is reused for the same scope and filters (``LeadCounts``):
+a page that needs a count then costs one index walk per 10 s instead of one per request."""
+COUNT_CACHE_SIZE = 1_024
 EXPORT_MAX_ROWS = 100_000
 FUNNEL_MAX_DAYS = 366
 # Report days a business can have; year 1 or 9999 overflowed the UTC bounds (a 500).
@@ -48,11 +53,68 @@ class LeadFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LeadPage(msgspec.Struct, frozen=True):
+    """A page of leads, newest first.
+
+    ``has_more`` and ``next_cursor`` are exact (the page reads one row more than it returns).
+    ``total`` is exact when ``total_is_estimate`` is false (counted with this page, or known
+    from it when it is the last); when true it was counted for the same scope and filters at
+    most ``COUNT_TTL_S`` seconds ago (never less than what this page itself shows). Beyond
+    ``COUNT_CAP`` it is capped (``total_capped``: "at least this many").
+    """
+
     items: list[Lead]
     total: int
     page: int
     page_size: int
     total_capped: bool = False
+    has_more: bool = False
+    next_cursor: str | None = None
+    total_is_estimate: bool = False
+
+
+class LeadSlice(msgspec.Struct, frozen=True):
+    """What the store reads for a page: up to ``page_size + 1`` leads and, when asked, the
+    capped count (``total`` counts at most ``COUNT_CAP``; ``total_capped`` when more match)."""
+
+    leads: list[Lead]
+    total: int | None = None
+    total_capped: bool = False
+
+
+CountKey = tuple[LeadScope, LeadFilter]
+
+
+class LeadCounts:
+    """Counted totals of lead lists by (scope, filters), reused for ``COUNT_TTL_S`` seconds.
+
+    The scope is part of the key, so one caller's count never answers another scope. Kept in
+    the process (a count is not worth a round trip to a shared cache) and bounded in size;
+    ``clear`` drops them all (the lead service calls it after its own changes; changes made
+    elsewhere show within ``COUNT_TTL_S``)."""
+
+    def __init__(self, ttl_s: float = COUNT_TTL_S, size: int = COUNT_CACHE_SIZE) -> None:
+        self._ttl = timedelta(seconds=ttl_s)
+        self._size = size
+        self._found: dict[CountKey, tuple[datetime, int, bool]] = {}
+
+    def get(self, key: CountKey, now: datetime) -> tuple[int, bool] | None:
+        found = self._found.get(key)
+        if found is None:
+            return None
+        at, total, capped = found
+        if not at <= now < at + self._ttl:
+            del self._found[key]
+            return None
+        return total, capped
+
+    def put(self, key: CountKey, now: datetime, total: int, capped: bool) -> None:
+        self._found.pop(key, None)
+        if len(self._found) >= self._size:
+            del self._found[next(iter(self._found))]  # the oldest entry
+        self._found[key] = (now, total, capped)
+
+    def clear(self) -> None:
+        self._found.clear()
 
 
 class LeadDetail(Lead, kw_only=True):
@@ -168,6 +230,14 @@ def encode_cursor(activity: Activity) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return f"{(moment - _EPOCH) // _MICROSECOND}-{activity.id.hex}"
+
+
+def lead_cursor(lead: Lead) -> str:
+    """A lead list's position after ``lead`` (the same shape as a feed's cursor)."""
+    moment = lead.created_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{(moment - _EPOCH) // _MICROSECOND}-{lead.id.hex}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:

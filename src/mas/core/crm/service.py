@@ -48,9 +48,11 @@ from mas.core.crm.model import (
     apply_transition,
     check_transition,
 )
+from mas.core.crm.page_switches import PageSwitches
 from mas.core.crm.phones import PhoneNormalizer
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.queries import (
+    LeadCounts,
     LeadDetail,
     LeadFilter,
     LeadPage,
@@ -58,8 +60,9 @@ from mas.core.crm.queries import (
     day_start,
     decode_cursor,
     encode_cursor,
+    lead_cursor,
 )
-from mas.core.crm.scope import SYSTEM_SCOPE
+from mas.core.crm.scope import SYSTEM_SCOPE, LeadScope, scope_for
 from mas.core.identity.policy import Caller
 from mas.core.platform.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from mas.core.platform.paging import PageRequest
@@ -122,12 +125,16 @@ class LeadService:
         phones: PhoneNormalizer,
         cache: Cache,
         zone: str,
+        switches: PageSwitches | None = None,
+        counts: LeadCounts | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._phones = phones
         self._cache = cache
         self._zone = zone
+        self._switches = switches
+        self._counts = counts or LeadCounts()
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -139,14 +146,75 @@ class LeadService:
             return await self._detail(uow, lead)
 
     async def page(
-        self, caller: Caller, flt: LeadFilter, req: PageRequest, *, due_follow_up: bool = False
+        self,
+        caller: Caller,
+        flt: LeadFilter,
+        req: PageRequest,
+        *,
+        due_follow_up: bool = False,
+        cursor: str | None = None,
     ) -> LeadPage:
-        """``due_follow_up``: only leads with a pending follow-up due by the end of today."""
+        """Newest first. ``due_follow_up``: only leads with a pending follow-up due by the end
+        of today. ``cursor`` (a page's ``next_cursor``): the leads after that position, read
+        through the index (no rows skipped over); ``req.page`` is then 1.
+
+        The total: exact when the page shows the end of the list, or when counted with this
+        page; otherwise a count of the same scope and filters at most ``COUNT_TTL_S`` old
+        (``total_is_estimate``), never below what the page shows."""
+        after = decode_cursor(cursor) if cursor else None
+        if after is not None and req.page != 1:
+            raise ValidationFailed(
+                "page and cursor exclude each other",
+                code="page_with_cursor",
+                errors=[FieldError("page", "leave it out (or 1) with a cursor")],
+            )
+        now = self._clock.now()
         if due_follow_up:
-            end = day_start(self._clock.now() + timedelta(days=1), self._zone)
+            end = day_start(now + timedelta(days=1), self._zone)
             flt = msgspec.structs.replace(flt, follow_up_due_before=end)
         async with self._uow() as uow:
-            return await uow.leads.page(await scope_of(uow, caller), flt, req)
+            scope = await self._scope(uow, caller)
+            key = (scope, flt)
+            known = self._counts.get(key, now)
+            found = await uow.leads.page(scope, flt, req, after=after, count=known is None)
+        items = found.leads[: req.page_size]
+        has_more = len(found.leads) > req.page_size
+        seen = (0 if after is not None else req.offset) + len(items)
+        estimate = False
+        if after is None and not has_more and (items or req.page == 1):
+            total, capped = seen, False  # the end of the list is on this page
+            self._counts.put(key, now, total, capped)
+        elif found.total is not None:
+            total, capped = found.total, found.total_capped
+            self._counts.put(key, now, total, capped)
+        else:
+            assert known is not None  # counted unless it was known
+            (total, capped), estimate = known, True
+            if after is None and total < seen + has_more and not capped:
+                total = seen + has_more  # at least what this page shows
+        return LeadPage(
+            items=items,
+            total=total,
+            page=req.page,
+            page_size=req.page_size,
+            total_capped=capped,
+            has_more=has_more,
+            next_cursor=lead_cursor(items[-1]) if has_more else None,
+            total_is_estimate=estimate,
+        )
+
+    async def _scope(self, uow: CrmUnitOfWork, caller: Caller) -> LeadScope:
+        """The caller's scope. A sales head's isolation flag comes from their cached profile
+        (the one the page guard has just read; an ADMIN's change drops it) when it says
+        "isolated", the narrow scope, which a stale entry could only make narrower; "every
+        pool" is confirmed in the database, so no cache entry ever widens a scope."""
+        if (
+            self._switches is not None
+            and is_head(caller)
+            and await self._switches.isolation_enabled(caller.user_id)
+        ):
+            return scope_for(caller, isolation_enabled=True)
+        return await scope_of(uow, caller)
 
     async def timeline(
         self, caller: Caller, lead_id: uuid.UUID, cursor: str | None, limit: int
@@ -204,6 +272,7 @@ class LeadService:
             await uow.leads.append(*journal)
             detail = await self._detail(uow, lead)
             await uow.commit()
+        self._counts.clear()
         return detail
 
     async def change_status(
@@ -246,6 +315,7 @@ class LeadService:
             await uow.leads.append(*status_journal(uow, lead, before, caller.user_id, now))
             detail = await self._detail(uow, lead)
             await uow.commit()
+        self._counts.clear()
         log.info(
             "crm.status_changed",
             extra={"lead_id": str(lead_id), "from": before.value, "to": lead.status.value},
@@ -273,6 +343,7 @@ class LeadService:
             await uow.leads.cancel_open_follow_ups(lead_id, now)
             uow.record(LeadDeleted(lead_id=lead_id, actor_id=caller.user_id))
             await uow.commit()
+        self._counts.clear()
         log.info("crm.lead_deleted", extra={"lead_id": str(lead_id)})
 
     # --- helpers ---------------------------------------------------------------------------

@@ -75,8 +75,10 @@ class CrmPorts:
 
 def build_crm(ports: CrmPorts) -> CrmServices:
     uow, clock, phones = ports.uow, ports.clock, ports.phones
-    leads = LeadService(uow=uow, clock=clock, phones=phones, cache=ports.cache, zone=ports.zone)
     pages = PageSwitches(uow=uow, cache=ports.cache)
+    leads = LeadService(
+        uow=uow, clock=clock, phones=phones, cache=ports.cache, zone=ports.zone, switches=pages
+    )
     return CrmServices(
         clock=ports.clock,
         jobs=ports.jobs,

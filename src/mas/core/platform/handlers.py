@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from mas.core.platform.messages import OutboxStatus
@@ -13,6 +14,8 @@ from mas.core.platform.tasks import (
     REAP_STUCK,
     RELAY_OUTBOX,
     SEND_EMAIL,
+    SEND_EMAILS,
+    MessageBatch,
     MessageRef,
 )
 
@@ -22,6 +25,15 @@ async def send_email(p: PlatformServices, message: MessageRef) -> None:
     status = await p.delivery.deliver(message.message_id)
     if status is OutboxStatus.DEAD:
         raise PermanentFailure(f"the transport refused message {message.message_id}")
+
+
+async def send_emails(p: PlatformServices, batch: MessageBatch) -> None:
+    """Deliver one unit of work's outbox messages in turn (each at most once)."""
+    for message_id in await p.delivery.deliver_many(batch.message_ids):
+        # Failed for now: it goes on alone, retried (then given up) as comms.send_email.
+        await p.jobs.submit(
+            SEND_EMAIL, MessageRef(message_id), delay=timedelta(seconds=SEND_EMAIL.policy.backoff_s)
+        )
 
 
 async def message_dead(p: PlatformServices, message: MessageRef) -> None:
@@ -50,6 +62,7 @@ async def noop(p: PlatformServices, _: NoArgs) -> None:
 
 HANDLERS: list[Handler[PlatformServices, Any]] = [
     Handler(SEND_EMAIL, send_email, on_dead=message_dead),
+    Handler(SEND_EMAILS, send_emails),
     Handler(DISPATCH_OUTBOX, dispatch_outbox),
     Handler(RELAY_OUTBOX, relay_outbox),
     Handler(REAP_STUCK, reap_stuck),

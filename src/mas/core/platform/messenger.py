@@ -65,6 +65,17 @@ class MessageDelivery:
             raise DeliveryFailed(message.last_error or "delivery failed")
         return message.status
 
+    async def deliver_many(self, message_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """``deliver`` each in turn (each commits its own status, so a crash repeats none that
+        was recorded sent); returns those that failed and may be retried."""
+        failed: list[uuid.UUID] = []
+        for message_id in message_ids:
+            try:
+                await self.deliver(message_id)
+            except DeliveryFailed:
+                failed.append(message_id)
+        return failed
+
     async def give_up(self, message_id: uuid.UUID) -> None:
         """The job ran out of attempts: the message is dead and stays visible."""
         async with self._uow() as uow:

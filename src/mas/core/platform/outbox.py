@@ -13,7 +13,7 @@ from mas.core.platform.ports.clock import Clock
 from mas.core.platform.ports.events import EventBus
 from mas.core.platform.ports.tasks import Enqueuer
 from mas.core.platform.ports.uow import PlatformUnitOfWork, UnitOfWorkFactory
-from mas.core.platform.tasks import SEND_EMAIL, MessageRef
+from mas.core.platform.tasks import SEND_EMAIL, SEND_EMAILS, MessageBatch, MessageRef
 
 log = logging.getLogger("mas.outbox")
 
@@ -40,11 +40,15 @@ class OutboxRelay:
                 await self.publish_events(ids=event_ids)
             except Exception:  # noqa: BLE001 - committed already; the sweeper publishes later
                 log.exception("outbox.publish_deferred", extra={"events": len(event_ids)})
-        for message_id in message_ids:
-            try:
-                await self._jobs.submit(SEND_EMAIL, MessageRef(message_id))
-            except Exception:  # noqa: BLE001 - committed already; the sweeper sends later
-                log.exception("outbox.send_deferred", extra={"message_id": str(message_id)})
+        if not message_ids:
+            return
+        try:
+            if len(message_ids) == 1:
+                await self._jobs.submit(SEND_EMAIL, MessageRef(message_ids[0]))
+            else:
+                await self._jobs.submit(SEND_EMAILS, MessageBatch(list(message_ids)))
+        except Exception:  # noqa: BLE001 - committed already; the sweeper sends later
+            log.exception("outbox.send_deferred", extra={"messages": len(message_ids)})
 
     async def publish_events(self, ids: list[uuid.UUID] | None = None, limit: int = 500) -> int:
         """Publish unpublished events (these ``ids`` only, or the oldest ``limit``)."""

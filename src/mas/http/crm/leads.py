@@ -27,6 +27,8 @@ from mas.core.crm.followups import FollowUpAction, FollowUpUpdate, NewFollowUp
 from mas.core.crm.intake import LeadReceipt, NewLead, NewPoolLead
 from mas.core.crm.model import Activity, FollowUp, LeadSource, LeadStatus
 from mas.core.crm.queries import (
+    COUNT_CAP,
+    COUNT_TTL_S,
     CURSOR_PATTERN,
     FollowUpItem,
     FollowUpWindow,
@@ -132,6 +134,7 @@ STATUS_RULES = {
     "counsellor_required": "a move to QUALIFIED needs a counsellor assigned first",
 }
 FOLLOW_UP_RULES = {"follow_up_in_past": "due_at is not in the past"}
+CURSOR_RULES = {"page_with_cursor": "a cursor comes with page 1 or no page"}
 RANGE_RULES = {
     "range_reversed": "date_from is not after date_to",
     "range_too_long": "a report covers at most 366 days",
@@ -162,6 +165,26 @@ def receipt_response(receipt: LeadReceipt) -> Response[LeadReceipt]:
     return Response(receipt, status_code=200 if receipt.merged else 201)
 
 
+LIST_PAGING = (
+    "Newest first (created_at, then id). Two ways to page: `page` (offset, kept for existing "
+    "clients) or `cursor` (the `next_cursor` of the previous page: the next leads are read "
+    "through the index, so a deep page costs what the first does, and a lead added meanwhile "
+    "neither repeats nor skips one). `has_more` and `next_cursor` are exact. `total` is exact "
+    "unless `total_is_estimate` is true: then it was counted for the same scope and filters "
+    f"at most {COUNT_TTL_S} s ago (and is never below what the page shows); it is counted up "
+    f"to {COUNT_CAP:,} (`total_capped`: at least that many)."
+)
+LeadCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=49,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor of the previous page (then page is 1 or left out)",
+        schema_extra=PRESENT_STRING,
+    ),
+]
+
+
 class SalesLeadController(CrmController):
     """A salesperson's own leads (first or second line); heads and admins see their scope."""
 
@@ -170,7 +193,13 @@ class SalesLeadController(CrmController):
     # A sales head here needs what ``/api/crm`` asks of them (SALES users are not page-gated).
     opt = {"policy": "sales", "page": "crm.leads"}
 
-    @get("/leads", operation_id="listMyLeads", summary="My leads, newest first")
+    @get(
+        "/leads",
+        operation_id="listMyLeads",
+        summary="My leads, newest first",
+        description=LIST_PAGING,
+        opt={"rules": CURSOR_RULES},
+    )
     async def list_leads(
         self,
         crm: Crm,
@@ -181,10 +210,15 @@ class SalesLeadController(CrmController):
         due_follow_up: FromQuery[bool] = False,
         page: PageNo = 1,
         page_size: PageSize = 20,
+        cursor: LeadCursor = None,
     ) -> LeadPage:
         flt = LeadFilter(statuses=tuple(status or ()), tag=tag, q=q)
         return await crm.leads.page(
-            caller, flt, PageRequest(page, page_size), due_follow_up=due_follow_up
+            caller,
+            flt,
+            PageRequest(page, page_size),
+            due_follow_up=due_follow_up,
+            cursor=cursor,
         )
 
     @post(
@@ -422,7 +456,13 @@ class PoolLeadController(CrmController):
     tags = ["crm: pool"]
     opt = {"policy": "sales_head", "page": "crm.leads"}
 
-    @get("/leads", operation_id="listPoolLeads", summary="Leads of the pool, newest first")
+    @get(
+        "/leads",
+        operation_id="listPoolLeads",
+        summary="Leads of the pool, newest first",
+        description=LIST_PAGING,
+        opt={"rules": CURSOR_RULES},
+    )
     async def list_leads(
         self,
         crm: Crm,
@@ -436,10 +476,15 @@ class PoolLeadController(CrmController):
         due_follow_up: FromQuery[bool] = False,
         page: PageNo = 1,
         page_size: PageSize = 20,
+        cursor: LeadCursor = None,
     ) -> LeadPage:
         flt = pool_filter(status, tag, q, assigned, source, pool)
         return await crm.leads.page(
-            caller, flt, PageRequest(page, page_size), due_follow_up=due_follow_up
+            caller,
+            flt,
+            PageRequest(page, page_size),
+            due_follow_up=due_follow_up,
+            cursor=cursor,
         )
 
     @post(

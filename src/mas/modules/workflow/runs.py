@@ -40,6 +40,11 @@ def build(c: Container) -> RunsServices:
             queue=TaskiqQueue(c.broker),
             messenger=c.messenger,
             ai_caller=ai_caller(c),
+            # A worker on JetStream runs concurrent steps as one transaction (group commit);
+            # the in-memory broker runs each as it comes.
+            step_batch=c.settings.workflow_step_batch if c.settings.broker == "nats" else 0,
+            step_linger_s=c.settings.workflow_step_linger_ms / 1000,
+            step_batches=c.settings.workflow_step_batches,
         )
     )
 

@@ -41,8 +41,12 @@ def _values(template: EmailTemplate) -> dict[str, Any]:
 class SqlEmailTemplateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
+        # by_key's answers for this transaction (the repository lives as long as it): a batch
+        # of workflow steps mails one template dozens of times. Any write here forgets them.
+        self._by_key: dict[str, EmailTemplate | None] = {}
 
     async def add(self, template: EmailTemplate) -> None:
+        self._by_key.clear()
         try:
             async with self._s.begin_nested():
                 await self._s.execute(insert(EmailTemplateRow).values(**_values(template)))
@@ -60,6 +64,8 @@ class SqlEmailTemplateRepository:
         return _template(row) if row else None
 
     async def by_key(self, key: str) -> EmailTemplate | None:
+        if key in self._by_key:
+            return self._by_key[key]
         row = (
             await self._s.execute(
                 select(EmailTemplateRow).where(
@@ -67,9 +73,11 @@ class SqlEmailTemplateRepository:
                 )
             )
         ).scalar_one_or_none()
-        return _template(row) if row else None
+        found = self._by_key[key] = _template(row) if row else None
+        return found
 
     async def save(self, template: EmailTemplate) -> None:
+        self._by_key.clear()
         values = _values(template)
         values.pop("id")
         values.pop("created_at")

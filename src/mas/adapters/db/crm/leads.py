@@ -13,9 +13,11 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -23,11 +25,13 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql import visitors
 
 from mas.adapters.db.crm.catalog import SqlCampaignStore, SqlTagStore
 from mas.adapters.db.crm.journal import (
@@ -48,7 +52,7 @@ from mas.adapters.db.crm.tables import (
     SalesTeamMemberRow,
 )
 from mas.core.crm.model import FollowUpStatus, IncomingLead, Lead
-from mas.core.crm.queries import COUNT_CAP, LeadFilter, LeadPage
+from mas.core.crm.queries import COUNT_CAP, LeadFilter, LeadSlice
 from mas.core.crm.scope import LeadScope, ScopeKind
 from mas.core.platform.paging import PageRequest
 from mas.core.platform.ports.uow import DuplicateKey
@@ -80,19 +84,35 @@ EDITABLE = (
 """What ``save`` writes: what an intake brings (tags live in their own table) and the state."""
 
 
+_SCOPE_USER = "scope_user"
+
+
 def scope_clause(scope: LeadScope, *, write: bool = False) -> ColumnElement[bool]:
-    """Which leads a scope reaches (live-ness is checked separately)."""
+    """Which leads a scope reaches (live-ness is checked separately). The user is the bound
+    parameter ``scope_user``: a statement built once per shape takes it at execution."""
     if scope.kind is ScopeKind.ALL:
         return true()
     if scope.kind is ScopeKind.POOL:
         if scope.read_all_pools and not write:
             return true()
-        return LEADS.c.owning_sales_head_id == scope.user_id
+        return LEADS.c.owning_sales_head_id == _param(_SCOPE_USER, scope.user_id, LEADS.c.id)
     if scope.kind is ScopeKind.ASSIGNED:
-        return or_(
-            LEADS.c.assigned_to == scope.user_id, LEADS.c.assigned_counsellor == scope.user_id
-        )
+        user = _param(_SCOPE_USER, scope.user_id, LEADS.c.id)
+        return or_(LEADS.c.assigned_to == user, LEADS.c.assigned_counsellor == user)
     return false()
+
+
+def scope_values(scope: LeadScope, *, write: bool = False) -> dict[str, Any]:
+    """The parameters ``scope_clause`` binds, by name."""
+    if scope.kind is ScopeKind.ASSIGNED or (
+        scope.kind is ScopeKind.POOL and (write or not scope.read_all_pools)
+    ):
+        return {_SCOPE_USER: scope.user_id}
+    return {}
+
+
+def _param(name: str, value: Any, like: ColumnElement[Any]) -> BindParameter[Any]:
+    return bindparam(name, value, type_=like.type)
 
 
 def _like(text: str) -> str:
@@ -100,44 +120,92 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def filter_clauses(flt: LeadFilter) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
+_UNASSIGNED = "f_unassigned"  # a filter with no value: its key only marks the statement's shape
+
+
+def filter_values(flt: LeadFilter) -> dict[str, Any]:
+    """The filters' bound parameters by name; which names are present is the statement's
+    shape (``filter_clauses`` builds one clause per name)."""
+    found: dict[str, Any] = {}
     if flt.statuses:
-        found.append(LEADS.c.status.in_([s.value for s in flt.statuses]))
+        found["f_statuses"] = [s.value for s in flt.statuses]
     if flt.tag:
+        found["f_tag"] = flt.tag.strip().lower()
+    if flt.q and flt.q.strip():
+        q = flt.q.strip().lower()
+        found["f_q"] = _like(q)
+        digits = "".join(ch for ch in q if ch.isdigit())
+        if len(digits) >= 4:
+            found["f_digits"] = _like(digits)
+    if flt.follow_up_due_before is not None:
+        found["f_due_before"] = flt.follow_up_due_before
+    if flt.unassigned:
+        found[_UNASSIGNED] = True
+    if flt.assigned_to is not None:
+        found["f_assigned_to"] = flt.assigned_to
+    if flt.source is not None:
+        found["f_source"] = flt.source.value
+    if flt.pool is not None:
+        found["f_pool"] = flt.pool
+    if flt.created_from is not None:
+        found["f_created_from"] = flt.created_from
+    if flt.created_before is not None:
+        found["f_created_before"] = flt.created_before
+    return found
+
+
+def filter_clauses(
+    flt: LeadFilter, values: dict[str, Any] | None = None
+) -> list[ColumnElement[bool]]:
+    v = filter_values(flt) if values is None else values
+    found: list[ColumnElement[bool]] = []
+    if "f_statuses" in v:
+        found.append(LEADS.c.status.in_(bindparam("f_statuses", v["f_statuses"], expanding=True)))
+    if "f_tag" in v:
         # Correlated to the lead only: the funnel's by-tag query joins TAGS and TAGGINGS itself,
         # and auto-correlation would otherwise take them from this subquery (no FROM left).
         found.append(
             exists()
             .where(TAGGINGS.c.raw_lead_id == LEADS.c.id, TAGGINGS.c.tag_id == TAGS.c.id)
-            .where(TAGS.c.name == flt.tag.strip().lower(), TAGS.c.deleted_at.is_(None))
+            .where(
+                TAGS.c.name == _param("f_tag", v["f_tag"], TAGS.c.name),
+                TAGS.c.deleted_at.is_(None),
+            )
             .correlate(LEADS)
         )
-    if flt.q and flt.q.strip():
-        q = flt.q.strip().lower()
+    if "f_q" in v:
+        q = _param("f_q", v["f_q"], LEADS.c.name)
         options = [
-            func.lower(LEADS.c.name).like(_like(q), escape="\\"),
-            LEADS.c.email.like(_like(q), "\\"),
+            func.lower(LEADS.c.name).like(q, escape="\\"),
+            LEADS.c.email.like(q, "\\"),
         ]
-        digits = "".join(ch for ch in q if ch.isdigit())
-        if len(digits) >= 4:
-            options.append(LEADS.c.phone_e164.like(_like(digits), escape="\\"))
-            options.append(LEADS.c.phone_alt.like(_like(digits), escape="\\"))
+        if "f_digits" in v:
+            digits = _param("f_digits", v["f_digits"], LEADS.c.phone_e164)
+            options.append(LEADS.c.phone_e164.like(digits, escape="\\"))
+            options.append(LEADS.c.phone_alt.like(digits, escape="\\"))
         found.append(or_(*options))
-    if flt.follow_up_due_before is not None:
-        found.append(LEADS.c.next_follow_up_at < flt.follow_up_due_before)
-    if flt.unassigned:
+    if "f_due_before" in v:
+        found.append(
+            LEADS.c.next_follow_up_at
+            < _param("f_due_before", v["f_due_before"], LEADS.c.next_follow_up_at)
+        )
+    if _UNASSIGNED in v:
         found.append(LEADS.c.assigned_to.is_(None))
-    if flt.assigned_to is not None:
-        found.append(LEADS.c.assigned_to == flt.assigned_to)
-    if flt.source is not None:
-        found.append(LEADS.c.source == flt.source.value)
-    if flt.pool is not None:
-        found.append(LEADS.c.owning_sales_head_id == flt.pool)
-    if flt.created_from is not None:
-        found.append(LEADS.c.created_at >= flt.created_from)
-    if flt.created_before is not None:
-        found.append(LEADS.c.created_at < flt.created_before)
+    if "f_assigned_to" in v:
+        found.append(LEADS.c.assigned_to == _param("f_assigned_to", v["f_assigned_to"], LEADS.c.id))
+    if "f_source" in v:
+        found.append(LEADS.c.source == _param("f_source", v["f_source"], LEADS.c.source))
+    if "f_pool" in v:
+        found.append(LEADS.c.owning_sales_head_id == _param("f_pool", v["f_pool"], LEADS.c.id))
+    if "f_created_from" in v:
+        found.append(
+            LEADS.c.created_at >= _param("f_created_from", v["f_created_from"], LEADS.c.created_at)
+        )
+    if "f_created_before" in v:
+        found.append(
+            LEADS.c.created_at
+            < _param("f_created_before", v["f_created_before"], LEADS.c.created_at)
+        )
     return found
 
 
@@ -146,7 +214,10 @@ def _capped_count(condition: ColumnElement[bool], cap: int) -> Select[Any]:
     order (pool or assignee, status, created_at), a pool of 200,000 costs what one of ``cap``
     does."""
     capped = (
-        select(LEADS.c.id).where(condition).order_by(LEADS.c.created_at.desc()).limit(cap + 1)
+        select(LEADS.c.id)
+        .where(condition)
+        .order_by(LEADS.c.created_at.desc())
+        .limit(bindparam("count_limit", cap + 1))
     ).subquery()
     return select(func.count()).select_from(capped)
 
@@ -159,10 +230,69 @@ def _to_leads(rows: Sequence[RowMapping]) -> list[Lead]:
     )
 
 
+def _rows_to_leads(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Lead]:
+    """Leads from plain rows of ``_SELECT_LEADS`` with these column names (the list's path:
+    one dict per row, no ``RowMapping``)."""
+    found = [dict(zip(names, row, strict=False)) for row in rows]
+    for row in found:
+        tags = row["tags"]
+        row["tags"] = sorted(tags.split(",")) if tags else []
+    return msgspec.convert(found, list[Lead])
+
+
 def where(scope: LeadScope, flt: LeadFilter | None = None) -> ColumnElement[bool]:
     return and_(
         LEADS.c.deleted_at.is_(None), scope_clause(scope), *filter_clauses(flt or LeadFilter())
     )
+
+
+_NEWEST_FIRST = (LEADS.c.created_at.desc(), LEADS.c.id.desc())
+_PageShape = tuple[ScopeKind, bool, tuple[str, ...], bool, bool]
+_PAGE_STATEMENTS: dict[_PageShape, tuple[Select[Any], frozenset[str]]] = {}
+"""The list's statements, built once per shape (scope kind, filters present, cursor or offset,
+with or without the count) with the names of their parameters: a request binds its values only,
+and SQLAlchemy's cache key of a statement object is computed once. Every named parameter must
+be bound by the request (``SqlLeadStore.page`` checks): a statement shared by many callers never
+runs with a value left over from the one it was built for."""
+
+
+def _page_statement(
+    shape: _PageShape, scope: LeadScope, flt: LeadFilter, values: dict[str, Any]
+) -> tuple[Select[Any], frozenset[str]]:
+    built = _PAGE_STATEMENTS.get(shape)
+    if built is not None:
+        return built
+    _, _, _, keyset, counted = shape
+    condition = and_(
+        LEADS.c.deleted_at.is_(None), scope_clause(scope), *filter_clauses(flt, values)
+    )
+    stmt = _SELECT_LEADS
+    if counted:
+        # The capped total rides along as one more column (PostgreSQL and SQLite evaluate an
+        # uncorrelated scalar subquery once): one round trip for the page and its count.
+        stmt = stmt.add_columns(
+            _capped_count(condition, COUNT_CAP).scalar_subquery().label("total_rows")
+        )
+    stmt = stmt.where(condition)
+    if keyset:
+        stmt = stmt.where(
+            tuple_(LEADS.c.created_at, LEADS.c.id)
+            < tuple_(
+                bindparam("after_at", type_=LEADS.c.created_at.type),
+                bindparam("after_id", type_=LEADS.c.id.type),
+            )
+        )
+    else:
+        stmt = stmt.offset(bindparam("offset", 0))
+    stmt = stmt.order_by(*_NEWEST_FIRST).limit(bindparam("limit", 1))
+    named = frozenset(
+        node.key
+        for node in visitors.iterate(stmt)
+        if isinstance(node, BindParameter) and not node.unique
+    )
+    if len(_PAGE_STATEMENTS) < 512:  # shapes are few; a bound keeps a surprise from growing it
+        _PAGE_STATEMENTS[shape] = (stmt, named)
+    return stmt, named
 
 
 class SqlLeadStore:
@@ -234,31 +364,59 @@ class SqlLeadStore:
         lead.updated_at = now
         return True
 
-    async def page(self, scope: LeadScope, flt: LeadFilter, req: PageRequest) -> LeadPage:
-        condition = where(scope, flt)
-        # The capped total rides along as one more column (PostgreSQL and SQLite evaluate an
-        # uncorrelated scalar subquery once): one round trip for the page and its count.
-        total_rows = _capped_count(condition, COUNT_CAP).scalar_subquery().label("total_rows")
-        stmt = (
-            _SELECT_LEADS.add_columns(total_rows)
-            .where(condition)
-            .order_by(LEADS.c.created_at.desc(), LEADS.c.id.desc())
-            .offset(req.offset)
-            .limit(req.page_size)
+    async def page(
+        self,
+        scope: LeadScope,
+        flt: LeadFilter,
+        req: PageRequest,
+        *,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        count: bool = True,
+    ) -> LeadSlice:
+        values = filter_values(flt)
+        shape: _PageShape = (
+            scope.kind,
+            scope.read_all_pools,
+            tuple(values),
+            after is not None,
+            count,
         )
-        rows = (await self._s.execute(stmt)).mappings().all()
+        stmt, named = _page_statement(shape, scope, flt, values)
+        params = {**scope_values(scope), **values, "limit": req.page_size + 1}
+        params.pop(_UNASSIGNED, None)
+        if after is not None:
+            params["after_at"], params["after_id"] = after
+        else:
+            params["offset"] = req.offset
+        if count:
+            params["count_limit"] = COUNT_CAP + 1
+        if not named <= params.keys():
+            raise RuntimeError(f"lead list: unbound parameters {sorted(named - params.keys())}")
+        result = await (await self._read_connection()).execute(stmt, params)
+        names = list(result.keys())
+        rows = result.all()
+        leads = _rows_to_leads(names, rows)
+        if not count:
+            return LeadSlice(leads)
         # A page past the end has no row to carry the count.
-        total = int(rows[0]["total_rows"]) if rows else await self._count(condition, COUNT_CAP)
-        return LeadPage(
-            items=_to_leads(rows),
-            total=min(total, COUNT_CAP),
-            page=req.page,
-            page_size=req.page_size,
-            total_capped=total > COUNT_CAP,
-        )
+        total = int(rows[0][-1]) if rows else await self._count(where(scope, flt), COUNT_CAP)
+        return LeadSlice(leads, min(total, COUNT_CAP), total > COUNT_CAP)
+
+    async def _read_connection(self) -> AsyncConnection:
+        """The session's connection for a read of one statement: when it is the unit's first,
+        without a transaction (no BEGIN and ROLLBACK round trips around a single SELECT, which
+        sees one snapshot of its own); otherwise the transaction's (also when the session is
+        bound to a connection whose transaction it joins, as the tests' sessions are)."""
+        if self._s.in_transaction() or not isinstance(self._s.bind, AsyncEngine):
+            return await self._s.connection()
+        return await self._s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     async def _count(self, condition: ColumnElement[bool], cap: int) -> int:
-        return int((await self._s.execute(_capped_count(condition, cap))).scalar_one())
+        return int(
+            (
+                await self._s.execute(_capped_count(condition, cap), {"count_limit": cap + 1})
+            ).scalar_one()
+        )
 
     async def count(self, scope: LeadScope, flt: LeadFilter, cap: int) -> int:
         return await self._count(where(scope, flt), cap)

@@ -1,15 +1,21 @@
-"""Named leases in the database: every process sharing the database sees the same holder."""
+"""Named leases in the database: every process sharing the database sees the same holder.
+
+A lease row outlives its holders: releasing lets it lapse rather than deleting it, so the
+watermark (how far the holders have got) is there for whoever takes the lease next."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mas.adapters.db.platform.tables import LeaseRow
 from mas.core.platform.ids import uuid7
+
+LAPSED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The expiry a released lease is given: anyone may take it, its watermark stays."""
 
 
 class SqlLeaseRepository:
@@ -42,5 +48,21 @@ class SqlLeaseRepository:
 
     async def release(self, name: str, holder: str) -> None:
         await self._session.execute(
-            delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder)
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.holder == holder)
+            .values(expires_at=LAPSED)
+            .execution_options(synchronize_session=False)
         )
+
+    async def watermark(self, name: str) -> datetime | None:
+        found = await self._session.scalar(select(LeaseRow.watermark).where(LeaseRow.name == name))
+        return found
+
+    async def set_watermark(self, name: str, holder: str, until: datetime) -> bool:
+        marked = await self._session.execute(
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.holder == holder)
+            .values(watermark=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(marked.rowcount == 1)  # type: ignore[attr-defined]

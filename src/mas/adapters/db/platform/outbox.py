@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mas.adapters.db.platform.tables import OutboxEventRow, OutboxMessageRow
@@ -29,6 +29,21 @@ def _values(message: OutboxMessage) -> dict[str, Any]:
     return values
 
 
+_MESSAGES = cast(Table, OutboxMessageRow.__table__)
+_INSERTED = [*_FIELDS, "updated_at"]
+_KEYED_INSERT = (
+    text(
+        f"INSERT INTO outbox_messages ({', '.join(_INSERTED)}) "
+        f"VALUES ({', '.join(':' + name for name in _INSERTED)}) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+    )
+    .bindparams(*(bindparam(name, type_=_MESSAGES.c[name].type) for name in _INSERTED))
+    .columns(_MESSAGES.c.id)
+)
+"""Written out because the dialects' ``insert … on_conflict`` is never cached by SQLAlchemy
+(recompiled at every send, and a workflow batch sends dozens): this is compiled once."""
+
+
 class SqlOutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -40,14 +55,9 @@ class SqlOutboxRepository:
         # ON CONFLICT DO NOTHING, never a caught IntegrityError: on PostgreSQL that would abort
         # the caller's transaction. A concurrent insert of the same key waits for the other
         # transaction; once it commits, the SELECT (a new snapshot) finds its row.
-        postgres = self._session.get_bind().dialect.name == "postgresql"
-        make = postgresql.insert if postgres else sqlite.insert
-        inserted = await self._session.execute(
-            make(OutboxMessageRow)
-            .values(**_values(message))
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(OutboxMessageRow.id)
-        )
+        values = _values(message)
+        values["updated_at"] = datetime.now(UTC)  # the column's default, as an insert sets it
+        inserted = await self._session.execute(_KEYED_INSERT, values)
         if inserted.scalar_one_or_none() is not None:
             return message.id
         kept: uuid.UUID = (
@@ -58,6 +68,20 @@ class SqlOutboxRepository:
             )
         ).scalar_one()
         return kept
+
+    async def add_messages(self, messages: list[OutboxMessage]) -> int:
+        """Keyed messages in one statement; how many were written (a taken key: not that one)."""
+        rows = [_values(message) for message in messages]
+        if self._session.get_bind().dialect.name != "postgresql":
+            kept = [await self.add_message(message) for message in messages]
+            return sum(k == m.id for k, m in zip(kept, messages, strict=True))
+        written = await self._session.execute(
+            postgresql.insert(OutboxMessageRow)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessageRow.id),
+            rows,
+        )
+        return len(written.all())
 
     async def get_message(self, message_id: uuid.UUID) -> OutboxMessage | None:
         row = await self._session.get(OutboxMessageRow, message_id, populate_existing=True)

@@ -119,6 +119,9 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # How far the holders have done the lease's work (the scheduler: the last cron tick time
+    # fired), kept across holders so a new one resumes there (migration 0030).
+    watermark: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
 
 CACHE_KEY_LENGTH = 255

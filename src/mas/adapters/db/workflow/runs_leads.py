@@ -124,6 +124,33 @@ class SqlWorkflowLeads:
         await leads.append(*journal)
         return events
 
+    async def apply_tags(
+        self, changes: Sequence[tuple[uuid.UUID, LeadChange]], *, at: datetime
+    ) -> None:
+        names = {name for _, c in changes for name in (*c.add_tags, *c.remove_tags)}
+        tags = await self._tag_ids(sorted(names))
+        by_id = {tag_id: name for name, tag_id in tags.items()}
+        groups: dict[tuple[tuple[str, ...], bool], dict[uuid.UUID, None]] = {}
+        for lead_id, change in changes:
+            for named, attach in ((change.add_tags, True), (change.remove_tags, False)):
+                if named:
+                    groups.setdefault((tuple(sorted(named)), attach), {})[lead_id] = None
+        leads = SqlLeadRepository(self._s)
+        journal = []
+        for (tag_names, attach), lead_ids in groups.items():
+            ids = [tags[name] for name in tag_names]
+            if attach:
+                changed = await leads.attach_tags(list(lead_ids), ids, None, at)
+            else:
+                changed = await leads.detach_tags(list(lead_ids), ids)
+            kind = ActivityType.TAG_ADDED if attach else ActivityType.TAG_REMOVED
+            verb = "Tagged" if attach else "Untagged"
+            journal += [
+                activity(lead, kind, f"{verb} '{by_id[tag]}' (workflow)", at, tag=by_id[tag])
+                for lead, tag in changed
+            ]
+        await leads.append(*journal)
+
     async def _tag_ids(self, names: Sequence[str]) -> dict[str, uuid.UUID]:
         """The live tags named; a name no tag has is a permanent failure of the node."""
         if not names:

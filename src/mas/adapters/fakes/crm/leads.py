@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mas.adapters.fakes.crm.tables import CrmTables, Rows
 from mas.core.crm.assignment_model import Assignment, AssignMethod, Slot
@@ -28,7 +28,7 @@ from mas.core.crm.model import (
     LeadIntake,
     Tag,
 )
-from mas.core.crm.queries import COUNT_CAP, FollowUpItem, LeadFilter, LeadPage
+from mas.core.crm.queries import COUNT_CAP, FollowUpItem, LeadFilter, LeadSlice
 from mas.core.crm.scope import LeadScope, ScopeKind
 from mas.core.platform.ids import uuid7
 from mas.core.platform.paging import Page, PageRequest
@@ -128,6 +128,10 @@ def check_unique(tables: CrmTables, lead: Lead) -> None:
             raise DuplicateKey(f"lead {lead.email}")
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _newest_first(leads: list[Lead]) -> list[Lead]:
     return sorted(leads, key=lambda lead: (lead.created_at, lead.id), reverse=True)
 
@@ -175,16 +179,24 @@ class FakeLeadStore(Rows):
         lead.version, lead.updated_at = stored.version, stored.updated_at
         return True
 
-    async def page(self, scope: LeadScope, flt: LeadFilter, req: PageRequest) -> LeadPage:
+    async def page(
+        self,
+        scope: LeadScope,
+        flt: LeadFilter,
+        req: PageRequest,
+        *,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        count: bool = True,
+    ) -> LeadSlice:
         found = _newest_first(self._reached(scope, flt))
-        items = [self._t.lead_out(lead) for lead in found[req.offset : req.offset + req.page_size]]
-        return LeadPage(
-            items=items,
-            total=min(len(found), COUNT_CAP),
-            page=req.page,
-            page_size=req.page_size,
-            total_capped=len(found) > COUNT_CAP,
-        )
+        if after is not None:
+            rest = [lead for lead in found if (_aware(lead.created_at), lead.id) < after]
+        else:
+            rest = found[req.offset :]
+        items = [self._t.lead_out(lead) for lead in rest[: req.page_size + 1]]
+        if not count:
+            return LeadSlice(items)
+        return LeadSlice(items, min(len(found), COUNT_CAP), len(found) > COUNT_CAP)
 
     async def count(self, scope: LeadScope, flt: LeadFilter, cap: int) -> int:
         return min(len(self._reached(scope, flt)), cap + 1)

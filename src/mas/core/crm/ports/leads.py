@@ -25,7 +25,7 @@ from mas.core.crm.model import (
     LeadIntake,
     Tag,
 )
-from mas.core.crm.queries import FollowUpItem, LeadFilter, LeadPage
+from mas.core.crm.queries import FollowUpItem, LeadFilter, LeadSlice
 from mas.core.crm.scope import LeadScope
 from mas.core.platform.paging import Page, PageRequest
 
@@ -55,7 +55,19 @@ class LeadStore(Protocol):
         """
         ...
 
-    async def page(self, scope: LeadScope, flt: LeadFilter, req: PageRequest) -> LeadPage: ...
+    async def page(
+        self,
+        scope: LeadScope,
+        flt: LeadFilter,
+        req: PageRequest,
+        *,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        count: bool = True,
+    ) -> LeadSlice:
+        """Up to ``req.page_size + 1`` leads newest first (created_at, id descending): after
+        ``req.offset`` of them, or after the position ``after`` (keyset). With ``count``, the
+        total counted up to ``COUNT_CAP``."""
+        ...
 
     async def count(self, scope: LeadScope, flt: LeadFilter, cap: int) -> int:
         """How many match, counting at most ``cap`` + 1."""

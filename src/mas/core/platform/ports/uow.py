@@ -126,7 +126,18 @@ class LeaseRepository(Protocol):
         """Take or renew the lease ``name`` for ``holder``; False when someone else holds it."""
         ...
 
-    async def release(self, name: str, holder: str) -> None: ...
+    async def release(self, name: str, holder: str) -> None:
+        """Let the lease lapse now if ``holder`` has it; its watermark stays for the next."""
+        ...
+
+    async def watermark(self, name: str) -> datetime | None:
+        """How far the holders of ``name`` have done their work (the scheduler: every cron tick
+        up to this time has fired); None before anyone recorded it."""
+        ...
+
+    async def set_watermark(self, name: str, holder: str, until: datetime) -> bool:
+        """Record ``until`` as the watermark while ``holder`` has the lease; False otherwise."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -11,7 +11,7 @@ enrollments' ``next_run_at``, released by every worker's release loop (``release
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from mas.core.platform.ports.tasks import TaskQueue
 from mas.core.platform.ports.uow import UnitOfWorkFactory
 from mas.core.platform.tasking import Handler, NoArgs, Task
 from mas.core.workflow.runs import intake_tasks
+from mas.core.workflow.runs.batching import StepBatcher
 from mas.core.workflow.runs.engine import Engine
 from mas.core.workflow.runs.intake import Intake, IntakeUnitOfWork
 from mas.core.workflow.runs.model import StepRef
@@ -53,6 +54,11 @@ class RunsPorts:
     queue: TaskQueue
     messenger: Messenger
     ai_caller: AiCaller
+    step_batch: int = 0
+    """Steps per batch (``batching.StepBatcher``); 0: each step alone (the in-memory broker)."""
+    step_linger_s: float = 0.02
+    step_batches: int = 2
+    """Batches running at once."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class RunsServices:
     intake: Intake
     history: History
     simulator: Simulator
+    run_step: Callable[[StepRef], Awaitable[None]]
+    """A delivery's step: batched with its neighbours (``StepBatcher.submit``) or alone."""
 
 
 def build_runs(ports: RunsPorts) -> RunsServices:
@@ -71,7 +79,16 @@ def build_runs(ports: RunsPorts) -> RunsServices:
         queue=ports.queue,
         tools=NodeTools(messenger=ports.messenger, ai_caller=ports.ai_caller),
     )
+    run_step = engine.step
+    if ports.step_batch > 1:
+        run_step = StepBatcher(
+            engine.step_batch,
+            max_size=ports.step_batch,
+            linger_s=ports.step_linger_s,
+            max_inflight=ports.step_batches,
+        ).submit
     return RunsServices(
+        run_step=run_step,
         engine=engine,
         ai_caller=ports.ai_caller,
         intake=Intake(uow=ports.uow, clock=ports.clock, release=engine.release_due),
@@ -82,7 +99,7 @@ def build_runs(ports: RunsPorts) -> RunsServices:
 
 async def step(runs: RunsServices, ref: StepRef) -> None:
     """Run one node of one enrollment (a no-op for a stale or duplicate delivery)."""
-    await runs.engine.step(ref)
+    await runs.run_step(ref)
 
 
 async def sweep(runs: RunsServices, _: NoArgs) -> None:

@@ -28,9 +28,10 @@ runner logs it and the sweeper re-drives the enrollment later.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,7 @@ from mas.core.workflow.definitions.graph import (
     SendEmailNode,
     SendSmsNode,
     SendWhatsappNode,
+    UpdateLeadNode,
     WaitNode,
     load_graph,
     node_type,
@@ -64,9 +66,11 @@ from mas.core.workflow.runs.model import (
     SWEEP_WAITING_LATE,
     Enrollment,
     JournalLine,
+    LeadChange,
     Move,
     NodeRun,
     RunEnd,
+    StepRecord,
     StepRef,
     StepState,
     WaitingFor,
@@ -153,7 +157,58 @@ class Engine:
             outcome = recorded
         await self._follow(ref.enrollment_id, outcome.move, ref.lock_version + 1)
 
-    async def _decide(self, uow: RunsUnitOfWork, state: StepState, now: datetime) -> _Outcome:
+    async def step_batch(self, refs: Sequence[StepRef]) -> list[BaseException | None]:
+        """Run concurrent deliveries together (``batching.StepBatcher``): one transaction for
+        them all, the follow-up steps sent after its commit. Stale and duplicate refs are
+        skipped as ``step`` skips them. If anything fails (a node, a lead change, a write),
+        the batch is rolled back and each ref runs again through ``step``, so a failure is
+        recorded exactly as a lone step records it and the others still commit. Returns each
+        ref's error (None: done)."""
+        now = self._clock.now()
+        try:
+            follow = await self._run_batch(refs, now)
+        except Exception as error:  # noqa: BLE001 - each step again on its own, below
+            log.warning(
+                "workflow.batch_split",
+                extra={"steps": len(refs), "error": repr(error)[:300]},
+            )
+            return [await _outcome_of(self.step(ref)) for ref in refs]
+        await self._dispatch_together(follow)
+        return [None] * len(refs)
+
+    async def _run_batch(self, refs: Sequence[StepRef], now: datetime) -> list[StepRef]:
+        records: list[StepRecord] = []
+        follow: list[StepRef] = []
+        tags: list[tuple[uuid.UUID, LeadChange]] = []
+        async with self._uow() as uow:
+            uow.hold_sends()
+            repo = uow.workflow_enrollments
+            states = await repo.load_steps(sorted({ref.enrollment_id for ref in refs}))
+            for ref in refs:
+                state = states.pop(ref.enrollment_id, None)  # a duplicate finds it gone
+                if state is None or not _current(state.enrollment, ref, now):
+                    continue
+                outcome = await self._decide(uow, state, now, tags)
+                records.append(_record(state.enrollment, outcome, now))
+                move = outcome.move
+                if move.status is EnrollmentStatus.ACTIVE and move.next_run_at is None:
+                    follow.append(StepRef(ref.enrollment_id, move.node_id, ref.lock_version + 1))
+            if tags:
+                await uow.workflow_leads.apply_tags(tags, at=now)
+            recorded = await repo.record_many(records, now)
+            if recorded != len(records):
+                raise PermanentFailure(f"{len(records) - recorded} enrollments moved under lock")
+            await uow.commit()
+        return follow
+
+    async def _decide(
+        self,
+        uow: RunsUnitOfWork,
+        state: StepState,
+        now: datetime,
+        tags: list[tuple[uuid.UUID, LeadChange]] | None = None,
+    ) -> _Outcome:
+        """``tags``: a batch's tag-only lead changes, left for one set-based write."""
         enrollment = state.enrollment
         lead = state.lead
         if lead is None:
@@ -188,7 +243,12 @@ class Engine:
             if opens is not None:
                 return _defer(enrollment, WaitingFor.WINDOW, opens)
         try:
-            result = await nodes.run_node(uow, self._tools, node, step)
+            if tags is not None and isinstance(node, UpdateLeadNode) and not node.data.set_status:
+                change = nodes.lead_change(node)
+                tags.append((lead.id, change))
+                result = nodes.lead_updated(change, [])
+            else:
+                result = await nodes.run_node(uow, self._tools, node, step)
         except Exception as error:
             transient = classify(error)
             if transient is None:
@@ -255,17 +315,14 @@ class Engine:
         self, uow: RunsUnitOfWork, state: StepState, outcome: _Outcome, now: datetime
     ) -> None:
         enrollment = state.enrollment
-        finish = None
-        if outcome.finish_waiting is not None:
-            node_id, output = outcome.finish_waiting
-            finish = RunEnd(node_id=node_id, attempt=enrollment.attempt, output=output)
+        record = _record(enrollment, outcome, now)
         recorded = await uow.workflow_enrollments.record(
             enrollment,
-            outcome.move,
+            record.move,
             now,
-            run=outcome.run,
-            finish=finish,
-            journal=_line(enrollment, outcome, now) if outcome.journal is not None else None,
+            run=record.run,
+            finish=record.finish,
+            journal=record.journal,
         )
         if not recorded:
             raise PermanentFailure(f"enrollment {enrollment.id} moved under its lock")
@@ -371,6 +428,19 @@ class Engine:
                     extra={"steps": len(refs) - n, "error": repr(error)[:300]},
                 )
                 return
+
+    async def _dispatch_together(self, refs: list[StepRef]) -> None:
+        """``dispatch`` with the publishes in flight together (a batch runs on a real broker
+        only, where a publish waits for the broker's acknowledgement)."""
+        sent = await asyncio.gather(
+            *(self._queue.send_message(STEP.name, msgspec.to_builtins(ref)) for ref in refs),
+            return_exceptions=True,
+        )
+        lost = [error for error in sent if isinstance(error, BaseException)]
+        if lost:  # the sweeper re-drives them
+            log.warning(
+                "workflow.dispatch_failed", extra={"steps": len(lost), "error": repr(lost[0])[:300]}
+            )
 
     # --- timers, lost jobs, outcomes --------------------------------------------------------
 
@@ -520,6 +590,28 @@ def _defer(enrollment: Enrollment, why: WaitingFor, until: datetime) -> _Outcome
         call_id=enrollment.call_id,
     )
     return _Outcome(move=move)
+
+
+def _record(enrollment: Enrollment, outcome: _Outcome, now: datetime) -> StepRecord:
+    finish = None
+    if outcome.finish_waiting is not None:
+        node_id, output = outcome.finish_waiting
+        finish = RunEnd(node_id=node_id, attempt=enrollment.attempt, output=output)
+    return StepRecord(
+        enrollment=enrollment,
+        move=outcome.move,
+        run=outcome.run,
+        finish=finish,
+        journal=_line(enrollment, outcome, now) if outcome.journal is not None else None,
+    )
+
+
+async def _outcome_of(step: Awaitable[None]) -> BaseException | None:
+    try:
+        await step
+    except Exception as error:  # noqa: BLE001 - handed to the delivery that carried the ref
+        return error
+    return None
 
 
 def _line(enrollment: Enrollment, outcome: _Outcome, now: datetime) -> JournalLine:

@@ -155,5 +155,15 @@ class JournalLine(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
+class StepRecord(msgspec.Struct, kw_only=True):
+    """One step's writes in a batch: what ``EnrollmentRepository.record`` takes, as one value."""
+
+    enrollment: Enrollment
+    move: Move
+    run: NodeRun | None = None
+    finish: RunEnd | None = None
+    journal: JournalLine | None = None
+
+
 class RetryResult(msgspec.Struct, frozen=True, kw_only=True):
     retried: int

@@ -131,16 +131,24 @@ async def run_node(
     if isinstance(node, BranchNode):
         return await _branch(uow, node, step)
     if isinstance(node, UpdateLeadNode):
-        change = LeadChange(
-            add_tags=list(node.data.add_tags),
-            remove_tags=list(node.data.remove_tags),
-            set_status=node.data.set_status,
-        )
+        change = lead_change(node)
         events = await uow.workflow_leads.apply(step.lead.id, change, at=step.now)
-        return NodeResult(
-            NodeRunStatus.SUCCEEDED, {"change": msgspec.to_builtins(change)}, events=events
-        )
+        return lead_updated(change, events)
     return NodeResult(NodeRunStatus.SUCCEEDED)  # trigger, end
+
+
+def lead_change(node: UpdateLeadNode) -> LeadChange:
+    return LeadChange(
+        add_tags=list(node.data.add_tags),
+        remove_tags=list(node.data.remove_tags),
+        set_status=node.data.set_status,
+    )
+
+
+def lead_updated(change: LeadChange, events: list[DomainEvent]) -> NodeResult:
+    return NodeResult(
+        NodeRunStatus.SUCCEEDED, {"change": msgspec.to_builtins(change)}, events=events
+    )
 
 
 def _skipped(step: StepInput, channel: str, reason: str) -> NodeResult:

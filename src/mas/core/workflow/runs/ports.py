@@ -21,6 +21,7 @@ from mas.core.workflow.runs.model import (
     Move,
     NodeRun,
     RunEnd,
+    StepRecord,
     StepRef,
     StepState,
 )
@@ -32,6 +33,11 @@ class EnrollmentRepository(Protocol):
     async def load_step(self, enrollment_id: uuid.UUID) -> StepState | None:
         """The enrollment locked (FOR UPDATE) with its workflow's status, exit statuses and
         send window and its lead (None when the lead is gone), in one statement."""
+        ...
+
+    async def load_steps(self, enrollment_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StepState]:
+        """``load_step`` for a batch, in one statement: the enrollments found, locked in id
+        order (by id)."""
         ...
 
     async def graph(self, workflow_id: uuid.UUID, version: int) -> Mapping[str, Any] | None:
@@ -55,6 +61,12 @@ class EnrollmentRepository(Protocol):
         """One step's record: the new node run, the end of a WAITING one, the move (guarded as
         ``move``) and the ``WORKFLOW_STEP`` line on the lead's journal. False (and nothing
         to commit) when the enrollment moved meanwhile."""
+        ...
+
+    async def record_many(self, records: Sequence[StepRecord], now: datetime) -> int:
+        """A batch's records, set-based (``record`` for each, in as few statements as the
+        database allows); returns how many enrollments moved (fewer than given: one moved
+        meanwhile, and the transaction must not commit)."""
         ...
 
     async def claim_due(self, now: datetime, limit: int, *, late_by: float = 0.0) -> list[StepRef]:
@@ -112,7 +124,20 @@ class WorkflowLeads(Protocol):
         CRM events to record are returned."""
         ...
 
+    async def apply_tags(
+        self, changes: Sequence[tuple[uuid.UUID, LeadChange]], *, at: datetime
+    ) -> None:
+        """Tag-only changes of many leads (a batch of steps), set-based: one catalogue check
+        (``NotFound`` naming an unknown tag), one attach or detach per distinct tag set, one
+        journal append; what is already so changes nothing."""
+        ...
+
 
 class RunsUnitOfWork(UnitOfWork, Protocol):
     workflow_enrollments: EnrollmentRepository
     workflow_leads: WorkflowLeads
+
+    def hold_sends(self) -> None:
+        """Write this unit's keyed messages together at the commit (a batch of steps); a key
+        already taken then fails the commit, and the batch runs again one step at a time."""
+        ...
