@@ -165,11 +165,16 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=20_000)
     parser.add_argument("--over", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=15.0, help="seconds before each RSS")
+    parser.add_argument(
+        "--concurrency", type=int, default=400, help="deliveries in flight (fills step batches)"
+    )
     args = parser.parse_args()
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
         env = nats_worker_env(url, tmp)
         workflow_id = asyncio.run(add_workflow(url))
-        worker = start_mas(["worker"], env, Path(tmp) / "worker.log")
+        worker = start_mas(
+            ["worker", "--concurrency", str(args.concurrency)], env, Path(tmp) / "worker.log"
+        )
         try:
             time.sleep(args.settle)
             rss_before = rss_mb(worker.pid)

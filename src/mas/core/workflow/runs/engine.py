@@ -13,6 +13,13 @@ messenger's rows. Only after the commit is the next step sent; a step lost betwe
 and the send (a crash, a broker outage) leaves the enrollment ACTIVE and idle, which the
 sweeper re-drives.
 
+On a worker (a real broker) the deliveries in flight together run as one batch
+(``step_batch``, gathered by ``batching.StepBatcher``): one locking read of all their
+enrollments, the nodes in turn (tag-only lead changes and the messenger's rows written
+set-based), one write of all node runs, moves and journal lines, one commit, then the
+follow-ups. A batch in which anything fails is rolled back and run again one step at a time
+through ``step``, so failures are recorded exactly as below.
+
 Waits never sleep in a process: a WAITING enrollment has ``next_run_at``, and ``release_due``
 (called by every worker's release loop) claims due rows set-based and sends their steps. A
 node that waits (``wait``, an ``ai_call`` that waits for its outcome) leaves its node run
