@@ -27,6 +27,7 @@ from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.identity.policy import Caller, Role
 from mas.core.platform.ports.cache import Cache
 from mas.core.platform.ports.uow import UnitOfWorkFactory
+from mas.core.platform.single_flight import SingleFlight
 
 PROFILE_TTL_S = 30
 
@@ -39,6 +40,7 @@ class PageSwitches:
     def __init__(self, *, uow: UnitOfWorkFactory[CrmUnitOfWork], cache: Cache) -> None:
         self._uow = uow
         self._cache = cache
+        self._loads: SingleFlight[uuid.UUID, bytes] = SingleFlight()
 
     async def require(self, caller: Caller, page: str, route_flag: str | None = None) -> None:
         """403 ``page_disabled`` when a sales head's profile has the route's flag off (or the
@@ -58,13 +60,19 @@ class PageSwitches:
 
     async def forget(self, head_id: uuid.UUID) -> None:
         """Drop the cached profile after a change to it."""
+        self._loads.forget(head_id)
         await self._cache.delete(profile_key(head_id))
 
     async def _profile(self, head_id: uuid.UUID) -> SalesHeadProfile | None:
+        """Requests that miss together share one read (each decodes its own copy)."""
         cached = await self._cache.get(profile_key(head_id))
-        if cached is not None:
-            return msgspec.json.decode(cached, type=SalesHeadProfile | None)
+        if cached is None:
+            cached = await self._loads.run(head_id, lambda: self._load(head_id))
+        return msgspec.json.decode(cached, type=SalesHeadProfile | None)
+
+    async def _load(self, head_id: uuid.UUID) -> bytes:
         async with self._uow() as uow:
             profile = await uow.head_profiles.get(head_id)
-        await self._cache.set(profile_key(head_id), msgspec.json.encode(profile), PROFILE_TTL_S)
-        return profile
+        encoded = msgspec.json.encode(profile)
+        await self._cache.set(profile_key(head_id), encoded, PROFILE_TTL_S)
+        return encoded

@@ -19,6 +19,7 @@ from mas.core.identity.ports import IdentityUnitOfWork, TokenCodec
 from mas.core.platform.errors import Unauthorized
 from mas.core.platform.ports.cache import Cache
 from mas.core.platform.ports.uow import UnitOfWorkFactory
+from mas.core.platform.single_flight import SingleFlight
 
 SNAPSHOT_TTL_S = 30
 REDACTED = "*"
@@ -44,6 +45,7 @@ class AccessGuard:
         self._cache = cache
         self._uow = uow
         self._access_ttl_s = access_ttl_s
+        self._loads: SingleFlight[uuid.UUID, bytes | None] = SingleFlight()
 
     async def authenticate(self, token: str) -> Caller:
         claims = self._codec.decode(token)
@@ -80,21 +82,27 @@ class AccessGuard:
         return snapshot_of(user) if user is not None else None
 
     async def user(self, user_id: uuid.UUID) -> User | None:
-        """The account as of at most 30 s ago (without its password hash), cached."""
+        """The account as of at most 30 s ago (without its password hash), cached. Requests
+        that miss together share one read (each decodes its own copy)."""
         cached = await self._cache.get(snapshot_key(user_id))
-        if cached is not None:
-            return msgspec.json.decode(cached, type=User)
+        if cached is None:
+            cached = await self._loads.run(user_id, lambda: self._load(user_id))
+        return None if cached is None else msgspec.json.decode(cached, type=User)
+
+    async def _load(self, user_id: uuid.UUID) -> bytes | None:
         async with self._uow() as uow:
             user = await uow.users.get(user_id)
         if user is None:
             return None
         if user.password_hash is not None:
             user.password_hash = REDACTED  # the hash never enters the cache; only that one exists
-        await self._cache.set(snapshot_key(user_id), msgspec.json.encode(user), SNAPSHOT_TTL_S)
-        return user
+        encoded = msgspec.json.encode(user)
+        await self._cache.set(snapshot_key(user_id), encoded, SNAPSHOT_TTL_S)
+        return encoded
 
     async def forget(self, user_id: uuid.UUID) -> None:
         """Drop the cached snapshot after a change to the user."""
+        self._loads.forget(user_id)
         await self._cache.delete(snapshot_key(user_id))
 
     async def end_sessions(self, session_ids: list[uuid.UUID]) -> None:

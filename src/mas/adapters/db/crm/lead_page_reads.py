@@ -1,18 +1,22 @@
 """The lead list's page, read on PostgreSQL straight through asyncpg.
 
 Under load, SQLAlchemy's execution and result layers (execution context, cursor adapter,
-``Row`` objects) were about a tenth of the list's CPU. The statement stays the one
-``leads._page_statement`` builds for both databases; here it is compiled once per shape for
-the connection's dialect, a request's parameters are processed by the columns' types and
-expanded (``IN`` lists) as SQLAlchemy would do it, and the rows come from asyncpg's ``fetch``
-on the pooled connection's driver. A lead's column types need no result processing on asyncpg
-(UUIDs and aware timestamps arrive as SQLAlchemy hands them on; JSON is decoded by the codec
-the dialect installs on connect): the tests compare this read with SQLAlchemy's, row for row.
+``Row`` objects) and the ORM session's transaction bookkeeping around one SELECT were about a
+fifth of the list's CPU. The statement stays the one ``leads._page_statement`` builds for both
+databases; here it is compiled once per shape and ``IN``-list length for the dialect, a
+request's parameters are processed by the columns' types and put in the compiled order, and
+the rows come from asyncpg's ``fetch``. A lead's column types need no result processing on
+asyncpg (UUIDs and aware timestamps arrive as SQLAlchemy hands them on; JSON is decoded by the
+codec the dialect installs on connect): the tests compare this read with SQLAlchemy's, row for
+row, for every scope and filter.
 
-Only where the driver connection reads what the unit of work would: in autocommit (the list
-is the unit's first statement) or inside a transaction asyncpg has begun. Elsewhere (SQLite,
-a transaction SQLAlchemy has opened but not yet begun) ``fetch_page`` answers ``None`` and the
-caller runs the statement through SQLAlchemy.
+Where the read runs, so that it sees what the unit of work would:
+- the list is the unit's first statement (the session has no transaction): on a connection
+  checked out of the engine's pool for this one SELECT, outside any transaction (one statement
+  sees one snapshot), returned at once (nothing to roll back);
+- inside a transaction asyncpg has begun: on that transaction's connection.
+Elsewhere (SQLite, a transaction SQLAlchemy has opened but not begun on the driver)
+``fetch_page`` answers ``None`` and the caller runs the statement through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -21,55 +25,102 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, Select
-from sqlalchemy.engine import Compiled
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 _Processor = Callable[[Any], Any]
-_COMPILED: dict[Hashable, tuple[Compiled, dict[str, tuple[_Processor, bool]]]] = {}
 
 
-def _compiled(
-    key: Hashable, stmt: Select[Any], connection: AsyncConnection
-) -> tuple[Compiled, dict[str, tuple[_Processor, bool]]]:
-    found = _COMPILED.get(key)
-    if found is not None:
+class _Prepared:
+    """One page shape compiled for asyncpg: the SQL, and how a request's named values become
+    its positional arguments."""
+
+    __slots__ = ("constants", "expansion", "order", "processors", "sql")
+
+    def __init__(self, compiled: Compiled, dialect: Dialect, params: dict[str, Any]) -> None:
+        self.processors: dict[str, tuple[_Processor, bool]] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(bind, BindParameter) and process is not None:
+                self.processors[name] = (process, bind.expanding)
+        state = compiled.construct_expanded_state(self.process(params))
+        self.sql = state.statement
+        self.order = tuple(state.positiontup or ())
+        self.expansion = {
+            name: tuple(expanded) for name, expanded in state.parameter_expansion.items()
+        }
+        expanded_names = {n for names in self.expansion.values() for n in names}
+        # What no request binds: the statement's own literals (the tag separator). The caller
+        # has checked that every named parameter is bound, so only anonymous ones are here.
+        self.constants = {
+            name: state.parameters[name]
+            for name in self.order
+            if name not in params and name not in expanded_names
+        }
+
+    def process(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.processors:
+            return params
+        found = dict(params)
+        for name, (process, expanding) in self.processors.items():
+            if name in found:
+                value = found[name]
+                found[name] = [process(v) for v in value] if expanding else process(value)
         return found
-    dialect = connection.dialect
-    compiled = stmt.compile(dialect=dialect)
-    processors: dict[str, tuple[_Processor, bool]] = {}
-    for name, bind in compiled.binds.items():
-        if not isinstance(bind, BindParameter):
-            continue
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = (process, bind.expanding)
-    if len(_COMPILED) < 512:  # one per page shape, as the statements themselves
-        _COMPILED[key] = (compiled, processors)
-    return compiled, processors
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        values = {**self.constants, **self.process(params)}
+        for name, expanded in self.expansion.items():
+            values.update(zip(expanded, values.pop(name), strict=True))
+        return [values[name] for name in self.order]
+
+
+_PREPARED: dict[Hashable, _Prepared] = {}
+
+
+def _prepared(
+    key: Hashable, stmt: Select[Any], dialect: Dialect, params: dict[str, Any]
+) -> _Prepared:
+    lengths = tuple(
+        (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
+    )
+    found = _PREPARED.get((key, lengths))
+    if found is None:
+        found = _Prepared(stmt.compile(dialect=dialect), dialect, params)
+        if len(_PREPARED) < 1024:  # a few per page shape (``IN`` lists of 1 to 12 statuses)
+            _PREPARED[(key, lengths)] = found
+    return found
 
 
 async def fetch_page(
-    connection: AsyncConnection,
-    key: Hashable,
-    stmt: Select[Any],
-    params: dict[str, Any],
-    *,
-    autocommit: bool,
+    session: AsyncSession, key: Hashable, stmt: Select[Any], params: dict[str, Any]
 ) -> Sequence[Any] | None:
     """The rows of ``stmt`` (asyncpg records, addressable by column name) with ``params``, or
-    ``None`` when this connection cannot read them exactly as SQLAlchemy would."""
-    if connection.dialect.driver != "asyncpg":
+    ``None`` when this session cannot read them here exactly as SQLAlchemy would."""
+    bind = session.bind
+    if bind is None or bind.dialect.driver != "asyncpg":
         return None
+    if not session.in_transaction() and isinstance(bind, AsyncEngine):
+        prepared = _prepared(key, stmt, bind.dialect, params)
+        pooled = await bind.raw_connection()
+        try:
+            rows: Sequence[Any] = await pooled.driver_connection.fetch(
+                prepared.sql, *prepared.arguments(params)
+            )
+        except BaseException as failed:
+            # A query error leaves the connection idle and fit for reuse; a broken connection,
+            # or one whose fetch was cancelled half-way (a client gone), never goes back.
+            if not isinstance(failed, Exception) or pooled.driver_connection.is_closed():
+                pooled.invalidate()
+            raise
+        finally:
+            await greenlet_spawn(pooled.close)
+        return rows
+    connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
-    if driver is None or not (autocommit or driver.is_in_transaction()):
+    if driver is None or not driver.is_in_transaction():
         return None
-    compiled, processors = _compiled(key, stmt, connection)
-    if processors:
-        params = dict(params)
-        for name, (process, expanding) in processors.items():
-            if name in params:
-                value = params[name]
-                params[name] = [process(v) for v in value] if expanding else process(value)
-    state = compiled.construct_expanded_state(params)
-    rows: Sequence[Any] = await driver.fetch(state.statement, *state.positional_parameters)
-    return rows
+    prepared = _prepared(key, stmt, connection.dialect, params)
+    found: Sequence[Any] = await driver.fetch(prepared.sql, *prepared.arguments(params))
+    return found

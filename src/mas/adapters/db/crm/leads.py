@@ -42,6 +42,7 @@ from mas.adapters.db.crm.journal import (
     serialise_writers,
     table,
 )
+from mas.adapters.db.crm.lead_page_reads import fetch_page
 from mas.adapters.db.crm.tables import (
     LeadAssignmentRow,
     LeadFollowUpRow,
@@ -392,9 +393,12 @@ class SqlLeadStore:
             params["count_limit"] = COUNT_CAP + 1
         if not named <= params.keys():
             raise RuntimeError(f"lead list: unbound parameters {sorted(named - params.keys())}")
-        result = await (await self._read_connection()).execute(stmt, params)
-        names = list(result.keys())
-        rows = result.all()
+        rows: Sequence[Sequence[Any]] | None = await fetch_page(self._s, shape, stmt, params)
+        if rows is not None:
+            names = list(rows[0].keys()) if rows else []  # type: ignore[attr-defined]
+        else:
+            result = await (await self._read_connection()).execute(stmt, params)
+            names, rows = list(result.keys()), result.all()
         leads = _rows_to_leads(names, rows)
         if not count:
             return LeadSlice(leads)
