@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, func, literal_column, select, text, update
+from sqlalchemy import Select, event, func, literal_column, select, text, update
 
 import mas.adapters.db.crm.leads as repo
 from mas.adapters.db.crm.lead_page_reads import fetch_page
@@ -181,5 +181,39 @@ async def test_a_cancelled_read_leaves_the_pool_whole_and_usable(
         async with sessions() as session:
             rows = await asyncio.wait_for(fetch_page(session, ("quick",), quick, {}), 2)
         assert rows is not None and [r["one"] for r in rows] == [1]
+    finally:
+        await engine.dispose()
+
+
+async def test_reads_take_the_steady_pool_in_turn_and_open_no_overflow(
+    container: Any, database: Any
+) -> None:
+    """Eight reads at once on a pool of two (eight more allowed as overflow): they queue for
+    the two, first come first served, instead of racing the pool's queue or opening more."""
+    if not database.url.startswith("postgresql"):
+        pytest.skip("the asyncpg read runs on PostgreSQL only")
+    engine = make_engine(database.url, pool_min=2, pool_max=10)
+    sessions = make_sessionmaker(engine)
+    nap = select(func.pg_sleep(0.05), literal_column("1").label("one"))
+    most = 0
+    served: list[int] = []
+
+    async def read(number: int) -> None:
+        nonlocal most
+        async with sessions() as session:
+            rows = await fetch_page(session, ("nap",), nap, {})
+            assert rows is not None and [r["one"] for r in rows] == [1]
+        served.append(number)
+
+    def checked_out(*_: Any) -> None:
+        nonlocal most
+        most = max(most, engine.pool.checkedout())  # type: ignore[attr-defined]
+
+    event.listen(engine.sync_engine, "checkout", checked_out)
+    try:
+        await asyncio.gather(*(read(n) for n in range(8)))
+        assert most == 2, "the reads stayed within the steady pool"
+        assert engine.pool.overflow() <= 0  # type: ignore[attr-defined]
+        assert sorted(served[:2]) == [0, 1] and sorted(served) == list(range(8))
     finally:
         await engine.dispose()

@@ -157,7 +157,7 @@ def test_counts_expire_are_bounded_and_cleared() -> None:
     counts = LeadCounts(ttl_s=10, size=2)
     keys = [(scope, LeadFilter(tag=f"t{i}")) for i in range(3)]
     counts.put(keys[0], start, 5, False)
-    assert counts.get(keys[0], start + timedelta(seconds=9.9)) == (5, False)
+    assert counts.get(keys[0], start + timedelta(seconds=7.9)) == (5, False)
     assert counts.get(keys[0], start + timedelta(seconds=10)) is None
     assert (
         counts.get((LeadScope(ScopeKind.POOL, uuid.uuid4()), LeadFilter(tag="t0")), start) is None
@@ -168,6 +168,23 @@ def test_counts_expire_are_bounded_and_cleared() -> None:
     assert counts.get(keys[2], start) == (1, True)
     counts.clear()
     assert counts.get(keys[2], start) is None
+
+
+def test_one_caller_renews_a_count_before_it_ends_while_the_others_read_it() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    key = (LeadScope(ScopeKind.POOL, uuid.uuid4()), LeadFilter())
+    counts = LeadCounts(ttl_s=10, size=4, refresh_at=0.8)
+    counts.put(key, start, 5, False)
+    late = start + timedelta(seconds=8)
+    assert counts.get(key, late) is None, "the first caller past 80 % of the TTL counts"
+    assert [counts.get(key, late) for _ in range(40)] == [(5, False)] * 40, "the others read it"
+    counts.put(key, late, 6, False)
+    assert counts.get(key, late + timedelta(seconds=7.9)) == (6, False), "renewed"
+    assert counts.get(key, late + timedelta(seconds=8)) is None, "and renewed again"
+    assert counts.get(key, late + timedelta(seconds=9.9)) == (6, False)
+    # A renewal that never lands (the caller failed) leaves the entry to expire as before.
+    assert counts.get(key, late + timedelta(seconds=10)) is None
+    assert counts.get(key, late + timedelta(seconds=10)) is None
 
 
 async def test_a_stale_cached_profile_never_widens_a_heads_scope(world: World) -> None:

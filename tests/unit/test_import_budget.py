@@ -15,7 +15,9 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +48,12 @@ HEAVY = {
     "google.protobuf": "protobuf, pulled by OTLP exporters",
     "grpc": "gRPC",
     "numpy": "numerics",
+    # The vendors' HTTP client: the adapters import it at their first call (it pulls in rich,
+    # pygments and click for its own command line: ~60 ms).
+    "httpx": "HTTP client (payment, telephony, WhatsApp, Google adapters)",
+    # The CLI's output (``mas.cli.common`` makes its consoles on first use).
+    "rich": "terminal tables and progress bars",
+    "pygments": "syntax highlighting, pulled by rich",
     "pandas": "data frames",
 }
 
@@ -117,3 +125,88 @@ def test_startup_module_count_stays_in_budget(startup_modules: list[str]) -> Non
     assert len(startup_modules) <= MAX_MODULES, (
         f"{len(startup_modules)} modules imported at start-up (budget {MAX_MODULES})"
     )
+
+
+# The ``mas`` command as the console script and ``python -m mas`` start it: the collector is
+# off during the imports, and what they loaded is frozen before the command runs.
+ENTRY = """
+import gc, json, sys
+
+sys.argv = ["mas", "version"]
+from mas.__main__ import run
+
+try:
+    run()
+except SystemExit:
+    pass
+print(json.dumps([gc.isenabled(), gc.get_freeze_count(), "mas.modules" in sys.modules]))
+"""
+
+# granian's entry point builds the app with the collector off, then freezes it and turns it on.
+ASGI = """
+import gc, json
+
+import mas.http.app
+
+runs = []
+gc.callbacks.append(lambda phase, info: phase == "start" and runs.append(info["generation"]))
+frozen = gc.get_freeze_count()
+mas.http.app.asgi()
+print(json.dumps([gc.isenabled(), gc.get_freeze_count() - frozen, len(runs)]))
+"""
+
+
+def _probe(code: str, folder: Path) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAS_", "OTEL_"))}
+    env.update(
+        MAS_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/mas.db",
+        MAS_STORAGE_DIR=str(folder / "files"),
+        MAS_BROKER="memory",
+        MAS_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(REPO / "src"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_command_imports_with_the_collector_off_then_freezes_them(tmp_path: Path) -> None:
+    enabled, frozen, loaded = _probe(ENTRY, tmp_path)
+    assert loaded  # the CLI and every manifest were imported
+    assert enabled  # the command itself runs with the collector on
+    # Everything the imports made left the collector's view (a few hundred thousand objects).
+    assert frozen > 100_000, frozen
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["mas"] == "mas.__main__:run"
+
+
+def test_granian_builds_the_app_without_collecting(tmp_path: Path) -> None:
+    enabled, frozen, collections = _probe(ASGI, tmp_path)
+    assert collections == 0  # some 600 without the switch
+    assert enabled
+    assert frozen > 50_000, frozen  # the handlers, their signatures and models
+
+
+# `mas serve` builds the app once before granian forks: every worker is handed that one.
+PREBUILT = """
+import json
+
+import mas.http.app
+
+alone = mas.http.app.asgi() is mas.http.app.asgi()
+mas.http.app.prebuild()
+print(json.dumps([alone, mas.http.app.asgi() is mas.http.app.asgi()]))
+"""
+
+
+def test_the_workers_are_handed_the_app_built_before_the_fork(tmp_path: Path) -> None:
+    alone, prebuilt = _probe(PREBUILT, tmp_path)
+    assert not alone  # without a prebuilt app, each call builds its own
+    assert prebuilt

@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mas.cli.common import console, container, err, print_json, print_table, run
 from mas.core.finance.invoicing.invoice import GstInvoice
@@ -54,11 +53,13 @@ async def sync(
             until = until or c.clock.now()
             check_window(since, until, c.clock.now(), max_days=MAX_CLI_DAYS)
             window = SyncWindow(from_ts=int(since.timestamp()), to_ts=int(until.timestamp()))
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TimeElapsedColumn(),
-            console=err,
+            console=err.rich(),
             disable=json,
             transient=True,
         ) as progress:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mas.cli.common import console, container, err, print_json, print_table, run
 from mas.cli.users import CONSOLE
@@ -104,12 +103,14 @@ async def _import(
         batch = await c.crm.imports.prepare_local(
             name, head, pool_email=pool, overrides=overrides, tags=tags
         )
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
             TimeElapsedColumn(),
-            console=err,
+            console=err.rich(),
             disable=quiet,
             transient=True,
         ) as progress:

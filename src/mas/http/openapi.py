@@ -227,11 +227,15 @@ class RuledOperation(Operation):
     rules: list[str] | None = field(default=None, metadata={"alias": "x-rules"})
 
 
-def problem_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> set[int]:
-    """The problem statuses this operation documents (see the module docstring)."""
+def problem_statuses(
+    route: HTTPRoute, handler: HTTPRouteHandler, rules: dict[int, dict[str, str]] | None = None
+) -> set[int]:
+    """The problem statuses this operation documents (see the module docstring); ``rules`` is
+    ``rules_of(handler)`` when the caller has it already (inspecting a body's type is the
+    costly part of this, once per route at start-up)."""
     opt = handler.opt
     statuses = {400, 422}
-    statuses |= set(rules_of(handler))
+    statuses |= set(rules_of(handler) if rules is None else rules)
     if not opt.get("public"):
         statuses |= {401, 403}
     if route.path_parameters:
@@ -279,7 +283,7 @@ def document_problems(app: Litestar) -> None:
                     ),
                     generate_examples=False,
                 )
-                for status in sorted(problem_statuses(route, handler))
+                for status in sorted(problem_statuses(route, handler, rules))
             }
             handler.responses = {**responses, **(handler.responses or {})}
             if rules:

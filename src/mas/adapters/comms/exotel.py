@@ -26,10 +26,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from mas.core.comms.ports.telephony import (
     PROVIDER_SMS_STATUS,
@@ -45,6 +43,9 @@ from mas.core.comms.ports.telephony import (
     parse_call_callback,
 )
 from mas.core.platform.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mas.comms.exotel")
 
@@ -79,7 +80,7 @@ class ExotelClient:
             "MAS_EXOTEL_CALLER_ID": caller_id.strip(),
         }
         self._base = f"{scheme}://{subdomain.strip()}/v1/Accounts/{sid.strip()}"
-        self._auth = httpx.BasicAuth(api_key.strip(), api_token.strip())
+        self._auth = (api_key.strip(), api_token.strip())
         self._http = http
         self._owns_http = http is None
         self._timeout_s = timeout_s
@@ -113,6 +114,8 @@ class ExotelClient:
             self._http = None
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         return self._http
@@ -176,6 +179,8 @@ class ExotelClient:
             raise self._malformed("Calls/{sid}", "no known Status") from None
 
     async def open_recording(self, url: str) -> AsyncIterator[bytes]:
+        import httpx
+
         self._require_enabled()
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -207,6 +212,8 @@ class ExotelClient:
     # --- wire ---------------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, form: dict[str, str] | None) -> Any:
+        import httpx
+
         try:
             response = await self._client().request(
                 method,

@@ -12,13 +12,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 
 from mas.core.identity.ports import GoogleIdentity
 from mas.core.platform.errors import ExternalUnavailable, NotConfigured, Unauthorized
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mas.identity")
 
@@ -192,6 +194,8 @@ class GoogleIdentityProvider:
         raise unreachable()
 
     async def _fetch_once(self) -> Any:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         try:

@@ -29,10 +29,8 @@ import hashlib
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from mas.core.mentorship.ports.calendar import (
     CalendarOwner,
@@ -41,6 +39,9 @@ from mas.core.mentorship.ports.calendar import (
     event_id_for,
 )
 from mas.core.platform.errors import NotConfigured, ValidationFailed
+
+if TYPE_CHECKING:
+    import httpx
 
 API_BASE = "https://www.googleapis.com"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -136,6 +137,8 @@ class GoogleCalendar:
         return f"{self._api}/calendars/{quote(owner.calendar_id, safe='')}/events"
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         return self._http
@@ -144,6 +147,8 @@ class GoogleCalendar:
         self, owner: CalendarOwner, method: str, url: str, json: Any = None
     ) -> httpx.Response:
         """One API request; a 401 refreshes the access token and tries once more."""
+        import httpx
+
         for attempt in (1, 2):
             token = await self._access_token(owner, fresh=attempt == 2)
             try:
@@ -165,6 +170,8 @@ class GoogleCalendar:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _access_token(self, owner: CalendarOwner, *, fresh: bool) -> str:
+        import httpx
+
         if not (self._client_id and self._client_secret):
             raise NotConfigured("Google Calendar (MAS_GOOGLE_CLIENT_ID / client secret)")
         if not owner.refresh_token:

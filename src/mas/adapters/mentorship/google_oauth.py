@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-
-import httpx
 
 from mas.core.mentorship.calendar.model import SCOPE, GoogleGrant
 from mas.core.mentorship.ports.calendar import CalendarRejected, CalendarUnavailable
 from mas.core.platform.errors import NotConfigured
+
+if TYPE_CHECKING:
+    import httpx
 
 AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -87,6 +88,8 @@ class GoogleOAuthClient:
         return await self._grant(form, "the refresh token")
 
     async def _grant(self, form: dict[str, str], what: str) -> GoogleGrant:
+        import httpx
+
         if not self.configured:
             raise NotConfigured("Google Calendar (MAS_GOOGLE_CLIENT_ID / client secret)")
         if self._http is None:

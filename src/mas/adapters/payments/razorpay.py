@@ -21,9 +21,8 @@ description. Nothing retries here: an order created twice is harmless but a call
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 import msgspec
 
 from mas.adapters.payments.razorpay_wire import (
@@ -43,6 +42,9 @@ from mas.core.platform.ports.payments import (
     signatures_match,
     webhook_signature,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mas.payments.razorpay")
 
@@ -76,7 +78,7 @@ class RazorpayGateway:
         self._key_secret = key_secret.strip()
         self._webhook_secret = webhook_secret.strip()
         self._base = base_url.rstrip("/") + "/v1"
-        self._auth = httpx.BasicAuth(self._key_id, self._key_secret)
+        self._auth = (self._key_id, self._key_secret)
         self._http = http
         self._owns_http = http is None
         self._timeout_s = timeout_s
@@ -140,11 +142,15 @@ class RazorpayGateway:
     # --- plumbing -----------------------------------------------------------------------------
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         return self._http
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
+        import httpx
+
         if not self.configured:
             raise NotConfigured(
                 "the payment gateway (MAS_RAZORPAY_KEY_ID, MAS_RAZORPAY_KEY_SECRET)"

@@ -14,13 +14,14 @@ unknown outcome (``ExternalUnavailable``, retried later with the same key).
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from mas.core.platform.errors import ExternalUnavailable, NotConfigured, UpstreamRejected
 from mas.core.tokens.earnings.model import split_bank
 from mas.core.tokens.earnings.ports import GatewayPayout, PayoutStatus
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_BASE_URL = "https://api.razorpay.com"
 
@@ -38,7 +39,7 @@ class RazorpayXPayouts:
     ) -> None:
         if not (key_id.strip() and key_secret.strip() and account_number.strip()):
             raise NotConfigured("RazorpayX payouts")
-        self._auth = httpx.BasicAuth(key_id.strip(), key_secret.strip())
+        self._auth = (key_id.strip(), key_secret.strip())
         self._account = account_number.strip()
         self._base = base_url.rstrip("/")
         self._http = http
@@ -51,6 +52,8 @@ class RazorpayXPayouts:
             self._http = None
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         return self._http
@@ -104,14 +107,14 @@ class RazorpayXPayouts:
         return _payout(await self._request("GET", f"/v1/payouts/{payout_id}"))
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        import httpx
+
         try:
             response = await self._client().request(
                 method, f"{self._base}{path}", auth=self._auth, timeout=self._timeout_s, **kwargs
             )
-        except httpx.HTTPError as error:
-            raise ExternalUnavailable(
-                f"RazorpayX is unreachable ({type(error).__name__})"
-            ) from None
+        except httpx.HTTPError as exc:
+            raise ExternalUnavailable(f"RazorpayX is unreachable ({type(exc).__name__})") from None
         if response.status_code == 429 or response.status_code >= 500:
             raise ExternalUnavailable(f"RazorpayX answered {response.status_code}")
         try:

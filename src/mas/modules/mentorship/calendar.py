@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mas.adapters.db.mentorship.calendar import SqlCalendarSlots, SqlGoogleCredentials
 from mas.adapters.mentorship.google_calendar import GoogleCalendar
@@ -23,6 +21,9 @@ from mas.core.mentorship.calendar.mails import MAIL_TEMPLATES as CALENDAR_MAILS
 from mas.core.mentorship.calendar.model import GoogleGrant
 from mas.core.mentorship.ports.calendar import CalendarOwner
 from mas.modules.container import Container
+
+if TYPE_CHECKING:
+    import httpx
 
 TABLES: list[str] = ["mas.adapters.db.mentorship.calendar_tables"]
 REPOSITORIES: dict[str, Any] = {

@@ -25,9 +25,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
 from mas.adapters.comms.whatsapp._common import (
@@ -54,6 +53,9 @@ from mas.core.comms.ports.whatsapp import (
     WhatsAppEvent,
     header,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mas.comms")
 
@@ -137,6 +139,8 @@ class AiSensyProvider:
         raise ProviderUnsupported(PROVIDER, "delete_template", _NO_TEMPLATES)
 
     async def _post(self, raw: bytes) -> dict[str, Any]:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         try:

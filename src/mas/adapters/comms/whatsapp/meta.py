@@ -21,9 +21,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
 from mas.adapters.comms.whatsapp._common import (
@@ -58,6 +57,9 @@ from mas.core.comms.ports.whatsapp import (
 )
 from mas.core.comms.whatsapp.model import Account, PhoneNumber
 from mas.core.platform.errors import Forbidden
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mas.comms")
 
@@ -285,6 +287,8 @@ class MetaCloudProvider:
         params: dict[str, str] | None = None,
         content: bytes | None = None,
     ) -> dict[str, Any]:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient()
         headers = {"Authorization": f"Bearer {self._token}"}

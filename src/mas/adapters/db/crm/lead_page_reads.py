@@ -17,16 +17,26 @@ Where the read runs, so that it sees what the unit of work would:
 - inside a transaction asyncpg has begun: on that transaction's connection.
 Elsewhere (SQLite, a transaction SQLAlchemy has opened but not begun on the driver)
 ``fetch_page`` answers ``None`` and the caller runs the statement through SQLAlchemy.
+
+Reads on pooled connections wait their turn at a first-come-first-served gate as wide as the
+pool's steady size. The pool's own queue lets a newcomer take a connection that was just handed
+back while the waiter it woke is still scheduled; that waiter then queues again at the back.
+With 64 requests on 20 connections, the median request took its connection at once while one in
+a hundred waited 0.7 s for it: the list's p99 was the pool's unfairness, not its work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, Select
 from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.pool import Pool
 from sqlalchemy.util import greenlet_spawn
 
 _Processor = Callable[[Any], Any]
@@ -93,6 +103,26 @@ def _prepared(
     return found
 
 
+_GATES: weakref.WeakKeyDictionary[Pool, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate(pool: Pool) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The pool's turn-taking gate in this event loop (``asyncio.Semaphore`` serves its waiters
+    in order and lets no newcomer pass while one waits); none for a pool without a size (a
+    ``NullPool`` opens a connection per checkout: there is nothing to queue for)."""
+    size = getattr(pool, "size", None)
+    if size is None:
+        return contextlib.nullcontext()
+    loop = asyncio.get_running_loop()
+    found = _GATES.get(pool)
+    if found is None or found[0] is not loop:
+        found = (loop, asyncio.Semaphore(max(size(), 1)))
+        _GATES[pool] = found
+    return found[1]
+
+
 async def fetch_page(
     session: AsyncSession, key: Hashable, stmt: Select[Any], params: dict[str, Any]
 ) -> Sequence[Any] | None:
@@ -103,19 +133,21 @@ async def fetch_page(
         return None
     if not session.in_transaction() and isinstance(bind, AsyncEngine):
         prepared = _prepared(key, stmt, bind.dialect, params)
-        pooled = await bind.raw_connection()
-        try:
-            rows: Sequence[Any] = await pooled.driver_connection.fetch(
-                prepared.sql, *prepared.arguments(params)
-            )
-        except BaseException as failed:
-            # A query error leaves the connection idle and fit for reuse; a broken connection,
-            # or one whose fetch was cancelled half-way (a client gone), never goes back.
-            if not isinstance(failed, Exception) or pooled.driver_connection.is_closed():
-                pooled.invalidate()
-            raise
-        finally:
-            await greenlet_spawn(pooled.close)
+        async with _gate(bind.sync_engine.pool):
+            pooled = await bind.raw_connection()
+            try:
+                rows: Sequence[Any] = await pooled.driver_connection.fetch(
+                    prepared.sql, *prepared.arguments(params)
+                )
+            except BaseException as failed:
+                # A query error leaves the connection idle and fit for reuse; a broken
+                # connection, or one whose fetch was cancelled half-way (a client gone), never
+                # goes back.
+                if not isinstance(failed, Exception) or pooled.driver_connection.is_closed():
+                    pooled.invalidate()
+                raise
+            finally:
+                await greenlet_spawn(pooled.close)
         return rows
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
