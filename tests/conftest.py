@@ -310,9 +310,13 @@ def extra_modules(request: pytest.FixtureRequest) -> tuple[Any, ...]:
 async def container(
     request: pytest.FixtureRequest, database: Database, tmp_path: Path
 ) -> AsyncIterator[Any]:
-    """The container on each database, in-memory broker, tasks run inline in this process."""
+    """The container on each database, in-memory broker, tasks run inline in this process.
+
+    In the test's one transaction (PostgreSQL, not ``committing``) every unit of work shares
+    one connection, so an import writes with one writer; ``committing`` tests get two."""
+    one_connection = {"import_writers": 1} if database.joined else {}
     c = await open_container(
-        make_settings(database.url, tmp_path),
+        make_settings(database.url, tmp_path, **one_connection),
         extra=extra_modules(request),
         database=database.joined,
     )

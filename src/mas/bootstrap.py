@@ -18,7 +18,6 @@ from mas.adapters.cache.memory import MemoryCache
 from mas.adapters.db.platform.ledger_batcher import BatchedJobRunClaims
 from mas.adapters.db.session import make_engine, make_sessionmaker
 from mas.adapters.messaging.local import LocalMailbox
-from mas.adapters.messaging.smtp import SmtpTransport
 from mas.adapters.storage import build_storage
 from mas.adapters.telemetry import tracing
 from mas.adapters.telemetry.metrics import instrument_pool
@@ -43,6 +42,8 @@ __all__ = ["Container", "build_container", "nats_connect_options"]
 
 def _mail_transport(settings: Settings) -> MailTransport:
     if settings.mail_transport == "smtp":
+        from mas.adapters.messaging.smtp import SmtpTransport
+
         return SmtpTransport(
             host=settings.smtp_host,
             port=settings.smtp_port,

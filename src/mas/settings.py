@@ -18,7 +18,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -88,6 +88,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     creates a stream or bucket; an existing one keeps its own (``nats stream edit``)."""
 
     worker_concurrency: int = 50
+    import_writers: Annotated[int, msgspec.Meta(ge=1, le=16)] = 2
+    """Transactions that write one import's rows at the same time (PostgreSQL; SQLite has one
+    writer). Each takes a database connection and a share of a core."""
     workflow_step_batch: int = 200
     """``workflow.step`` deliveries a worker on NATS runs in one transaction (at most)."""
     workflow_step_linger_ms: float = 20.0

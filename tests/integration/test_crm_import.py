@@ -238,7 +238,7 @@ async def test_merges_fill_empty_fields_keep_owners_and_reopen_lost_leads(contai
 
 
 async def test_rerunning_a_batch_creates_nothing(container: Any) -> None:
-    """Acceptance check 7, and a rerun that lost its progress counters: still nothing new."""
+    """Acceptance check 7, and a rerun from the first row: nothing new, nothing counted twice."""
     head = await add_user(container, Role.SALES_HEAD)
     rows = [[f"Lead {i}", phone(i), "", ""] for i in range(300)] + [["X", "", "", ""]]
     batch = await imported(container, head_caller(head), csv_bytes(rows), chunk=64)
@@ -251,14 +251,13 @@ async def test_rerunning_a_batch_creates_nothing(container: Any) -> None:
 
     async with container.engine.begin() as conn:
         await conn.execute(
-            text(
-                "UPDATE lead_import_batches SET status = 'RUNNING', created_count = 0, "
-                "merged_count = 0, rejected_count = 0, rejected_by_reason = '{}'"
-            )
+            text("UPDATE lead_import_batches SET status = 'RUNNING', resume_row = 0")
         )
-    await container.crm.imports.run(batch.id)
+    replayed = await container.crm.imports.run(batch.id)
     assert await totals(container) == before
     assert await count(container, "SELECT count(*) FROM lead_import_rows") == 1
+    assert (replayed.created_count, replayed.merged_count, replayed.rejected_count) == (300, 0, 1)
+    assert replayed.status is ImportStatus.COMPLETED_WITH_ERRORS
 
 
 async def test_a_run_killed_after_a_chunk_resumes_without_doubles(container: Any) -> None:

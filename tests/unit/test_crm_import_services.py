@@ -266,7 +266,9 @@ async def test_merges_keep_owners_and_reopen_lost_leads(world: World) -> None:
     ]
 
 
-async def test_a_rerun_that_lost_its_counters_creates_nothing(world: World) -> None:
+async def test_a_rerun_from_the_first_row_creates_and_counts_nothing(world: World) -> None:
+    """A run resumed before rows that are written already (a window whose parts did not all
+    commit) replays them: nothing new, nothing counted twice, rejected rows included."""
     head = await world.person(Role.SALES_HEAD, "Head")
     world.crm.imports.chunk_rows = 4
     rows = [[f"Lead {i}", phone(i), "", ""] for i in range(10)] + [["X", "", "", ""]]
@@ -274,13 +276,14 @@ async def test_a_rerun_that_lost_its_counters_creates_nothing(world: World) -> N
     before = totals(world)
     assert before == (10, 10, 10)
     stored = world.tables.batches[batch_id]
-    stored.status = ImportStatus.RUNNING
-    stored.created_count = stored.merged_count = stored.rejected_count = 0
-    stored.rejected_by_reason = {}
+    assert stored.resume_row == 11
+    stored.status, stored.resume_row = ImportStatus.RUNNING, 0
     again = await world.crm.imports.run(batch_id)
     assert again.status is ImportStatus.COMPLETED_WITH_ERRORS
     assert totals(world) == before, "every row's intake was there already: a replay"
     assert len(world.tables.rejected_rows[batch_id]) == 1
+    assert (again.created_count, again.merged_count, again.rejected_count) == (10, 0, 1)
+    assert again.rejected_by_reason == {"NO_CONTACT": 1}
 
 
 async def test_a_run_killed_after_a_chunk_resumes_without_doubles(world: World) -> None:

@@ -210,3 +210,62 @@ def test_the_workers_are_handed_the_app_built_before_the_fork(tmp_path: Path) ->
     alone, prebuilt = _probe(PREBUILT, tmp_path)
     assert not alone  # without a prebuilt app, each call builds its own
     assert prebuilt
+
+
+# `mas leads import FILE --json` as the console script runs it, to its end: what it never needs
+# stays out of the process (issue 13: a 100,000-row import in 5 s, process start included).
+CLI_LAZY = {
+    "jinja2": "mail template sandbox (mas.adapters.comms.templates: at the first check/render)",
+    "jwt": "JWT library and its crypto backends (mas.adapters.identity: at the first token)",
+    "nats": "NATS client (only with MAS_BROKER=nats or MAS_EVENT_BUS=nats)",
+    "taskiq_nats": "JetStream broker (mas.adapters.bus.jetstream, only with MAS_BROKER=nats)",
+    "aiosmtplib": "SMTP client (only with MAS_MAIL_TRANSPORT=smtp)",
+    "rich.progress": "the import's progress bar (not drawn with --json)",
+}
+
+LEADS_SETUP = """
+import sys
+
+from typer.testing import CliRunner
+
+from mas.cli.main import app
+
+for args in (
+    ["db", "upgrade"],
+    ["users", "create", "--email", "head@example.com", "--role", "SALES_HEAD",
+     "--password", "a long enough password", "--json"],
+):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+"""
+
+LEADS_IMPORT = """
+import json, sys
+
+sys.argv = ["mas", "leads", "import", "leads.csv", "--pool", "head@example.com", "--json"]
+from mas.__main__ import run
+
+try:
+    run()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_leads_import_command_loads_only_what_it_uses(tmp_path: Path) -> None:
+    _probe(LEADS_SETUP + "\nprint('[]')", tmp_path)
+    (tmp_path / "leads.csv").write_text("Name,Phone\nAsha,9876543210\nRavi,9876543211\n")
+    modules: list[str] = _probe(LEADS_IMPORT, tmp_path)
+    assert "mas.core.crm.imports" in modules  # the probe did run the import
+    loaded = set(modules)
+    found = {
+        name: what
+        for name, what in {**CLI_LAZY, **HEAVY}.items()
+        if name in loaded or any(module.startswith(f"{name}.") for module in modules)
+    }
+    assert not found, (
+        f"`mas leads import --json` imported {found}; import them where they are used "
+        "(`python -X importtime -m mas leads import ...` shows who pulls them in)"
+    )

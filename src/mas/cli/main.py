@@ -63,7 +63,11 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = settings_or_exit()
     _metrics_dir(settings)
     # Build the app before granian forks its workers: they inherit the loaded modules and the
-    # registered routes instead of importing and building everything again.
+    # registered routes instead of importing and building everything again. The JWT library is
+    # imported at the first token (a CLI command never needs it); every worker checks tokens
+    # from its first request, so it is loaded here once, before the fork.
+    import jwt  # noqa: F401
+
     import mas.http.app
 
     mas.http.app.prebuild()

@@ -37,6 +37,8 @@ def build(c: Container) -> CrmServices:
             messenger=c.messenger,
             zone=settings.timezone,
             ip_pepper=settings.encryption_key or settings.effective_jwt_secret,
+            # SQLite takes one writer at a time: a second would only wait for the first.
+            import_writers=settings.import_writers if c.engine.dialect.name == "postgresql" else 1,
         )
     )
 

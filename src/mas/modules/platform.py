@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from mas.adapters.bus.nats import NatsEventBus
 from mas.adapters.db.platform.jobs import SqlJobRunRepository
 from mas.adapters.db.platform.leases import SqlLeaseRepository
 from mas.adapters.db.platform.outbox import SqlOutboxRepository
@@ -24,11 +23,14 @@ log = logging.getLogger("mas.platform")
 
 
 def _rooms(c: Container) -> RoomStore:
-    # Rooms fan out over the bus, so their state is shared exactly when the bus is.
-    if isinstance(c.bus, NatsEventBus):
+    # Rooms fan out over the bus, so their state is shared exactly when the bus is. The NATS
+    # client is imported only then (the in-process bus's processes never load it).
+    if c.settings.event_bus == "nats":  # otherwise mas.bootstrap made the in-process bus
+        from mas.adapters.bus.nats import NatsEventBus
         from mas.adapters.realtime.nats_kv import NatsRoomStore
 
-        return NatsRoomStore(c.bus.connection, replicas=c.settings.nats_replicas)
+        if isinstance(c.bus, NatsEventBus):
+            return NatsRoomStore(c.bus.connection, replicas=c.settings.nats_replicas)
     from mas.adapters.realtime.memory import MemoryRoomStore
 
     return MemoryRoomStore()

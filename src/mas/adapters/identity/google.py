@@ -14,13 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from mas.core.identity.ports import GoogleIdentity
 from mas.core.platform.errors import ExternalUnavailable, NotConfigured, Unauthorized
 
 if TYPE_CHECKING:
     import httpx
+    import jwt
 
 log = logging.getLogger("mas.identity")
 
@@ -87,6 +86,8 @@ class GoogleIdentityProvider:
     async def verify_id_token(self, id_token: str) -> GoogleIdentity:
         if not self.configured:
             raise NotConfigured("Google sign-in")
+        import jwt  # with its crypto backends (~30 ms): at the first sign-in, not at start-up
+
         try:
             header = jwt.get_unverified_header(id_token)
         except jwt.InvalidTokenError:
@@ -103,6 +104,8 @@ class GoogleIdentityProvider:
     # --- claims -------------------------------------------------------------------------------
 
     def _decode(self, id_token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        import jwt
+
         try:
             return jwt.decode(
                 id_token,
@@ -219,6 +222,8 @@ class GoogleIdentityProvider:
 
 def parse_jwks(document: Any) -> dict[str, jwt.PyJWK]:
     """The RS256 signing keys of a JWKS document by key id; unusable entries are skipped."""
+    import jwt
+
     entries = document.get("keys") if isinstance(document, dict) else None
     keys: dict[str, jwt.PyJWK] = {}
     for entry in entries if isinstance(entries, list) else []:

@@ -13,7 +13,6 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-import jwt
 import msgspec
 
 from mas.core.identity.ports import AccessTokenClaims
@@ -42,6 +41,8 @@ class JwtCodec:
             key: value for key, value in msgspec.to_builtins(claims).items() if value is not None
         }
         payload["iss"] = self._issuer
+        import jwt  # ~30 ms with its crypto backends: loaded by the first token, not at start-up
+
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> AccessTokenClaims:
@@ -61,6 +62,8 @@ class JwtCodec:
         return claims
 
     def _verify(self, token: str) -> AccessTokenClaims:
+        import jwt
+
         try:
             payload = jwt.decode(
                 token,

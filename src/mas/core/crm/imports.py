@@ -1,24 +1,28 @@
 """CSV lead imports: upload → preview (proposed mapping) → edit mapping → commit → run → progress
 → error CSV (spec §3, §4, §9).
 
-The run streams the file in chunks; each chunk is one transaction that writes the leads, intakes,
-activities and tags set-based (``ImportRepository.write_chunk``) together with the batch's
-counters. The counters are the resume point: a retried run skips the rows they already count,
-and intake uniqueness on (CSV, ``batch:<id>:<row>``) makes a replayed row a no-op anyway.
-Parsing runs in a worker thread one chunk ahead of the database, so PostgreSQL and Python work
-at the same time (``import_engine``).
+The run streams the file in windows of ``writers * chunk_rows`` rows. A window is split into
+parts that cannot end in the same lead (``import_partition``); each part is one transaction
+that writes the leads, intakes, activities and tags set-based (``ImportRepository.write_chunk``)
+together with the batch's counters, and the parts run at the same time on PostgreSQL. Once all
+of a window's parts are committed the batch's ``resume_row`` moves past it: a retried run starts
+at the first unfinished window, and intake uniqueness on (CSV, ``batch:<id>:<row>``) makes a
+replayed row a no-op (a rejected row is kept, and counted, once). Parsing runs in a worker
+thread one window ahead of the database, so PostgreSQL and Python work at the same time
+(``import_engine``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import io
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mas.core.crm.events import LeadsImported
 from mas.core.crm.import_engine import (
@@ -30,6 +34,7 @@ from mas.core.crm.import_engine import (
     scan,
     write_with_retry,
 )
+from mas.core.crm.import_partition import Identities, split
 from mas.core.crm.import_rules import (
     MAX_UPLOAD_ROWS,
     IntakeRow,
@@ -50,7 +55,7 @@ from mas.core.crm.model import (
     slugify_tag,
 )
 from mas.core.crm.phones import PhoneNormalizer
-from mas.core.crm.ports.imports import IntakeTarget
+from mas.core.crm.ports.imports import IntakeTarget, LeadKeys
 from mas.core.crm.ports.uow import CrmUnitOfWork
 from mas.core.crm.tasks import IMPORT_BATCH, BatchRef
 from mas.core.identity.policy import Caller, Role
@@ -77,7 +82,20 @@ DONE = frozenset(
 )
 
 Opener = Callable[[], BinaryIO]
+Window = tuple[list[IntakeRow], list[RejectedRow], int, Identities | None]
 ChunkHook = Callable[[ImportBatch], None]
+
+
+async def _settle(*tasks: asyncio.Future[Any] | None) -> None:
+    """Wait for tasks still running when a run fails; what they raise is logged (the failure
+    that ended the run is the one raised)."""
+    running = [task for task in tasks if task is not None]
+    if not running:
+        return
+    await asyncio.wait(running)
+    for task in running:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("crm.import_task_failed", extra={"error": repr(error)})
 
 
 class ImportService:
@@ -90,6 +108,7 @@ class ImportService:
         phones: PhoneNormalizer,
         jobs: Enqueuer,
         chunk_rows: int = CHUNK_ROWS,
+        writers: int = 1,
     ) -> None:
         self._uow = uow
         self._storage = storage
@@ -97,7 +116,11 @@ class ImportService:
         self._phones = phones
         self._jobs = jobs
         self.chunk_rows = chunk_rows
-        """Rows per transaction of a run (and a resume point after each)."""
+        """Rows per transaction of a run, about."""
+        self.writers = writers
+        """Transactions writing at the same time: a window of ``writers * chunk_rows`` rows is
+        split into that many independent parts (``import_partition``), and the run resumes
+        after each window."""
 
     # --- upload, preview, mapping, commit, cancel ---------------------------------------------
 
@@ -292,15 +315,93 @@ class ImportService:
         with stream:
             shape = read_shape(stream)
             rules = RowRules(shape.headers, batch.column_map, self._phones, f"batch:{batch.id}:")
-            chunks = chunked(records(stream, shape), rules, rows_done(batch), self.chunk_rows)
+            window = self.chunk_rows * self.writers
+            chunks = chunked(records(stream, shape), rules, batch.resume_row, window)
+            # The rows' own links are found in the parsing thread too, ahead of the database.
+            windows = (
+                (rows, rejected, last_row, Identities(rows) if self.writers > 1 else None)
+                for rows, rejected, last_row in chunks
+            )
             # Closed in this order on any exit: the reader thread, the parser, then the file.
             with contextlib.closing(chunks):
-                async with contextlib.aclosing(prefetch(chunks)) as ahead:
-                    async for rows, rejected, last_row in ahead:
-                        batch = await self._write(target, rows, rejected, last_row)
-                        if on_chunk is not None:
-                            on_chunk(batch)
+                async with contextlib.aclosing(prefetch(windows)) as ahead:
+                    await self._write_windows(target, ahead, on_chunk)
         return await self._finish(batch_id)
+
+    async def _write_windows(
+        self, target: IntakeTarget, ahead: AsyncIterator[Window], on_chunk: ChunkHook | None
+    ) -> None:
+        """Each window in turn. With several writers, the next window's links are read while
+        this one is written (``import_partition.split`` says why that is enough)."""
+        window = await anext(ahead, None)
+        planned: asyncio.Task[list[LeadKeys]] | None = None
+        previous: Identities | None = None
+        while window is not None:
+            rows, rejected, last_row, identities = window
+            links = await (planned or self._plan(target, window))
+            parts = (
+                split(rows, identities, links, self.writers, previous)
+                if identities is not None
+                else [rows]
+            )
+            writing = asyncio.ensure_future(self._write_window(target, parts, rejected, last_row))
+            planned = None
+            try:
+                following = await anext(ahead, None)
+                # One writer shares its connection with nothing: its plan waits for its turn.
+                if following is not None and self.writers > 1:
+                    planned = self._plan(target, following)
+                batch = await writing
+                if on_chunk is not None:
+                    on_chunk(batch)
+            except BaseException:
+                # Transactions still open end (commit or roll back) before the failure leaves.
+                await _settle(writing, planned)
+                raise
+            window, previous = following, identities
+
+    def _plan(self, target: IntakeTarget, window: Window) -> asyncio.Task[list[LeadKeys]]:
+        """Started now: fresh statistics for the matching (in a transaction of its own: it locks
+        them until its commit), and the live leads linked to the window's rows."""
+        rows, identities = window[0], window[3]
+
+        async def plan() -> list[LeadKeys]:
+            async with self._uow() as uow:
+                await uow.imports.refresh_statistics(target.may_replay)
+                links: list[LeadKeys] = []
+                if identities is not None and len(rows) > 1:
+                    links = await uow.imports.linked_leads(*identities.lookup())
+                await uow.commit()
+            return links
+
+        return asyncio.ensure_future(plan())
+
+    async def _write_window(
+        self,
+        target: IntakeTarget,
+        parts: list[list[IntakeRow]],
+        rejected: list[RejectedRow],
+        last_row: int,
+    ) -> ImportBatch:
+        """A window of rows, in independent parts written at the same time; the batch resumes
+        after the window once every part is committed."""
+        if len(parts) <= 1:
+            rows = parts[0] if parts else []
+            return await self._write(target, rows, rejected, last_row, resume=True)
+        results = await asyncio.gather(
+            *(
+                self._write(target, part, rejected if at == 0 else [], last_row, resume=False)
+                for at, part in enumerate(parts)
+            ),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            # The parts that committed stay: the run resumes at the window, and replays them.
+            for other in failures[1:]:
+                log.warning("crm.import_part_failed", extra={"error": repr(other)})
+            raise failures[0]
+        return await self._resume_after(target, last_row)
 
     async def _write(
         self,
@@ -308,21 +409,36 @@ class ImportService:
         rows: list[IntakeRow],
         rejected: list[RejectedRow],
         last_row: int,
+        *,
+        resume: bool,
     ) -> ImportBatch:
-        """One chunk and the batch's counters (the resume point) in one transaction."""
+        """Rows and the batch's counters in one transaction; ``resume``: these were the window's
+        last rows to write, and the run resumes after them."""
         assert target.batch_id is not None
         batch_id = target.batch_id
 
         async def work(uow: CrmUnitOfWork) -> ImportBatch:
             outcome = await uow.imports.write_chunk(target, rows, rejected, self._clock.now())
-            batch = await uow.imports.get(batch_id)
+            batch = await uow.imports.get(batch_id, for_update=True)
             assert batch is not None
             apply_outcome(batch, outcome)
             batch.total_rows = max(batch.total_rows, last_row)
+            if resume:
+                batch.resume_row = max(batch.resume_row, last_row)
             await uow.imports.save(batch)
             return batch
 
         return await write_with_retry(self._uow, work)
+
+    async def _resume_after(self, target: IntakeTarget, last_row: int) -> ImportBatch:
+        assert target.batch_id is not None
+        async with self._uow() as uow:
+            batch = await uow.imports.get(target.batch_id, for_update=True)
+            assert batch is not None
+            batch.resume_row = max(batch.resume_row, last_row)
+            await uow.imports.save(batch)
+            await uow.commit()
+        return batch
 
     async def mark_failed(self, batch_id: uuid.UUID, error: str) -> None:
         """The run gave up (its job is dead): FAILED, retryable with ``commit``/``retry``."""
@@ -346,6 +462,7 @@ class ImportService:
             if batch.status in DONE:
                 return batch, True
             resumed = batch.status is not ImportStatus.QUEUED or rows_done(batch) > 0
+            resumed = resumed or batch.resume_row > 0
             resumed = resumed or batch.last_error is not None
             if batch.status is ImportStatus.FAILED:
                 batch.move(ImportStatus.QUEUED)  # a retried job run of a failed batch

@@ -435,6 +435,8 @@ class ImportBatch(msgspec.Struct, kw_only=True):
     headers: list[str] = []
     preview: list[dict[str, str]] = []
     total_rows: int = 0
+    resume_row: int = 0
+    """A run resumes after this many rows: every row up to it is written (and counted)."""
     created_count: int = 0
     merged_count: int = 0
     rejected_count: int = 0

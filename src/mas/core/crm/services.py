@@ -71,6 +71,8 @@ class CrmPorts:
     """How the CRM's mails go out (code templates ``MAIL_TEMPLATES``, in the caller's unit)."""
     zone: str = "Asia/Kolkata"
     ip_pepper: str = ""
+    import_writers: int = 1
+    """Transactions that may write one import's rows at the same time."""
 
 
 def build_crm(ports: CrmPorts) -> CrmServices:
@@ -120,7 +122,12 @@ def build_crm(ports: CrmPorts) -> CrmServices:
         ),
         targets=TargetService(uow=ports.uow, clock=ports.clock, zone=ports.zone),
         imports=ImportService(
-            uow=uow, storage=ports.storage, clock=clock, phones=phones, jobs=ports.jobs
+            uow=uow,
+            storage=ports.storage,
+            clock=clock,
+            phones=phones,
+            jobs=ports.jobs,
+            writers=ports.import_writers,
         ),
         vendor_leads=VendorLeadService(uow=uow, clock=clock, phones=phones, jobs=ports.jobs),
         config=SystemConfig(ports.uow, ports.clock),

@@ -191,6 +191,7 @@ class VendorLeadService:
                 parsed = [to_row(rules, n, lead) for n, lead in enumerate(received, start=1)]
                 rows = [p for p in parsed if isinstance(p, IntakeRow)]
                 rejected = [p for p in parsed if isinstance(p, RejectedRow)]
+                await uow.imports.refresh_statistics(replay=False)  # one writer: in its unit
                 return await uow.imports.write_chunk(target, rows, rejected, self._clock.now())
 
             outcome = await write_with_retry(self._uow, work)

@@ -37,6 +37,7 @@ the staged row and the merge rule as SQL (``bulk_merge_sql``).
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import os
 import time
@@ -46,7 +47,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, text
+from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,7 +58,7 @@ from mas.adapters.db.crm.bulk_merge_sql import PG, ROW_TEXT, SQLITE, STAGE_COLUM
 from mas.adapters.db.crm.bulk_sql import CompiledSteps, compiled_steps
 from mas.core.crm.import_rules import IntakeRow, RejectedRow
 from mas.core.crm.model import IntakeChannel
-from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, WriteConflict
+from mas.core.crm.ports.imports import ChunkOutcome, IntakeTarget, LeadKeys, WriteConflict
 from mas.core.platform.ids import uuid7
 
 
@@ -125,8 +126,16 @@ def _id_bytes(value: int) -> bytes:
     return value.to_bytes(16, "big")
 
 
+# Rows from which the staged records are built in a thread: the event loop stays free for the
+# statements of the import's other writers meanwhile.
+_RECORDS_IN_THREAD = 2_000
+
+
 async def _stage(conn: AsyncConnection, dialect: Dialect, rows: list[IntakeRow]) -> None:
-    records = _records(rows, dialect is PG)
+    if len(rows) >= _RECORDS_IN_THREAD:
+        records = await asyncio.to_thread(_records, rows, dialect is PG)
+    else:
+        records = _records(rows, dialect is PG)
     if dialect is PG:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
@@ -177,14 +186,14 @@ async def write_chunk(
         outcome = ChunkOutcome()
         if rows:
             outcome = await _apply(conn, compiled, target, rows, now)
-        await _reject(conn, target, rejected, now)
+        counted = await _reject(conn, target, rejected, now)
     except IntegrityError as exc:
         raise WriteConflict(f"a unique index refused a write: {exc.orig}") from exc
     except DBAPIError as exc:
         if _is_race(exc):
             raise WriteConflict(f"lost a race: {exc.orig}") from exc
         raise
-    outcome.rejected = dict(Counter(r.reason for r in rejected))
+    outcome.rejected = dict(Counter(r.reason for r in counted))
     return outcome
 
 
@@ -203,13 +212,59 @@ _MATCHED_ON = {
 }
 
 
-async def _refresh_statistics(conn: AsyncConnection, tables: list[str]) -> None:
+async def refresh_statistics(conn: AsyncConnection, replay: bool) -> None:
     """ANALYZE the tables an import matches against once they have doubled in size since their
-    last statistics. A first import into an empty pool grows ``raw_leads`` from nothing within
+    last statistics (PostgreSQL; ``lead_intakes`` only for a run that may replay: nothing else
+    reads it). A first import into an empty pool grows ``raw_leads`` from nothing within
     minutes, before autovacuum looks; planned as if still empty, a match against it becomes a
-    scan of the whole table per row instead of an index look-up."""
+    scan of the whole table per row instead of an index look-up.
+
+    ANALYZE holds its lock until the transaction ends, so writers that run at the same time
+    call this in a short transaction of its own first, not each in its chunk."""
+    if conn.dialect.name != "postgresql":
+        return
+    tables = ["raw_leads", "lead_intakes"] if replay else ["raw_leads"]
     for (table,) in (await conn.execute(_GROWN, {"tables": tables})).all():
         await conn.execute(text(f"ANALYZE {table} ({_MATCHED_ON[table]})"))
+
+
+# Each key against its own partial index; arrays, not one parameter per key (a window of
+# 20,000 rows has more keys than a statement may have parameters).
+_LINKED_PG = text(
+    """SELECT phone_e164, phone_alt, email FROM raw_leads
+    WHERE deleted_at IS NULL AND phone_e164 IS NOT NULL AND phone_e164 = ANY(:phones)
+    UNION SELECT phone_e164, phone_alt, email FROM raw_leads
+    WHERE deleted_at IS NULL AND phone_alt IS NOT NULL AND phone_alt = ANY(:phones)
+    UNION SELECT phone_e164, phone_alt, email FROM raw_leads
+    WHERE deleted_at IS NULL AND email IS NOT NULL AND email = ANY(:emails)"""
+).bindparams(
+    bindparam("phones", type_=postgresql.ARRAY(Text)),
+    bindparam("emails", type_=postgresql.ARRAY(Text)),
+)
+_LINKED_SQLITE = text(
+    """SELECT phone_e164, phone_alt, email FROM raw_leads WHERE deleted_at IS NULL
+    AND (phone_e164 IN :phones OR phone_alt IN :phones OR email IN :emails)"""
+).bindparams(bindparam("phones", expanding=True), bindparam("emails", expanding=True))
+_SQLITE_KEYS = 400  # per statement and list: well under SQLite's parameter limit
+
+
+async def linked_leads(
+    conn: AsyncConnection, phones: list[str], emails: list[str]
+) -> list[LeadKeys]:
+    """The live leads with a phone or alternate phone in ``phones`` or an email in ``emails``."""
+    found: set[tuple[str | None, str | None, str | None]] = set()
+    if conn.dialect.name == "postgresql":
+        found.update(
+            (await conn.execute(_LINKED_PG, {"phones": phones, "emails": emails})).tuples()
+        )
+    else:
+        for at in range(0, max(len(phones), len(emails)), _SQLITE_KEYS):
+            some = {
+                "phones": phones[at : at + _SQLITE_KEYS] or [""],
+                "emails": emails[at : at + _SQLITE_KEYS] or [""],
+            }
+            found.update((await conn.execute(_LINKED_SQLITE, some)).tuples())
+    return [LeadKeys(phone, alt, email) for phone, alt, email in sorted(found, key=str)]
 
 
 def _is_race(exc: DBAPIError) -> bool:
@@ -234,10 +289,6 @@ async def _apply(
             result = await conn.execute(statement, params)
         return result
 
-    if compiled.dialect is PG:
-        # lead_intakes is read only by the replay check of a resumed run.
-        tables = ["raw_leads", "lead_intakes"] if target.may_replay else ["raw_leads"]
-        await _refresh_statistics(conn, tables)
     for statement in compiled.create:
         await conn.execute(statement)
     await _stage(conn, compiled.dialect, rows)
@@ -285,24 +336,31 @@ async def _apply(
 
 async def _reject(
     conn: AsyncConnection, target: IntakeTarget, rejected: list[RejectedRow], now: datetime
-) -> None:
+) -> list[RejectedRow]:
+    """Keep the rejected rows; answer those kept now (not by an earlier run of the batch)."""
     if not rejected:
-        return
+        return []
     if target.channel is IntakeChannel.VENDOR:
         by_reason: dict[str, list[uuid.UUID]] = {}
         for row in rejected:
             if row.source_id is not None:
                 by_reason.setdefault(row.reason, []).append(row.source_id)
         table = Base.metadata.tables["vendor_leads"]
+        marked: set[uuid.UUID] = set()
         for reason, ids in by_reason.items():
-            await conn.execute(
-                table.update()
-                .where(table.c.id.in_(ids), table.c.status == "RECEIVED")
-                .values(status="REJECTED", reject_reason=reason, updated_at=now)
+            marked.update(
+                (
+                    await conn.execute(
+                        table.update()
+                        .where(table.c.id.in_(ids), table.c.status == "RECEIVED")
+                        .values(status="REJECTED", reject_reason=reason, updated_at=now)
+                        .returning(table.c.id)
+                    )
+                ).scalars()
             )
-        return
+        return [row for row in rejected if row.source_id in marked]
     if target.batch_id is None:
-        return
+        return rejected
     table = Base.metadata.tables["lead_import_rows"]
     values = [
         {
@@ -318,4 +376,6 @@ async def _reject(
         for row in rejected
     ]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    await conn.execute(insert(table).on_conflict_do_nothing(), values)
+    statement = insert(table).on_conflict_do_nothing().returning(table.c.row_no)
+    kept = set((await conn.execute(statement, values)).scalars())
+    return [row for row in rejected if row.row_no in kept]

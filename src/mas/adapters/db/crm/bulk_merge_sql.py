@@ -94,7 +94,7 @@ PG = Dialect(
     actor="CAST(:actor AS uuid)",
     json="jsonb",
     json_object="jsonb_build_object",
-    temp="ON COMMIT DROP",
+    temp="ON COMMIT DELETE ROWS",
 )
 SQLITE = Dialect(
     name="sqlite",

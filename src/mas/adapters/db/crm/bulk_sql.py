@@ -29,25 +29,11 @@ PHONE_ARBITER = "(phone_e164) WHERE deleted_at IS NULL AND phone_e164 IS NOT NUL
 EMAIL_ARBITER = "(email) WHERE deleted_at IS NULL AND phone_e164 IS NULL AND email IS NOT NULL"
 
 
-def _create(d: Dialect) -> list[str]:
-    row_text = ", ".join(
-        f"{name} text{' NOT NULL' if name in REQUIRED else ''}" for name in ROW_TEXT
-    )
-    json_text = ", ".join(f"{name} text" for name in JSON_FIELDS)
+def _rows_select() -> str:
+    """Each row with its lead and outcome: the first row of a new lead CREATED it, the first
+    row merged into a lost lead REOPENED it, every other row MERGED (``imp_rows``)."""
     row_values = ", ".join(f"staged.{name}" for name in (*ROW_TEXT, *JSON_FIELDS))
-    statements = [
-        f"""CREATE TEMP TABLE imp_stage (
-            row_no integer PRIMARY KEY, ref text NOT NULL, source_id {d.uuid}, grp integer NOT NULL,
-            {row_text}, {json_text}, payload text NOT NULL,
-            lead_new {d.uuid} NOT NULL, intake_id {d.uuid} NOT NULL, activity_id {d.uuid} NOT NULL,
-            replayed boolean NOT NULL DEFAULT FALSE) {d.temp}""",
-        f"""CREATE TEMP TABLE imp_target (
-            grp integer PRIMARY KEY, first integer NOT NULL, phone text, email text, alt text,
-            lead_id {d.uuid}, fresh boolean NOT NULL DEFAULT FALSE, parent integer, was text,
-            lead_first integer) {d.temp}""",
-        # Each row with its lead and outcome: the first row of a new lead CREATED it, the first
-        # row merged into a lost lead REOPENED it, every other row MERGED.
-        f"""CREATE TEMP VIEW imp_rows AS
+    return f"""
             SELECT staged.row_no, staged.ref, {row_values}, staged.payload, staged.intake_id,
                 staged.activity_id, target.lead_id, target.was,
                 CASE WHEN target.fresh AND staged.row_no = target.first THEN 'CREATED'
@@ -55,10 +41,35 @@ def _create(d: Dialect) -> list[str]:
                         AND target.was IN {REOPENING} THEN 'REOPENED'
                     ELSE 'MERGED' END AS outcome
             FROM imp_stage AS staged JOIN imp_target AS target ON target.grp = staged.grp
-            WHERE NOT staged.replayed""",
+            WHERE NOT staged.replayed"""
+
+
+def _create(d: Dialect) -> list[str]:
+    """The chunk's work tables. PostgreSQL: made once per connection and emptied at each
+    commit (no catalog writes per chunk, which two writers at once would queue on), emptied
+    here too for a chunk inside a longer transaction; ``imp_rows`` is a CTE of the statements
+    that read it. SQLite: made per chunk, with ``imp_rows`` a view, and dropped after it."""
+    row_text = ", ".join(
+        f"{name} text{' NOT NULL' if name in REQUIRED else ''}" for name in ROW_TEXT
+    )
+    json_text = ", ".join(f"{name} text" for name in JSON_FIELDS)
+    create = "CREATE TEMP TABLE IF NOT EXISTS" if d is PG else "CREATE TEMP TABLE"
+    statements = [
+        f"""{create} imp_stage (
+            row_no integer PRIMARY KEY, ref text NOT NULL, source_id {d.uuid}, grp integer NOT NULL,
+            {row_text}, {json_text}, payload text NOT NULL,
+            lead_new {d.uuid} NOT NULL, intake_id {d.uuid} NOT NULL, activity_id {d.uuid} NOT NULL,
+            replayed boolean NOT NULL DEFAULT FALSE) {d.temp}""",
+        f"""{create} imp_target (
+            grp integer PRIMARY KEY, first integer NOT NULL, phone text, email text, alt text,
+            lead_id {d.uuid}, fresh boolean NOT NULL DEFAULT FALSE, parent integer, was text,
+            lead_first integer) {d.temp}""",
     ]
-    if d is SQLITE:
+    if d is PG:
+        statements += ["DELETE FROM imp_stage", "DELETE FROM imp_target"]
+    else:
         statements += [
+            f"CREATE TEMP VIEW imp_rows AS {_rows_select()}",
             "CREATE INDEX temp.imp_stage_grp ON imp_stage (grp)",
             "CREATE INDEX temp.imp_target_email ON imp_target (email)",
             "CREATE INDEX temp.imp_target_lead ON imp_target (lead_id)",
@@ -311,8 +322,23 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
                 (SELECT count(*) FROM imp_stage WHERE replayed)
             FROM imp_target"""
         ],
-        "drop": ["DROP VIEW imp_rows", "DROP TABLE imp_stage", "DROP TABLE imp_target"],
+        "drop": (
+            []
+            if d is PG
+            else ["DROP VIEW imp_rows", "DROP TABLE imp_stage", "DROP TABLE imp_target"]
+        ),
     }
+
+
+def _with_rows(sql: str) -> str:
+    """A PostgreSQL statement that reads ``imp_rows`` with it as its first CTE."""
+    if "imp_rows" not in sql:
+        return sql
+    rows = f"imp_rows AS ({_rows_select()})"
+    body = sql.lstrip()
+    if body.startswith("WITH "):
+        return f"WITH {rows}, {body[5:]}"
+    return f"WITH {rows} {body}"
 
 
 def _typed(sql: str) -> Any:
@@ -335,7 +361,10 @@ class CompiledSteps:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.create = [text(sql) for sql in _create(dialect)]
-        self.steps = {name: [_typed(sql) for sql in sqls] for name, sqls in _steps(dialect).items()}
+        ctes = _with_rows if dialect is PG else str
+        self.steps = {
+            name: [_typed(ctes(sql)) for sql in sqls] for name, sqls in _steps(dialect).items()
+        }
 
 
 _COMPILED: dict[str, CompiledSteps] = {}

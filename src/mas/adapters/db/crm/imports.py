@@ -28,6 +28,7 @@ from mas.core.crm.ports.imports import (
     VENDOR_PAYLOAD_FIELDS,
     ChunkOutcome,
     IntakeTarget,
+    LeadKeys,
     ReceivedVendorLead,
     VendorLeadIn,
 )
@@ -62,12 +63,9 @@ class SqlImportRepository:
         values = _values(batch)
         await self._s.execute(insert(BATCHES).values(**values, updated_at=batch.created_at))
 
-    async def get(self, batch_id: uuid.UUID) -> ImportBatch | None:
-        row = (
-            await self._s.execute(
-                select(*[BATCHES.c[n] for n in _BATCH_FIELDS]).where(BATCHES.c.id == batch_id)
-            )
-        ).first()
+    async def get(self, batch_id: uuid.UUID, *, for_update: bool = False) -> ImportBatch | None:
+        query = select(*[BATCHES.c[n] for n in _BATCH_FIELDS]).where(BATCHES.c.id == batch_id)
+        row = (await self._s.execute(query.with_for_update() if for_update else query)).first()
         return msgspec.convert(dict(row._mapping), ImportBatch) if row else None
 
     async def save(self, batch: ImportBatch) -> None:
@@ -111,6 +109,13 @@ class SqlImportRepository:
     ) -> ChunkOutcome:
         conn = await self._s.connection()
         return await bulk_leads.write_chunk(conn, target, rows, rejected, now)
+
+    async def refresh_statistics(self, replay: bool) -> None:
+        await bulk_leads.refresh_statistics(await self._s.connection(), replay)
+
+    async def linked_leads(self, phones: list[str], emails: list[str]) -> list[LeadKeys]:
+        conn = await self._s.connection()
+        return await bulk_leads.linked_leads(conn, phones, emails)
 
     async def rejected_rows(self, batch_id: uuid.UUID) -> list[RejectedRow]:
         rows = await self._s.execute(

@@ -207,6 +207,7 @@ class LeadImportBatchRow(Base):
     headers: Mapped[list[str]] = mapped_column(JsonB, default=list)
     preview: Mapped[list[dict[str, str]]] = mapped_column(JsonB, default=list)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    resume_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_count: Mapped[int] = mapped_column(Integer, default=0)
     merged_count: Mapped[int] = mapped_column(Integer, default=0)
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -38,6 +38,7 @@ from mas.core.crm.ports.imports import (
     VENDOR_PAYLOAD_FIELDS,
     ChunkOutcome,
     IntakeTarget,
+    LeadKeys,
     ReceivedVendorLead,
     VendorLeadIn,
 )
@@ -64,7 +65,7 @@ class FakeImportRepository(Rows):
         self._before_write()
         self._t.batches[batch.id] = copy.deepcopy(batch)
 
-    async def get(self, batch_id: uuid.UUID) -> ImportBatch | None:
+    async def get(self, batch_id: uuid.UUID, *, for_update: bool = False) -> ImportBatch | None:
         return copy.deepcopy(self._t.batches.get(batch_id))
 
     async def save(self, batch: ImportBatch) -> None:
@@ -111,9 +112,25 @@ class FakeImportRepository(Rows):
             self._before_write()
             self._take_in(target, row, now, outcome)
             taken.add((target.channel, row.ref[:100]))
-        self._reject(target, rejected, now)
-        outcome.rejected = dict(Counter(r.reason for r in rejected))
+        counted = self._reject(target, rejected, now)
+        outcome.rejected = dict(Counter(r.reason for r in counted))
         return outcome
+
+    async def refresh_statistics(self, replay: bool) -> None:
+        """Nothing is planned in memory."""
+
+    async def linked_leads(self, phones: list[str], emails: list[str]) -> list[LeadKeys]:
+        wanted_phones, wanted_emails = set(phones), set(emails)
+        return [
+            LeadKeys(lead.phone_e164, lead.phone_alt, lead.email)
+            for lead in self._t.leads.values()
+            if lead.deleted_at is None
+            and (
+                lead.phone_e164 in wanted_phones
+                or lead.phone_alt in wanted_phones
+                or lead.email in wanted_emails
+            )
+        ]
 
     def _take_in(
         self, target: IntakeTarget, row: IntakeRow, now: datetime, outcome: ChunkOutcome
@@ -191,20 +208,29 @@ class FakeImportRepository(Rows):
             vendor_lead.status = "IMPORTED" if kind is IntakeOutcome.CREATED else "DUPLICATE"
             vendor_lead.raw_lead_id = lead.id
 
-    def _reject(self, target: IntakeTarget, rejected: list[RejectedRow], now: datetime) -> None:
+    def _reject(
+        self, target: IntakeTarget, rejected: list[RejectedRow], now: datetime
+    ) -> list[RejectedRow]:
+        """Keep the rejected rows; answer those kept now (not by an earlier run)."""
         if not rejected:
-            return
+            return []
         self._before_write()
+        counted = []
         if target.channel is IntakeChannel.VENDOR:
             for row in rejected:
                 found = self._t.vendor_leads.get(row.source_id) if row.source_id else None
                 if found is not None and found.status == "RECEIVED":
                     found.status, found.reject_reason = "REJECTED", row.reason
-            return
-        if target.batch_id is not None:
-            kept = self._t.rejected_rows.setdefault(target.batch_id, {})
-            for row in rejected:
-                kept.setdefault(row.row_no, row)
+                    counted.append(row)
+            return counted
+        if target.batch_id is None:
+            return rejected
+        kept = self._t.rejected_rows.setdefault(target.batch_id, {})
+        for row in rejected:
+            if row.row_no not in kept:
+                kept[row.row_no] = row
+                counted.append(row)
+        return counted
 
     # --- vendor leads ------------------------------------------------------------------------
 

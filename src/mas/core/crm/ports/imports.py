@@ -42,6 +42,14 @@ class ChunkOutcome(msgspec.Struct, kw_only=True):
     rejected: dict[str, int] = {}
 
 
+class LeadKeys(msgspec.Struct, frozen=True, gc=False):
+    """The keys a live lead is matched on by an intake."""
+
+    phone: str | None
+    phone_alt: str | None
+    email: str | None
+
+
 class VendorLeadIn(LeadContact, kw_only=True):
     """A lead as a vendor sends it (``POST /api/vendor/leads``): no alternate phone, and the
     session year as free text (one that is not ``2025-26`` ends in ``extra_data`` at the pull)."""
@@ -70,7 +78,10 @@ class ReceivedVendorLead(msgspec.Struct, frozen=True, kw_only=True):
 class ImportRepository(Protocol):
     async def add(self, batch: ImportBatch) -> None: ...
 
-    async def get(self, batch_id: uuid.UUID) -> ImportBatch | None: ...
+    async def get(self, batch_id: uuid.UUID, *, for_update: bool = False) -> ImportBatch | None:
+        """The batch; ``for_update``: its row locked until the transaction ends (writers adding
+        to its counters at the same time take turns instead of overwriting each other)."""
+        ...
 
     async def save(self, batch: ImportBatch) -> None: ...
 
@@ -91,10 +102,23 @@ class ImportRepository(Protocol):
     ) -> ChunkOutcome:
         """Apply the merge rules to ``rows`` set-based, in this unit's transaction.
 
-        Replay-safe: a row whose intake (channel, ref) exists is not applied again. Raises
+        Replay-safe: a row whose intake (channel, ref) exists is not applied again, and a
+        rejected CSV row already kept for the batch is not counted again. Raises
         ``WriteConflict`` when a concurrent writer won a race; the caller rolls back and retries.
         Rejected CSV rows are kept under ``target.batch_id``; rejected vendor rows are marked.
         """
+        ...
+
+    async def refresh_statistics(self, replay: bool) -> None:
+        """Bring the planner's statistics of the tables an intake matches against up to date
+        if they have grown since (``replay``: the intakes too). Several writers at once: call
+        it in a transaction of its own before they start (it locks the statistics until
+        commit)."""
+        ...
+
+    async def linked_leads(self, phones: list[str], emails: list[str]) -> list[LeadKeys]:
+        """The live leads whose phone or alternate phone is in ``phones`` or whose email is in
+        ``emails`` (every such lead, not only the one an intake would pick)."""
         ...
 
     async def rejected_rows(self, batch_id: uuid.UUID) -> list[RejectedRow]: ...
