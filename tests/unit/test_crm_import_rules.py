@@ -251,7 +251,14 @@ def test_chunks_skip_the_rows_already_counted() -> None:
     assert [last for _, _, last in chunks] == [7, 10, 11]
 
 
-def test_counters_are_the_resume_point() -> None:
+def test_a_smaller_first_chunk_then_full_ones() -> None:
+    cells = [["P", f"98765{i:05d}", "", "", ""] for i in range(1, 11)]
+    chunks = list(chunked(iter(cells), rules(), skip=1, size=4, first=2))
+    numbers = [[r.row_no for r in accepted + rejected] for accepted, rejected, _ in chunks]
+    assert numbers == [[2, 3], [4, 5, 6, 7], [8, 9, 10]]
+
+
+def test_counters_add_up() -> None:
     batch = ImportBatch(
         id=__import__("uuid").uuid4(),
         uploaded_by=None,

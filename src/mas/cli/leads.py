@@ -53,7 +53,15 @@ def import_(
     started = time.perf_counter()
     with file.open("rb") as head, file.open("rb") as body:
         batch, rejected_csv = _import(
-            file.name, head, body, file.stat().st_size, pool, overrides, tag, quiet=json
+            file.name,
+            head,
+            body,
+            file.stat().st_size,
+            pool,
+            overrides,
+            tag,
+            quiet=json,
+            want_errors=errors_out is not None,
         )
     seconds = time.perf_counter() - started
     if errors_out is not None and rejected_csv is not None:
@@ -98,6 +106,7 @@ async def _import(
     tags: list[str],
     *,
     quiet: bool,
+    want_errors: bool,
 ) -> tuple[Any, bytes | None]:
     async with container() as c:
         batch = await c.crm.imports.prepare_local(
@@ -109,7 +118,7 @@ async def _import(
         else:
             batch = await _run_with_progress(c, batch.id, body, size)
         rejected = None
-        if batch.rejected_count:
+        if batch.rejected_count and want_errors:
             rejected = await c.crm.imports.errors_csv(CONSOLE, batch.id)
     return batch, rejected
 

@@ -108,9 +108,11 @@ async def prefetch(items: Iterator[T]) -> AsyncGenerator[T, None]:
 
 
 def chunked(
-    cells: Iterator[list[str]], rules: RowRules, skip: int, size: int
+    cells: Iterator[list[str]], rules: RowRules, skip: int, size: int, first: int | None = None
 ) -> Generator[Chunk, None, None]:
-    """(accepted, rejected, last row number) per ``size`` rows after the first ``skip`` rows."""
+    """(accepted, rejected, last row number) per ``size`` rows after the first ``skip`` rows;
+    the first chunk ``first`` rows (the database waits for it: a small one starts it sooner)."""
+    want = first or size
     rows: list[IntakeRow] = []
     rejected: list[RejectedRow] = []
     row_no = 0
@@ -122,9 +124,9 @@ def chunked(
             rows.append(parsed)
         else:
             rejected.append(parsed)
-        if len(rows) + len(rejected) >= size:
+        if len(rows) + len(rejected) >= want:
             yield rows, rejected, row_no
-            rows, rejected = [], []
+            rows, rejected, want = [], [], size
     if rows or rejected:
         yield rows, rejected, row_no
 

@@ -316,7 +316,10 @@ class ImportService:
             shape = read_shape(stream)
             rules = RowRules(shape.headers, batch.column_map, self._phones, f"batch:{batch.id}:")
             window = self.chunk_rows * self.writers
-            chunks = chunked(records(stream, shape), rules, batch.resume_row, window)
+            # Several writers: the first window is half a part, so they start while the parser
+            # reads the second.
+            first = max(self.chunk_rows // 2, 1) if self.writers > 1 else window
+            chunks = chunked(records(stream, shape), rules, batch.resume_row, window, first)
             # The rows' own links are found in the parsing thread too, ahead of the database.
             windows = (
                 (rows, rejected, last_row, Identities(rows) if self.writers > 1 else None)

@@ -22,7 +22,10 @@ phone, the same email). Then, in SQL, inside the caller's transaction:
    rows of a new lead's group merge into it the same way: duplicates inside the file end in the
    first row's lead;
 5. one intake per row (``ON CONFLICT DO NOTHING``); activities only for the intakes this
-   statement inserted (CREATED, or INTAKE_MERGED plus REOPENED); tags unioned.
+   statement inserted (CREATED, or INTAKE_MERGED plus REOPENED); tags unioned. A batch's first
+   run on PostgreSQL (no row can have its intake yet) inserts the intakes plainly and the
+   activities straight from the rows; a concurrent run of the same batch then fails the chunk on
+   the unique index, and the retry resumes with replays.
 
 Earlier chunks are existing leads to later ones, so duplicates across chunks merge the same way.
 On PostgreSQL the foreign keys of the new leads, intakes and activities are checked once per
@@ -315,7 +318,7 @@ async def _apply(
     await run("merge")
     leads_locked = may_skip and await bulk_parents.all_merged_locked(conn)
     async with bulk_parents.triggers_skipped(conn, leads_locked):
-        await run("journal")
+        await run("journal" if target.may_replay else "journal_first_run")
     if any(r.tags for r in rows):
         await run("row_tags")
     if target.default_tags:

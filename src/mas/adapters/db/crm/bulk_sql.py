@@ -195,6 +195,35 @@ def _journal(d: Dialect) -> list[str]:
     return [intakes, activities]
 
 
+def _journal_first_run() -> str:
+    """PostgreSQL, a batch's first run (no row can have its intake yet): one intake per row and
+    its activities, straight from the rows. A concurrent run of the same batch makes the unique
+    index refuse an intake: the chunk is retried, and the batch's job resumes with replays."""
+    return f"""
+        WITH intakes AS (
+            INSERT INTO lead_intakes (id, raw_lead_id, channel, channel_ref, outcome, payload,
+                created_at, updated_at)
+            SELECT intake_id, lead_id, CAST(:channel AS text), ref, outcome,
+                {PG.as_json("payload")}, {PG.now}, {PG.now}
+            FROM imp_rows)
+        INSERT INTO lead_activities (id, raw_lead_id, actor_id, type, summary, data,
+            occurred_at, created_at, updated_at)
+        SELECT activity_id, lead_id, {PG.actor},
+            CASE WHEN outcome = 'CREATED' THEN 'CREATED' ELSE 'INTAKE_MERGED' END,
+            CASE WHEN outcome = 'CREATED' THEN CAST(:created_text AS text)
+                ELSE CAST(:merged_text AS text) END,
+            jsonb_build_object('channel', CAST(:channel AS text), 'channel_ref', ref,
+                'source', CAST(:source AS text)),
+            {PG.now}, {PG.now}, {PG.now}
+        FROM imp_rows
+        UNION ALL
+        SELECT {PG.uuid7}, lead_id, {PG.actor}, 'REOPENED',
+            'Reopened by a re-inquiry (was ' || was || ')',
+            jsonb_build_object('from', was, 'to', '{REOPENED_AS.value}', 'channel_ref', ref),
+            {PG.now}, {PG.now}, {PG.now}
+        FROM imp_rows WHERE outcome = 'REOPENED'"""
+
+
 def _steps(d: Dialect) -> dict[str, list[str]]:
     each_tag = (
         "CROSS JOIN LATERAL jsonb_array_elements_text(CAST(arrival.tags AS jsonb)) "
@@ -285,6 +314,7 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
             WHERE lead.id = arrived.merged_into""",
         ],
         "journal": _journal(d),
+        "journal_first_run": [_journal_first_run()] if d is PG else _journal(d),
         "row_tags": [
             f"""
             INSERT INTO raw_lead_tags (id, raw_lead_id, tag_id, added_by, created_at, updated_at)
