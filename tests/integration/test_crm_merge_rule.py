@@ -100,6 +100,30 @@ CASES = [
         ],
     ),
     Case(
+        "of several arrivals with other numbers, the first one's becomes the alternate",
+        {"phone_e164": P, "email": "asha@example.com"},
+        [
+            {"phone_e164": Q, "email": "asha@example.com"},
+            {"phone_e164": A, "email": "asha@example.com"},
+        ],
+    ),
+    Case(
+        "an arrival whose alternate is the main phone brings its own number first",
+        {"phone_e164": P, "email": "asha@example.com"},
+        [
+            {"phone_e164": Q, "phone_alt": P, "email": "asha@example.com"},
+            {"phone_e164": A, "email": "asha@example.com"},
+        ],
+    ),
+    Case(
+        "a lead without a phone: the first number is the main one, the next the alternate",
+        {"email": "asha@example.com"},
+        [
+            {"phone_e164": P, "email": "asha@example.com"},
+            {"phone_e164": Q, "email": "asha@example.com"},
+        ],
+    ),
+    Case(
         "an arrival by email fills a lead without a phone",
         {"email": "asha@example.com", "city": ""},
         [{"email": "asha@example.com", "city": "Pune", "session_year": "2024-25"}],

@@ -9,15 +9,19 @@ phone, the same email). Then, in SQL, inside the caller's transaction:
 2. each group is matched to a live lead: its phone against lead phones, then against alternate
    phones, then its alternate phone against lead phones, then its email. Unmatched groups with
    a phone that share their email with an earlier unmatched group join it (the same person with
-   a second number). The first row of each remaining group inserts a new lead (``ON CONFLICT DO
-   NOTHING`` on the partial unique phone index: a group that lost to a concurrent intake is
-   matched again to the winner's lead);
+   a second number), and so do two whose one's alternate phone is the other's phone (what a
+   later chunk would match by the alternate). The first row of each remaining group inserts a
+   new lead (``ON CONFLICT DO NOTHING`` on the partial unique phone index: a group that lost to
+   a concurrent intake is matched again to the winner's lead);
 3. groups without a phone are matched by email (including the leads step 2 just created), the
    rest insert new leads the same way (partial unique email index);
 4. the leads merged into are locked in id order (PostgreSQL) and their status read; then every
    other row merges by the merge rule (``mas.core.crm.merge_rule``, from which the UPDATE is
-   generated): only empty fields are filled (first non-empty value in file order, a second
-   number becomes the alternate phone), ``extra_data`` keys are added, ``reinquiry_count`` grows
+   generated): only empty fields are filled (first non-empty value in file order; the first
+   row in file order that brings a number other than the lead's main one gives the alternate
+   phone), ``extra_data`` keys are added (those of the first row that has any, when several
+   rows of one chunk merge into one lead: the one case where the chunk is not the rows applied
+   one after the other), ``reinquiry_count`` grows
    by the rows merged, a lost lead reopens to NEW; owner and assignees never change. The later
    rows of a new lead's group merge into it the same way: duplicates inside the file end in the
    first row's lead;
@@ -299,7 +303,11 @@ async def _apply(
         await run("replays")
     await run("targets")
     await run("by_phone")
-    if (await run("fold")).rowcount:
+    folded = 0
+    for statement in steps["fold"]:
+        folded += (await conn.execute(statement, params)).rowcount
+    if folded:
+        await run("fold_one_step")
         await run("folded")
     # Foreign keys checked per chunk, not per row, where the role may (``bulk_parents``).
     may_skip = compiled.dialect is PG and await bulk_parents.may_skip_triggers(conn)

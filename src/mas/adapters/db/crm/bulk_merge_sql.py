@@ -74,6 +74,8 @@ class Dialect:
     json: str  # type of a JSON value built from text
     json_object: str
     temp: str  # suffix of CREATE TEMP TABLE
+    greatest: str  # the larger of two values
+    least: str
 
     def as_json(self, expr: str) -> str:
         return f"CAST({expr} AS {self.json})" if self.json else expr
@@ -95,6 +97,8 @@ PG = Dialect(
     json="jsonb",
     json_object="jsonb_build_object",
     temp="ON COMMIT DELETE ROWS",
+    greatest="greatest",
+    least="least",
 )
 SQLITE = Dialect(
     name="sqlite",
@@ -106,6 +110,8 @@ SQLITE = Dialect(
     json="",
     json_object="json_object",
     temp="",
+    greatest="max",
+    least="min",
 )
 
 
@@ -127,18 +133,15 @@ def new_value(d: Dialect, field: str) -> str:
 
 def merged_values(d: Dialect) -> list[str]:
     """``MERGE_RULES`` as the SET list of the merge: ``lead`` is the lead, ``arrived`` holds per
-    lead the first non-empty staged value of each field, the rows' count and their phones."""
-    main = f"coalesce(nullif(lead.{MAIN_PHONE}, ''), {_staged(MAIN_PHONE, 'arrived')})"
+    lead the first non-empty staged value of each field, the rows' count and their second
+    number."""
     assignments = []
     for field, rule in MERGE_RULES.items():
         incoming = _staged(field, "arrived")
         if rule is MergeRule.FILL_EMPTY:
             value = f"coalesce(nullif(lead.{field}, ''), {incoming})"
-        elif rule is MergeRule.SECOND_NUMBER:
-            value = f"""coalesce(nullif(lead.{field}, ''), CASE
-                WHEN {incoming} IS NOT NULL AND {incoming} <> {main} THEN {incoming}
-                WHEN arrived.phone_hi <> {main} THEN arrived.phone_hi
-                WHEN arrived.phone_lo <> {main} THEN arrived.phone_lo END)"""
+        elif rule is MergeRule.SECOND_NUMBER:  # the first row's (``first_values``)
+            value = f"coalesce(nullif(lead.{field}, ''), arrived.second_number)"
         elif rule is MergeRule.ADD_KEYS:
             added = d.add_keys(incoming, f"lead.{field}")
             value = f"CASE WHEN {incoming} IS NULL THEN lead.{field} ELSE {added} END"
@@ -156,29 +159,43 @@ def merged_values(d: Dialect) -> list[str]:
 
 
 def first_values(d: Dialect, where: str) -> str:
-    """Per lead, over the rows merging into it: how many, the lowest and highest phone (a second
-    number becomes the alternate phone), and the first non-empty value of each field.
+    """Per lead, over the rows merging into it: how many, the first non-empty value of each
+    field, and the second number: the first row's (in file order) that has one, its alternate
+    or else its phone, whichever differs from the lead's main phone (the lead's own, or the
+    first that arrives when it has none): ``keep_second_number`` one row after the other.
 
     PostgreSQL aggregates a subquery sorted by (lead, row number): an aggregate keeps its input
     order, and one sort is far cheaper than an ``ORDER BY`` inside each aggregate.
     """
+    main = (
+        "coalesce(nullif(lead.phone_e164, ''), first_value(arrival.phone) OVER "
+        "(PARTITION BY arrival.lead_id ORDER BY arrival.phone IS NULL, arrival.row_no))"
+    )
+    rows = (
+        f"SELECT arrival.*, {main} AS main_phone FROM imp_rows AS arrival "
+        f"JOIN raw_leads AS lead ON lead.id = arrival.lead_id WHERE {where}"
+    )
+    second = (
+        "CASE WHEN phone_alt IS NOT NULL AND phone_alt <> main_phone THEN phone_alt "
+        "WHEN phone IS NOT NULL AND phone <> main_phone THEN phone END"
+    )
+    picked = (*FILLED, "second_number")
+    candidates = f"SELECT *, {second} AS second_number FROM ({rows}) AS arrivals"
     if d is PG:
         firsts = ", ".join(
-            f"(array_agg({f}) FILTER (WHERE {f} IS NOT NULL))[1] AS {f}" for f in FILLED
+            f"(array_agg({f}) FILTER (WHERE {f} IS NOT NULL))[1] AS {f}" for f in picked
         )
         return (
-            "SELECT lead_id AS merged_into, count(*) AS arrivals, min(phone) AS phone_lo, "
-            f"max(phone) AS phone_hi, {firsts} FROM (SELECT * FROM imp_rows WHERE {where} "
+            f"SELECT lead_id AS merged_into, count(*) AS arrivals, {firsts} FROM ({candidates} "
             "ORDER BY lead_id, row_no) AS ordered GROUP BY lead_id"
         )
     windows = ", ".join(
         f"first_value({f}) OVER (PARTITION BY lead_id ORDER BY {f} IS NULL, row_no) AS {f}"
-        for f in FILLED
+        for f in picked
     )
     return (
-        f"SELECT merged_into, arrivals, phone_lo, phone_hi, {', '.join(FILLED)} FROM (SELECT "
+        f"SELECT merged_into, arrivals, {', '.join(picked)} FROM (SELECT "
         "lead_id AS merged_into, row_no, count(*) OVER per_lead AS arrivals, "
-        "min(phone) OVER per_lead AS phone_lo, max(phone) OVER per_lead AS phone_hi, "
-        f"min(row_no) OVER per_lead AS first, {windows} FROM imp_rows WHERE {where} "
+        f"min(row_no) OVER per_lead AS first, {windows} FROM ({candidates}) AS candidates "
         "WINDOW per_lead AS (PARTITION BY lead_id)) AS per_row WHERE row_no = first"
     )

@@ -268,7 +268,10 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
             _match_phone("alt"),
             _match(d, "email", "email", "IS NOT NULL"),
         ],
-        # An unmatched number with an earlier unmatched group's email: the same person.
+        # An unmatched number with an earlier unmatched group's email: the same person. So is
+        # an unmatched number that is another unmatched group's alternate, or whose alternate
+        # is another's number (a later chunk would match it to that group's lead): the later
+        # group joins the earlier. Groups already joined by email keep that.
         "fold": [
             """
             UPDATE imp_target AS target SET parent = shared.grp FROM (
@@ -276,7 +279,27 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
                 WHERE lead_id IS NULL AND phone IS NOT NULL AND email IS NOT NULL
                 GROUP BY email HAVING count(*) > 1) AS shared
             WHERE target.lead_id IS NULL AND target.phone IS NOT NULL
-              AND target.email = shared.email AND target.grp > shared.grp"""
+              AND target.email = shared.email AND target.grp > shared.grp""",
+            f"""
+            UPDATE imp_target AS target SET parent = linked.parent FROM (
+                SELECT child, min(parent) AS parent FROM (
+                    SELECT {d.greatest}(one.grp, other.grp) AS child,
+                        {d.least}(one.grp, other.grp) AS parent
+                    FROM imp_target AS one JOIN imp_target AS other ON other.phone = one.alt
+                    WHERE one.lead_id IS NULL AND other.lead_id IS NULL
+                      AND one.phone IS NOT NULL AND one.grp <> other.grp
+                      AND one.parent IS NULL AND other.parent IS NULL) AS pairs
+                GROUP BY child) AS linked
+            WHERE target.grp = linked.child AND target.parent IS NULL
+              AND NOT EXISTS (SELECT 1 FROM imp_target AS kid WHERE kid.parent = target.grp)""",
+        ],
+        # One step only, as across chunks (where the alternate a lead keeps is its first): a
+        # group whose number another group's alternate named stays apart when that group joined
+        # a third.
+        "fold_one_step": [
+            """
+            UPDATE imp_target SET parent = NULL
+            WHERE parent IN (SELECT grp FROM imp_target WHERE parent IS NOT NULL)"""
         ],
         "folded": [
             """

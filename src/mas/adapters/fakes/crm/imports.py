@@ -2,8 +2,8 @@
 
 ``write_chunk`` applies the rows one after the other with the declared merge rule
 (``mas.core.crm.merge_rule.merge``): what the set-based SQL (``mas.adapters.db.crm.bulk_leads``)
-promises to equal, apart from the two cases its docstring names (several rows of one chunk
-merging into one lead: ``extra_data`` and the second number). It writes the same rows: a lead or
+promises to equal, apart from the case its docstring names (several rows of one chunk merging
+into one lead: ``extra_data``). It writes the same rows: a lead or
 a merge, one intake per row (a known (channel, ref) is a replay), CREATED or INTAKE_MERGED (and
 REOPENED) lines, the row's and the batch's live tags, the vendor lead's outcome, the rejected
 rows. A fake has no concurrent writer, so it never raises ``WriteConflict``.
