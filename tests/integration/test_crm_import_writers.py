@@ -303,6 +303,12 @@ class Windows:
         return len(self.seen[self.window(row_no)][0])
 
 
+def assert_same_result(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """What a user sees of two runs is the same: leads, intakes, rejected rows, counters."""
+    for part in ("leads", "intakes", "rejected_rows", "counters"):
+        assert got[part] == want[part], part
+
+
 def one_part_per_lead(windows: Windows, result: dict[str, Any]) -> None:
     """Rows of one window that ended in one lead were written by one part (the split's
     promise, checked against where the rows went)."""
@@ -368,10 +374,7 @@ async def test_two_writers_leave_what_one_writer_leaves(
 
     for result in results:
         assert_counters_match_tables(result)
-    assert two["leads"] == one["leads"]
-    assert two["intakes"] == one["intakes"]
-    assert two["rejected_rows"] == one["rejected_rows"]
-    assert two["counters"] == one["counters"]
+    assert_same_result(two, one)
 
 
 @pytest.mark.committing  # two writers: concurrent transactions
@@ -456,10 +459,7 @@ async def test_a_failed_part_is_replayed_without_doubles(
     assert windows.seen[-1][2] == 70, windows.seen
     result = await outcome_of(container, batch.id, 1)
     assert_counters_match_tables(result)
-    assert result["leads"] == expected["leads"]
-    assert result["intakes"] == expected["intakes"]
-    assert result["rejected_rows"] == expected["rejected_rows"]
-    assert result["counters"] == expected["counters"]
+    assert_same_result(result, expected)
 
 
 @pytest.mark.committing  # two writers: concurrent transactions
@@ -535,7 +535,5 @@ async def test_alternate_phones_inside_one_chunk_merge_as_across_chunks(
         await container.crm.imports.run(batch.id)
         results.append(await outcome_of(container, batch.id, k))
     apart, together = results
-    assert together["leads"] == apart["leads"]
-    assert together["intakes"] == apart["intakes"]
-    assert together["counters"] == apart["counters"]
+    assert_same_result(together, apart)
     assert len(together["intakes"]) == len(cells)  # no row lost in a fold
