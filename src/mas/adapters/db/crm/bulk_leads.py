@@ -303,9 +303,11 @@ async def _apply(
         await run("replays")
     await run("targets")
     await run("by_phone")
-    folded = 0
-    for statement in steps["fold"]:
-        folded += (await conn.execute(statement, params)).rowcount
+    by_email, by_alternate = steps["fold"]
+    folded = (await conn.execute(by_email, params)).rowcount
+    if (await run("alternates")).scalar_one():
+        await run("analyze_targets")
+        folded += (await conn.execute(by_alternate, params)).rowcount
     if folded:
         await run("fold_one_step")
         await run("folded")

@@ -167,13 +167,11 @@ def first_values(d: Dialect, where: str) -> str:
     PostgreSQL aggregates a subquery sorted by (lead, row number): an aggregate keeps its input
     order, and one sort is far cheaper than an ``ORDER BY`` inside each aggregate.
     """
-    main = (
-        "coalesce(nullif(lead.phone_e164, ''), first_value(arrival.phone) OVER "
-        "(PARTITION BY arrival.lead_id ORDER BY arrival.phone IS NULL, arrival.row_no))"
-    )
+    # ``main``: the lead's phone before the merge (``imp_target``, read when it was locked).
     rows = (
-        f"SELECT arrival.*, {main} AS main_phone FROM imp_rows AS arrival "
-        f"JOIN raw_leads AS lead ON lead.id = arrival.lead_id WHERE {where}"
+        "SELECT *, coalesce(nullif(main, ''), first_value(phone) OVER "
+        "(PARTITION BY lead_id ORDER BY phone IS NULL, row_no)) AS main_phone "
+        f"FROM imp_rows WHERE {where}"
     )
     second = (
         "CASE WHEN phone_alt IS NOT NULL AND phone_alt <> main_phone THEN phone_alt "

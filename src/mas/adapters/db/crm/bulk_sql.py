@@ -35,7 +35,7 @@ def _rows_select() -> str:
     row_values = ", ".join(f"staged.{name}" for name in (*ROW_TEXT, *JSON_FIELDS))
     return f"""
             SELECT staged.row_no, staged.ref, {row_values}, staged.payload, staged.intake_id,
-                staged.activity_id, target.lead_id, target.was,
+                staged.activity_id, target.lead_id, target.was, target.main,
                 CASE WHEN target.fresh AND staged.row_no = target.first THEN 'CREATED'
                     WHEN NOT target.fresh AND staged.row_no = target.lead_first
                         AND target.was IN {REOPENING} THEN 'REOPENED'
@@ -63,7 +63,7 @@ def _create(d: Dialect) -> list[str]:
         f"""{create} imp_target (
             grp integer PRIMARY KEY, first integer NOT NULL, phone text, email text, alt text,
             lead_id {d.uuid}, fresh boolean NOT NULL DEFAULT FALSE, parent integer, was text,
-            lead_first integer) {d.temp}""",
+            lead_first integer, main text) {d.temp}""",
     ]
     if d is PG:
         statements += ["DELETE FROM imp_stage", "DELETE FROM imp_target"]
@@ -130,7 +130,8 @@ def _insert_new(d: Dialect, with_phone: bool) -> str:
     if d is PG:
         return f"""
             WITH inserted AS ({insert} RETURNING id, {column})
-            UPDATE imp_target AS target SET lead_id = inserted.id, fresh = TRUE FROM inserted
+            UPDATE imp_target AS target SET lead_id = inserted.id, fresh = TRUE,
+                main = target.phone FROM inserted
             WHERE target.lead_id IS NULL AND target.phone {phone_filter}
               AND target.{key} = inserted.{column}"""
     # SQLite has one writer: every unmatched target was inserted just now.
@@ -140,7 +141,7 @@ def _insert_new(d: Dialect, with_phone: bool) -> str:
 def _mark_sqlite(with_phone: bool) -> str:
     if with_phone:
         return """
-            UPDATE imp_target SET fresh = TRUE, lead_id = (
+            UPDATE imp_target SET fresh = TRUE, main = phone, lead_id = (
                 SELECT lead.id FROM raw_leads AS lead
                 WHERE lead.phone_e164 = imp_target.phone AND lead.deleted_at IS NULL)
             WHERE lead_id IS NULL AND phone IS NOT NULL"""
@@ -232,11 +233,13 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
         else "JOIN json_each(arrival.tags) AS tag_name"
     )
     # The leads merged into: locked in id order (PostgreSQL: concurrent imports cannot deadlock
-    # on them), their status before the merge, and the first row of the chunk merging into each.
+    # on them), their status and main phone before the merge, and the first row of the chunk
+    # merging into each.
     if d is PG:
         lock = """
-            UPDATE imp_target AS target SET was = locked.status, lead_first = locked.first FROM (
-                SELECT lead.id, lead.status, firsts.first FROM raw_leads AS lead
+            UPDATE imp_target AS target SET was = locked.status, lead_first = locked.first,
+                main = locked.phone_e164 FROM (
+                SELECT lead.id, lead.status, lead.phone_e164, firsts.first FROM raw_leads AS lead
                 JOIN (SELECT lead_id, min(first) AS first FROM imp_target
                       WHERE NOT fresh GROUP BY lead_id) AS firsts ON firsts.lead_id = lead.id
                 ORDER BY lead.id FOR UPDATE OF lead) AS locked
@@ -246,6 +249,8 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
             UPDATE imp_target SET
                 was = (SELECT lead.status FROM raw_leads AS lead
                        WHERE lead.id = imp_target.lead_id),
+                main = (SELECT lead.phone_e164 FROM raw_leads AS lead
+                        WHERE lead.id = imp_target.lead_id),
                 lead_first = (SELECT min(other.first) FROM imp_target AS other
                               WHERE other.lead_id = imp_target.lead_id AND NOT other.fresh)
             WHERE NOT fresh"""
@@ -291,8 +296,17 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
                       AND one.parent IS NULL AND other.parent IS NULL) AS pairs
                 GROUP BY child) AS linked
             WHERE target.grp = linked.child AND target.parent IS NULL
-              AND NOT EXISTS (SELECT 1 FROM imp_target AS kid WHERE kid.parent = target.grp)""",
+              AND target.grp NOT IN (
+                  SELECT parent FROM imp_target WHERE parent IS NOT NULL)""",
         ],
+        # Whether any unmatched number has an alternate (most files have none): only then are
+        # the work table's statistics read, so the alternates' join is planned on real counts.
+        "alternates": [
+            """
+            SELECT EXISTS (SELECT 1 FROM imp_target
+                WHERE lead_id IS NULL AND phone IS NOT NULL AND alt IS NOT NULL)"""
+        ],
+        "analyze_targets": ["ANALYZE imp_target"],
         # One step only, as across chunks (where the alternate a lead keeps is its first): a
         # group whose number another group's alternate named stays apart when that group joined
         # a third.
