@@ -341,7 +341,9 @@ class ImportService:
         previous: Identities | None = None
         while window is not None:
             rows, rejected, last_row, identities = window
-            links = await (planned or self._plan(target, window))
+            # The statistics the window is matched with count every row written before it.
+            await self._refresh(target)
+            links = await (planned or self._links(window))
             parts = (
                 split(rows, identities, links, self.writers, previous)
                 if identities is not None
@@ -353,7 +355,7 @@ class ImportService:
                 following = await anext(ahead, None)
                 # One writer shares its connection with nothing: its plan waits for its turn.
                 if following is not None and self.writers > 1:
-                    planned = self._plan(target, following)
+                    planned = self._links(following)
                 batch = await writing
                 if on_chunk is not None:
                     on_chunk(batch)
@@ -363,21 +365,25 @@ class ImportService:
                 raise
             window, previous = following, identities
 
-    def _plan(self, target: IntakeTarget, window: Window) -> asyncio.Task[list[LeadKeys]]:
-        """Started now: fresh statistics for the matching (in a transaction of its own: it locks
-        them until its commit), and the live leads linked to the window's rows."""
+    async def _refresh(self, target: IntakeTarget) -> None:
+        """Fresh statistics for the matching, in a transaction of its own (an ANALYZE locks
+        them until its commit: not inside the writers' transactions)."""
+        async with self._uow() as uow:
+            await uow.imports.refresh_statistics(target.may_replay)
+            await uow.commit()
+
+    def _links(self, window: Window) -> asyncio.Task[list[LeadKeys]]:
+        """Started now: the live leads linked to the window's rows (none to read for one
+        writer)."""
         rows, identities = window[0], window[3]
 
-        async def plan() -> list[LeadKeys]:
+        async def links() -> list[LeadKeys]:
+            if identities is None or len(rows) < 2:
+                return []
             async with self._uow() as uow:
-                await uow.imports.refresh_statistics(target.may_replay)
-                links: list[LeadKeys] = []
-                if identities is not None and len(rows) > 1:
-                    links = await uow.imports.linked_leads(*identities.lookup())
-                await uow.commit()
-            return links
+                return await uow.imports.linked_leads(*identities.lookup())
 
-        return asyncio.ensure_future(plan())
+        return asyncio.ensure_future(links())
 
     async def _write_window(
         self,

@@ -207,7 +207,7 @@ async def write_chunk(
 # The file's size now against its size at the last ANALYZE: no lag, unlike the stats counters.
 _GROWN = text(
     "SELECT relname FROM pg_class WHERE relname IN :tables AND oid = to_regclass(relname) "
-    "AND pg_relation_size(oid) / 8192 > 2 * greatest(relpages, 64)"
+    "AND pg_relation_size(oid) / 8192 > 2 * greatest(relpages, 8)"
 ).bindparams(bindparam("tables", expanding=True))
 
 

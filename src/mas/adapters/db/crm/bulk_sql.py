@@ -265,7 +265,18 @@ def _steps(d: Dialect) -> dict[str, list[str]]:
             """
             INSERT INTO imp_target (grp, first, phone, email, alt)
             SELECT grp, min(row_no), min(phone), min(email), min(phone_alt)
-            FROM imp_stage WHERE NOT replayed GROUP BY grp"""
+            FROM imp_stage WHERE NOT replayed GROUP BY grp""",
+            # Work tables have no statistics of their own: planned as a handful of rows, a join
+            # of two becomes a nested loop over both (10,000 x 10,000 comparisons). Counted
+            # now, every later join is planned on their real size.
+            *(
+                [
+                    "ANALYZE imp_stage (row_no)",
+                    "ANALYZE imp_target (grp)",
+                ]
+                if d is PG
+                else []
+            ),
         ],
         "by_phone": [
             _match_phone("phone"),
