@@ -9,6 +9,7 @@ Prints one JSON object: seconds, rows/s, the ratio to COPY, the import's own sum
 import process's peak RSS and CPU seconds (getrusage of the children). Asserts nothing.
 
     .venv/bin/python benchmarks/lead_import.py [--rows 100000] [--keep-file]
+        [--shape mix|alternates|shared-emails] [--empty]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._support import REPO, scratch_database  # noqa: E402
 
 HEADER = "Full Name,Mobile,Email,City,State,Course\n"
+ALT_HEADER = "Full Name,Mobile,Alternate Mobile,Email,City\n"
 CITIES = ["Pune", "Delhi", "Mumbai", "Bengaluru", "Chennai", "Jaipur", "Lucknow", "Kochi"]
 COURSES = ["drone-tech", "space-tech", "data-science", "ai-ml", ""]
 
@@ -84,6 +86,30 @@ def write_csv(path: Path, rows: int, existing: int, seed: int = 7) -> dict[str, 
     return kinds
 
 
+def write_shape(path: Path, rows: int, shape: str, seed: int = 3) -> None:
+    """Files that stress the split and the plans rather than the mix of outcomes.
+
+    ``alternates``: 35 % of rows give a second number (an earlier row's, a later row's or a new
+    one). ``shared-emails``: 30 % of rows give one of five placeholder emails (each such group
+    of people with different numbers is one lead by the email rule)."""
+    rng = random.Random(seed)
+    base = 10**8
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(ALT_HEADER)
+        for i in range(rows):
+            alt, email, roll = "", f"lead{i}@example.com", rng.random()
+            if shape == "alternates":
+                if roll < 0.15 and i:
+                    alt = phone(base + rng.randrange(max(i - 50, 0), i))
+                elif roll < 0.30:
+                    alt = phone(base + rows + i)
+                elif roll < 0.35:
+                    alt = phone(base + min(i + rng.randrange(1, 50), rows - 1))
+            elif roll < 0.30:
+                email = f"na{rng.randrange(5)}@example.com"
+            out.write(f"Lead {i},{phone(base + i)},{alt},{email},Pune\n")
+
+
 def write_seed(path: Path, existing: int) -> None:
     with path.open("w", encoding="utf-8") as out:
         out.write(HEADER)
@@ -112,10 +138,10 @@ async def plain_copy(url: str, path: Path) -> float:
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        await conn.execute(
-            "CREATE TABLE copy_scratch (name text, mobile text, email text, city text, "
-            "state text, course text)"
-        )
+        with path.open(encoding="utf-8") as head:
+            width = len(head.readline().split(","))
+        columns = ", ".join(f"c{n} text" for n in range(width))
+        await conn.execute(f"CREATE TABLE copy_scratch ({columns})")
         started = time.perf_counter()
         await conn.copy_to_table(
             "copy_scratch", source=str(path), format="csv", header=True, encoding="utf-8"
@@ -142,12 +168,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--keep-file", action="store_true")
+    parser.add_argument(
+        "--shape",
+        choices=["mix", "alternates", "shared-emails"],
+        default="mix",
+        help="mix: the default file; the others stress the split and the plans",
+    )
+    parser.add_argument(
+        "--empty", action="store_true", help="import into an empty database (no seeded leads)"
+    )
     args = parser.parse_args()
-    existing = max(args.rows // 10, 1)
+    existing = 0 if args.empty else max(args.rows // 10, 1)
     folder = Path(tempfile.mkdtemp(prefix="mas-lead-import-"))
     data, seed_file = folder / "leads.csv", folder / "seed.csv"
     generated = time.perf_counter()
-    kinds = write_csv(data, args.rows, existing)
+    kinds: dict[str, int] = {}
+    if args.shape == "mix":
+        kinds = write_csv(data, args.rows, existing)
+    else:
+        write_shape(data, args.rows, args.shape)
     write_seed(seed_file, existing)
     generated = time.perf_counter() - generated
     head = f"bench-head-{uuid.uuid4().hex[:6]}@example.com"
@@ -169,10 +208,14 @@ def main() -> None:
             ],
             env,
         )
-        mas(["leads", "import", str(seed_file), "--pool", head, "--json"], env)
-        asyncio.run(seed_lost(url, existing // 10))
+        if existing:
+            mas(["leads", "import", str(seed_file), "--pool", head, "--json"], env)
+            asyncio.run(seed_lost(url, existing // 10))
+        mapping = [] if args.shape == "mix" else ["--map", "Alternate Mobile=phone_alt"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        summary, seconds = mas(["leads", "import", str(data), "--pool", head, "--json"], env)
+        summary, seconds = mas(
+            ["leads", "import", str(data), "--pool", head, *mapping, "--json"], env
+        )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         # CPU of the import process alone: steadier than wall time on a shared machine.
         cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -185,6 +228,7 @@ def main() -> None:
         "database": "postgresql",
         "rows": args.rows,
         "file_mb": round(data.stat().st_size / 1e6, 2),
+        "shape": args.shape,
         "file_mix": kinds,
         "existing_leads": existing,
         "import_seconds": round(seconds, 3),
