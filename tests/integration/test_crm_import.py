@@ -287,8 +287,8 @@ async def test_a_run_killed_after_a_chunk_resumes_without_doubles(container: Any
     # A second death inside a chunk, before its commit: the chunk rolls back whole.
     real = SqlImportRepository.write_chunk
 
-    async def write_then_die(self: Any, *args: Any) -> Any:
-        await real(self, *args)
+    async def write_then_die(self: Any, *args: Any, **kwargs: Any) -> Any:
+        await real(self, *args, **kwargs)
         raise Killed
 
     SqlImportRepository.write_chunk = write_then_die  # type: ignore[method-assign]

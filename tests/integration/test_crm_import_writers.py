@@ -278,11 +278,16 @@ class Windows:
         seen = self.seen
 
         async def write_window(
-            service: ImportService, target: Any, parts: Any, rejected: Any, last_row: int
+            service: ImportService,
+            target: Any,
+            parts: Any,
+            rejected: Any,
+            last_row: int,
+            ready: Any,
         ) -> Any:
             numbers = [[r.row_no for r in part] for part in parts]
             seen.append((numbers, [r.row_no for r in rejected], last_row))
-            return await real(service, target, parts, rejected, last_row)
+            return await real(service, target, parts, rejected, last_row, ready)
 
         monkeypatch.setattr(ImportService, "_write_window", write_window)
 
@@ -418,7 +423,7 @@ async def test_a_failed_part_is_replayed_without_doubles(
         parts, _, _ = windows.seen[chosen[0]]
         return parts[1], parts[0], windows.seen[chosen[0] - 1][2]
 
-    async def write_or_fail(self: Any, target: Any, rows: Any, *args: Any) -> Any:
+    async def write_or_fail(self: Any, target: Any, rows: Any, *args: Any, **kwargs: Any) -> Any:
         plan = doomed()
         if not failed and plan is not None and [r.row_no for r in rows] == plan[0]:
             failed.append(plan[0])
@@ -433,7 +438,7 @@ async def test_a_failed_part_is_replayed_without_doubles(
             else:
                 raise AssertionError("the other part never committed")
             raise PartFailed
-        return await real(self, target, rows, *args)
+        return await real(self, target, rows, *args, **kwargs)
 
     monkeypatch.setattr(SqlImportRepository, "write_chunk", write_or_fail)
     with pytest.raises(PartFailed):

@@ -20,7 +20,7 @@ import hashlib
 import io
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, BinaryIO
 
@@ -334,36 +334,62 @@ class ImportService:
     async def _write_windows(
         self, target: IntakeTarget, ahead: AsyncIterator[Window], on_chunk: ChunkHook | None
     ) -> None:
-        """Each window in turn. With several writers, the next window's links are read while
-        this one is written (``import_partition.split`` says why that is enough)."""
-        window = await anext(ahead, None)
-        planned: asyncio.Task[list[LeadKeys]] | None = None
-        previous: Identities | None = None
-        while window is not None:
-            rows, rejected, last_row, identities = window
-            # The statistics the window is matched with count every row written before it.
-            await self._refresh(target)
-            links = await (planned or self._links(window))
-            parts = (
-                split(rows, identities, links, self.writers, previous)
-                if identities is not None
-                else [rows]
-            )
-            writing = asyncio.ensure_future(self._write_window(target, parts, rejected, last_row))
-            planned = None
-            try:
-                following = await anext(ahead, None)
-                # One writer shares its connection with nothing: its plan waits for its turn.
-                if following is not None and self.writers > 1:
-                    planned = self._links(following)
-                batch = await writing
+        """Each window in turn; with several writers, overlapped with its neighbours.
+
+        A window's parts stage their rows while the window before is still being written, and
+        wait for its commit (``ready``: it committed, and the statistics were refreshed) before
+        they read any lead. The links of the window after are read once this window's ``ready``
+        has passed, meanwhile (``import_partition.split`` says why that is enough).
+        """
+        if self.writers < 2:
+            # One writer shares its connection with nothing: one window after the other.
+            async for rows, rejected, last_row, _ in ahead:
+                await self._refresh(target)
+                batch = await self._write_window(target, [rows], rejected, last_row, None)
                 if on_chunk is not None:
                     on_chunk(batch)
-            except BaseException:
-                # Transactions still open end (commit or roll back) before the failure leaves.
-                await _settle(writing, planned)
-                raise
-            window, previous = following, identities
+            return
+        window = await anext(ahead, None)
+        previous: Identities | None = None
+        earlier: asyncio.Task[ImportBatch] | None = None  # the window before, being written
+        planned: asyncio.Task[list[LeadKeys]] | None = None
+        ready: asyncio.Task[None] | None = None
+        writing: asyncio.Task[ImportBatch] | None = None
+        try:
+            while window is not None:
+                rows, rejected, last_row, identities = window
+                ready = asyncio.ensure_future(self._ready(target, earlier))
+                links = await (planned or self._links(window, ready))
+                parts = (
+                    split(rows, identities, links, self.writers, previous)
+                    if identities is not None
+                    else [rows]
+                )
+                writing = asyncio.ensure_future(
+                    self._write_window(target, parts, rejected, last_row, ready)
+                )
+                following = await anext(ahead, None)
+                planned = self._links(following, ready) if following is not None else None
+                if earlier is not None:
+                    batch = await earlier
+                    if on_chunk is not None:
+                        on_chunk(batch)
+                earlier, window, previous = writing, following, identities
+            if earlier is not None:
+                batch = await earlier
+                if on_chunk is not None:
+                    on_chunk(batch)
+        except BaseException:
+            # Transactions still open end (commit or roll back) before the failure leaves.
+            await _settle(earlier, writing, ready, planned)
+            raise
+
+    async def _ready(self, target: IntakeTarget, earlier: asyncio.Task[ImportBatch] | None) -> None:
+        """The window before is committed (its failure is this window's), then the statistics
+        the next matching uses are refreshed."""
+        if earlier is not None:
+            await earlier
+        await self._refresh(target)
 
     async def _refresh(self, target: IntakeTarget) -> None:
         """Fresh statistics for the matching, in a transaction of its own (an ANALYZE locks
@@ -372,12 +398,13 @@ class ImportService:
             await uow.imports.refresh_statistics(target.may_replay)
             await uow.commit()
 
-    def _links(self, window: Window) -> asyncio.Task[list[LeadKeys]]:
-        """Started now: the live leads linked to the window's rows (none to read for one
-        writer)."""
+    def _links(self, window: Window, after: asyncio.Task[None]) -> asyncio.Task[list[LeadKeys]]:
+        """Started now, read once ``after`` has passed: the live leads linked to the window's
+        rows."""
         rows, identities = window[0], window[3]
 
         async def links() -> list[LeadKeys]:
+            await after
             if identities is None or len(rows) < 2:
                 return []
             async with self._uow() as uow:
@@ -391,15 +418,19 @@ class ImportService:
         parts: list[list[IntakeRow]],
         rejected: list[RejectedRow],
         last_row: int,
+        ready: Awaitable[None] | None,
     ) -> ImportBatch:
         """A window of rows, in independent parts written at the same time; the batch resumes
-        after the window once every part is committed."""
+        after the window once every part is committed. The parts read no lead before
+        ``ready``."""
         if len(parts) <= 1:
             rows = parts[0] if parts else []
-            return await self._write(target, rows, rejected, last_row, resume=True)
+            return await self._write(target, rows, rejected, last_row, resume=True, gate=ready)
         results = await asyncio.gather(
             *(
-                self._write(target, part, rejected if at == 0 else [], last_row, resume=False)
+                self._write(
+                    target, part, rejected if at == 0 else [], last_row, resume=False, gate=ready
+                )
                 for at, part in enumerate(parts)
             ),
             return_exceptions=True,
@@ -420,14 +451,16 @@ class ImportService:
         last_row: int,
         *,
         resume: bool,
+        gate: Awaitable[None] | None = None,
     ) -> ImportBatch:
         """Rows and the batch's counters in one transaction; ``resume``: these were the window's
-        last rows to write, and the run resumes after them."""
+        last rows to write, and the run resumes after them; ``gate``: see ``write_chunk``."""
         assert target.batch_id is not None
         batch_id = target.batch_id
 
         async def work(uow: CrmUnitOfWork) -> ImportBatch:
-            outcome = await uow.imports.write_chunk(target, rows, rejected, self._clock.now())
+            now = self._clock.now()
+            outcome = await uow.imports.write_chunk(target, rows, rejected, now, gate=gate)
             batch = await uow.imports.get(batch_id, for_update=True)
             assert batch is not None
             apply_outcome(batch, outcome)

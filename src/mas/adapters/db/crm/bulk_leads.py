@@ -50,6 +50,7 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -184,15 +185,23 @@ async def write_chunk(
     rows: list[IntakeRow],
     rejected: list[RejectedRow],
     now: datetime,
+    gate: Awaitable[None] | None = None,
 ) -> ChunkOutcome:
-    """Apply the merge rules to ``rows`` inside the connection's transaction (see the module)."""
+    """Apply the merge rules to ``rows`` inside the connection's transaction (see the module);
+    nothing reads the leads before ``gate`` has passed (the rows are staged meanwhile)."""
     compiled = compiled_steps(conn.dialect.name)
     try:
         if compiled.dialect is SQLITE:
+            # One writer: staging would take the write lock the chunk before still needs.
+            if gate is not None:
+                await gate
+                gate = None
             await _prepare_sqlite(conn)
         outcome = ChunkOutcome()
         if rows:
-            outcome = await _apply(conn, compiled, target, rows, now)
+            outcome = await _apply(conn, compiled, target, rows, now, gate)
+        elif gate is not None:
+            await gate
         counted = await _reject(conn, target, rejected, now)
     except IntegrityError as exc:
         raise WriteConflict(f"a unique index refused a write: {exc.orig}") from exc
@@ -286,6 +295,7 @@ async def _apply(
     target: IntakeTarget,
     rows: list[IntakeRow],
     now: datetime,
+    gate: Awaitable[None] | None,
 ) -> ChunkOutcome:
     steps = compiled.steps
     params = {**_texts(target), "now": now}
@@ -300,8 +310,14 @@ async def _apply(
         await conn.execute(statement)
     await _stage(conn, compiled.dialect, rows)
     if target.may_replay:
-        await run("replays")
-    await run("targets")
+        if gate is not None:
+            await gate
+        await run("replays")  # reads the intakes: after the gate
+        await run("targets")
+    else:
+        await run("targets")  # the work tables only: before the gate
+        if gate is not None:
+            await gate
     await run("by_phone")
     by_email, by_alternate = steps["fold"]
     folded = (await conn.execute(by_email, params)).rowcount

@@ -4,6 +4,7 @@ intake itself is ``mas.adapters.db.crm.bulk_leads`` on this session's connection
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,9 +107,10 @@ class SqlImportRepository:
         rows: list[IntakeRow],
         rejected: list[RejectedRow],
         now: datetime,
+        gate: Awaitable[None] | None = None,
     ) -> ChunkOutcome:
         conn = await self._s.connection()
-        return await bulk_leads.write_chunk(conn, target, rows, rejected, now)
+        return await bulk_leads.write_chunk(conn, target, rows, rejected, now, gate)
 
     async def refresh_statistics(self, replay: bool) -> None:
         await bulk_leads.refresh_statistics(await self._s.connection(), replay)

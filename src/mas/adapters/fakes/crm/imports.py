@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,7 +103,10 @@ class FakeImportRepository(Rows):
         rows: list[IntakeRow],
         rejected: list[RejectedRow],
         now: datetime,
+        gate: Awaitable[None] | None = None,
     ) -> ChunkOutcome:
+        if gate is not None:
+            await gate
         outcome = ChunkOutcome()
         taken = {(i.channel, i.channel_ref) for i in self._t.intakes}
         for row in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
@@ -99,8 +100,12 @@ class ImportRepository(Protocol):
         rows: list[IntakeRow],
         rejected: list[RejectedRow],
         now: datetime,
+        gate: Awaitable[None] | None = None,
     ) -> ChunkOutcome:
         """Apply the merge rules to ``rows`` set-based, in this unit's transaction.
+
+        ``gate`` (awaitable more than once, a future): the rows are staged first, then nothing
+        that reads the leads runs before it has passed (or raised: the chunk then fails).
 
         Replay-safe: a row whose intake (channel, ref) exists is not applied again, and a
         rejected CSV row already kept for the batch is not counted again. Raises
