@@ -126,7 +126,8 @@ def split(
     """``rows`` in at most ``parts`` independent parts (see the module), each in file order.
 
     ``identities`` are of these ``rows``; ``links`` are the live leads that have any of their
-    keys, read once the window before (``previous``) had started, not necessarily finished:
+    keys, read once every window before ``previous`` had committed (``previous`` itself may
+    still be being written, or only staged):
 
     - a lead that window creates has only keys of its rows;
     - a lead it merges into gains only keys of its rows, and keeps the keys it had;
