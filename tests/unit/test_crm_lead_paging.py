@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,16 @@ async def walk(world: World, who: Caller, flt: LeadFilter, size: int) -> list[Le
         assert len(pages) < 50, "the walk ends"
     assert pages[-1].next_cursor is None
     return pages
+
+
+async def two_pools_of_two(world: World) -> tuple[Caller, Any, Any]:
+    """An admin, and two sales floors with two leads each."""
+    admin = await world.person(Role.ADMIN)
+    north = await world.floor("North", 0, 0)
+    south = await world.floor("South", 0, 0)
+    await world.add_leads(north.head, 2)
+    await world.add_leads(south.head, 2)
+    return admin, north, south
 
 
 async def test_a_cursor_walk_sees_every_lead_once_in_order_with_ties(world: World) -> None:
@@ -75,11 +86,7 @@ async def test_a_cursor_from_elsewhere_never_widens_the_scope(world: World) -> N
 
 
 async def test_a_heads_isolation_switch_applies_to_the_next_page(world: World) -> None:
-    admin = await world.person(Role.ADMIN)
-    north = await world.floor("North", 0, 0)
-    south = await world.floor("South", 0, 0)
-    await world.add_leads(north.head, 2)
-    await world.add_leads(south.head, 2)
+    admin, north, south = await two_pools_of_two(world)
     size = PageRequest(1, 10)
     assert len((await world.crm.leads.page(north.head, LeadFilter(), size)).items) == 2
     await world.crm.teams.update_profile(
@@ -188,11 +195,7 @@ def test_one_caller_renews_a_count_before_it_ends_while_the_others_read_it() -> 
 
 
 async def test_a_stale_cached_profile_never_widens_a_heads_scope(world: World) -> None:
-    admin = await world.person(Role.ADMIN)
-    north = await world.floor("North", 0, 0)
-    south = await world.floor("South", 0, 0)
-    await world.add_leads(north.head, 2)
-    await world.add_leads(south.head, 2)
+    admin, north, south = await two_pools_of_two(world)
     size = PageRequest(1, 10)
     await world.crm.teams.update_profile(
         admin, north.head.user_id, ProfileChanges(isolation_enabled=False)

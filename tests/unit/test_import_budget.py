@@ -83,9 +83,7 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.fixture(scope="module")
-def startup_modules(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    folder = tmp_path_factory.mktemp("startup")
+def _probe(code: str, folder: Path) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAS_", "OTEL_"))}
     env.update(
         MAS_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/mas.db",
@@ -95,7 +93,7 @@ def startup_modules(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
         PYTHONPATH=str(REPO / "src"),
     )
     done = subprocess.run(
-        [sys.executable, "-c", STARTUP],
+        [sys.executable, "-c", code],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -103,17 +101,27 @@ def startup_modules(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _loaded(modules: list[str], names: dict[str, str]) -> dict[str, str]:
+    """Of ``names`` (package -> what it is), those ``modules`` include, themselves or a part."""
+    loaded = set(modules)
+    return {
+        name: what
+        for name, what in names.items()
+        if name in loaded or any(module.startswith(f"{name}.") for module in modules)
+    }
+
+
+@pytest.fixture(scope="module")
+def startup_modules(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    modules: list[str] = _probe(STARTUP, tmp_path_factory.mktemp("startup"))
     return modules
 
 
 def test_startup_imports_no_heavy_library(startup_modules: list[str]) -> None:
-    loaded = set(startup_modules)
-    found = {
-        name: what
-        for name, what in HEAVY.items()
-        if name in loaded or any(module.startswith(f"{name}.") for module in startup_modules)
-    }
+    found = _loaded(startup_modules, HEAVY)
     assert not found, (
         f"imported at start-up: {found}; import them where they are used "
         "(`python -X importtime` or benchmarks/startup.py shows who pulls them in)"
@@ -154,27 +162,6 @@ frozen = gc.get_freeze_count()
 mas.http.app.asgi()
 print(json.dumps([gc.isenabled(), gc.get_freeze_count() - frozen, len(runs)]))
 """
-
-
-def _probe(code: str, folder: Path) -> Any:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAS_", "OTEL_"))}
-    env.update(
-        MAS_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/mas.db",
-        MAS_STORAGE_DIR=str(folder / "files"),
-        MAS_BROKER="memory",
-        MAS_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(REPO / "src"),
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_command_imports_with_the_collector_off_then_freezes_them(tmp_path: Path) -> None:
@@ -259,12 +246,7 @@ def test_the_leads_import_command_loads_only_what_it_uses(tmp_path: Path) -> Non
     (tmp_path / "leads.csv").write_text("Name,Phone\nAsha,9876543210\nRavi,9876543211\n")
     modules: list[str] = _probe(LEADS_IMPORT, tmp_path)
     assert "mas.core.crm.imports" in modules  # the probe did run the import
-    loaded = set(modules)
-    found = {
-        name: what
-        for name, what in {**CLI_LAZY, **HEAVY}.items()
-        if name in loaded or any(module.startswith(f"{name}.") for module in modules)
-    }
+    found = _loaded(modules, {**CLI_LAZY, **HEAVY})
     assert not found, (
         f"`mas leads import --json` imported {found}; import them where they are used "
         "(`python -X importtime -m mas leads import ...` shows who pulls them in)"
